@@ -1,0 +1,173 @@
+//! Rebuilds a frontend's state from a snapshot and the events after it, the
+//! same way in every frontend.
+
+use std::collections::BTreeMap;
+
+use crate::types::{ChatMessage, ChatSummary, ConnectionStatus, Contact, Event, Snapshot};
+
+/// What a frontend knows about the daemon.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrontendState {
+    /// Number of the last event applied.
+    pub seq: u64,
+    /// Accounts by bare JID.
+    pub accounts: BTreeMap<String, AccountView>,
+    /// The daemon said it is stopping.
+    pub shutting_down: bool,
+}
+
+/// One account as a frontend sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountView {
+    /// Connection state.
+    pub status: ConnectionStatus,
+    /// Contacts by bare JID.
+    pub contacts: BTreeMap<String, Contact>,
+    /// Chats by peer.
+    pub chats: BTreeMap<String, ChatSummary>,
+}
+
+impl AccountView {
+    fn new(status: ConnectionStatus) -> Self {
+        Self {
+            status,
+            contacts: BTreeMap::new(),
+            chats: BTreeMap::new(),
+        }
+    }
+
+    /// Unread messages over all chats.
+    pub fn unread_total(&self) -> u32 {
+        self.chats.values().map(|c| c.unread).sum()
+    }
+}
+
+/// The outcome of applying one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The state changed (or the event was acknowledged).
+    Applied,
+    /// An event at or below the current number: already seen, ignored.
+    Stale,
+    /// Events were skipped: subscribe again for a fresh snapshot.
+    Gap {
+        /// The number expected.
+        expected: u64,
+        /// The number received.
+        got: u64,
+    },
+}
+
+impl FrontendState {
+    /// The state a snapshot describes.
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let accounts = snapshot
+            .accounts
+            .into_iter()
+            .map(|a| {
+                let mut view = AccountView::new(a.status);
+                view.contacts = a.contacts.into_iter().map(|c| (c.jid.clone(), c)).collect();
+                view.chats = a.chats.into_iter().map(|c| (c.peer.clone(), c)).collect();
+                (a.jid, view)
+            })
+            .collect();
+        Self {
+            seq: snapshot.seq,
+            accounts,
+            shutting_down: false,
+        }
+    }
+
+    /// Apply event number `seq`.
+    pub fn apply(&mut self, seq: u64, event: &Event) -> Applied {
+        if seq <= self.seq {
+            return Applied::Stale;
+        }
+        if seq != self.seq + 1 {
+            return Applied::Gap {
+                expected: self.seq + 1,
+                got: seq,
+            };
+        }
+        self.seq = seq;
+        match event {
+            Event::AccountAdded { account, status } => {
+                self.accounts
+                    .entry(account.clone())
+                    .or_insert_with(|| AccountView::new(status.clone()));
+            }
+            Event::AccountRemoved { account } => {
+                self.accounts.remove(account);
+            }
+            Event::Connection { account, status } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.status = status.clone();
+                }
+            }
+            Event::Message { account, message } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    record_message(view, message);
+                }
+            }
+            Event::Delivery {
+                account,
+                message_id,
+                delivery,
+                ..
+            } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    for chat in view.chats.values_mut() {
+                        if chat.last.id == *message_id {
+                            chat.last.delivery = *delivery;
+                        }
+                    }
+                }
+            }
+            Event::Contact { account, contact } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.contacts.insert(contact.jid.clone(), contact.clone());
+                }
+            }
+            Event::ContactRemoved { account, jid } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.contacts.remove(jid);
+                }
+            }
+            Event::Unread {
+                account,
+                peer,
+                count,
+            } => {
+                if let Some(chat) = self
+                    .accounts
+                    .get_mut(account)
+                    .and_then(|view| view.chats.get_mut(peer))
+                {
+                    chat.unread = *count;
+                }
+            }
+            Event::ShuttingDown => self.shutting_down = true,
+        }
+        Applied::Applied
+    }
+}
+
+fn record_message(view: &mut AccountView, message: &ChatMessage) {
+    match view.chats.get_mut(&message.peer) {
+        Some(chat) => {
+            if (message.timestamp_ms, message.id) >= (chat.last.timestamp_ms, chat.last.id) {
+                chat.last = message.clone();
+            }
+        }
+        None => {
+            view.chats.insert(
+                message.peer.clone(),
+                ChatSummary {
+                    peer: message.peer.clone(),
+                    last: message.clone(),
+                    unread: 0,
+                },
+            );
+        }
+    }
+}
