@@ -1,1 +1,86 @@
-//! placeholder
+//! One XMPP account's session, on tokio-xmpp's connect, xmlstream and login
+//! layers with a stream-management worker of our own.
+//!
+//! The host (the daemon, a test, some day an Android service) spawns a
+//! session, sends it [`Command`]s through a [`SessionHandle`] and receives
+//! [`SessionEvent`]s. This crate knows nothing of IPC, storage or desktops.
+
+mod config;
+mod connect;
+mod error;
+mod events;
+mod inbound;
+mod names;
+pub mod policy;
+mod tls;
+mod worker;
+
+pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig, Timeouts};
+pub use error::{FailureKind, SessionError};
+pub use events::{
+    Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate, ReceivedMessage,
+    RosterItem, SessionEvent, SessionState,
+};
+pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+
+use tokio::sync::{mpsc, oneshot};
+
+/// The session's worker is gone (it shut down).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the session has shut down")]
+pub struct SessionGone;
+
+/// Commands into a running session.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl SessionHandle {
+    /// Go online, retrying per the policy until online or failed.
+    pub fn connect(&self) -> Result<(), SessionGone> {
+        self.command(Command::Connect)
+    }
+
+    /// Go offline until told to connect.
+    pub fn disconnect(&self) -> Result<(), SessionGone> {
+        self.command(Command::Disconnect)
+    }
+
+    /// Send a message now, or once online.
+    pub fn send(&self, message: OutgoingMessage) -> Result<(), SessionGone> {
+        self.command(Command::Send(message))
+    }
+
+    /// Close the stream cleanly (unavailable presence, acks collected,
+    /// stream closed) and end the worker.
+    pub async fn shutdown(&self) -> Result<(), SessionGone> {
+        let (done, wait) = oneshot::channel();
+        self.command(Command::Shutdown(done))?;
+        wait.await.map_err(|_| SessionGone)
+    }
+
+    fn command(&self, command: Command) -> Result<(), SessionGone> {
+        self.commands.send(command).map_err(|_| SessionGone)
+    }
+}
+
+/// Start a session's worker. It begins offline; call
+/// [`SessionHandle::connect`]. `roster_ver` is the roster version the host
+/// has stored, so an unchanged roster is not downloaded again.
+pub fn spawn(
+    account: AccountConfig,
+    config: SessionConfig,
+    roster_ver: Option<String>,
+) -> (SessionHandle, mpsc::UnboundedReceiver<SessionEvent>) {
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let worker = worker::Worker::new(account, config, roster_ver, commands_rx, events_tx);
+    tokio::spawn(worker.run());
+    (
+        SessionHandle {
+            commands: commands_tx,
+        },
+        events_rx,
+    )
+}

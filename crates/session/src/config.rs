@@ -1,0 +1,194 @@
+//! What a session needs to know: the account and the timeouts.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use xmpp_parsers::jid::BareJid;
+
+/// A password kept in memory; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// Wrap a password.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Where to dial instead of the JID's domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOverride {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port (5222 when not given).
+    pub port: u16,
+}
+
+impl ServerOverride {
+    /// Parse `host` or `host:port`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let (host, port) = match value.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') || host.starts_with('[') => {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| format!("invalid port {port:?} in server {value:?}"))?;
+                (host.trim_matches(['[', ']']), port)
+            }
+            _ => (value, 5222),
+        };
+        if host.is_empty() {
+            return Err(format!("server {value:?} has no host"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for ServerOverride {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// One account.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// The account's bare JID.
+    pub jid: BareJid,
+    /// Its password.
+    pub password: Password,
+    /// Dial this instead of resolving the domain.
+    pub server: Option<ServerOverride>,
+    /// Extra CA certificates (PEM) trusted for this account only.
+    pub ca_file: Option<PathBuf>,
+    /// The resource to bind; the server picks one when `None`.
+    pub resource: Option<String>,
+}
+
+/// How long each step may take. `Default` is tuned for a laptop; `tight()`
+/// is for tests on loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect plus STARTTLS plus login plus bind.
+    pub login: Duration,
+    /// Silence on the stream before we probe it (XEP-0198 `<r/>` or a ping).
+    pub idle_probe: Duration,
+    /// How long a probe may go unanswered before the stream is dead.
+    pub probe_answer: Duration,
+    /// How long an IQ we sent may go unanswered.
+    pub iq: Duration,
+    /// Sending our closing presence and stream footer at disconnect.
+    pub close: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            login: Duration::from_secs(30),
+            // Probing every 4 minutes keeps NAT mappings alive and costs a
+            // wake-up rarely enough for a laptop; a dead socket is noticed
+            // within 4.5 minutes even with no traffic at all.
+            idle_probe: Duration::from_secs(240),
+            probe_answer: Duration::from_secs(20),
+            iq: Duration::from_secs(60),
+            close: Duration::from_secs(3),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Short timeouts for tests against a server on loopback.
+    pub fn tight() -> Self {
+        Self {
+            login: Duration::from_secs(10),
+            idle_probe: Duration::from_secs(20),
+            probe_answer: Duration::from_secs(5),
+            iq: Duration::from_secs(10),
+            close: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The reconnection policy's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first retry waits up to this long.
+    pub initial: Duration,
+    /// No retry waits longer than this.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Backoff {
+    /// Short waits for tests.
+    pub fn tight() -> Self {
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Everything that tunes a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Step timeouts.
+    pub timeouts: Timeouts,
+    /// Retry waits.
+    pub backoff: Backoff,
+}
+
+impl SessionConfig {
+    /// The preset for tests.
+    pub fn tight() -> Self {
+        Self {
+            timeouts: Timeouts::tight(),
+            backoff: Backoff::tight(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_override_parses_host_and_port() {
+        assert_eq!(
+            ServerOverride::parse("127.0.0.1:5300"),
+            Ok(ServerOverride {
+                host: "127.0.0.1".into(),
+                port: 5300
+            })
+        );
+        assert_eq!(ServerOverride::parse("example.org").map(|s| s.port), Ok(5222));
+        assert!(ServerOverride::parse("host:notaport").is_err());
+        assert!(ServerOverride::parse(":5222").is_err());
+    }
+
+    #[test]
+    fn password_debug_is_redacted() {
+        assert!(!format!("{:?}", Password::new("hunter2")).contains("hunter2"));
+    }
+}

@@ -1,0 +1,345 @@
+//! One connection attempt: DNS, TCP, STARTTLS with our own TLS config, SASL,
+//! resource binding and XEP-0198 enable. Everything that can fail here is
+//! turned into a [`SessionError`] that says whether retrying can help.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use minidom::Element;
+use sasl::common::{ChannelBinding, Credentials};
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_xmpp::connect::DnsConfig;
+use tokio_xmpp::xmlstream::{self, ReadError, RecvFeaturesError, StreamHeader, XmlStream};
+use xmpp_parsers::bind::{BindQuery, BindResponse};
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::FullJid;
+use xmpp_parsers::ns;
+use xmpp_parsers::sm;
+use xmpp_parsers::starttls;
+
+use crate::config::{AccountConfig, Timeouts};
+use crate::error::SessionError;
+use crate::names::{kebab_condition, stream_error};
+use crate::tls;
+
+pub(crate) type Transport = BufStream<TlsStream<TcpStream>>;
+pub(crate) type Xml = XmlStream<Transport, Element>;
+
+/// XEP-0198 state of a freshly enabled stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Enabled {
+    pub(crate) id: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) resume: bool,
+}
+
+/// A stream that is logged in and bound, ready for stanzas.
+pub(crate) struct LoggedIn {
+    pub(crate) stream: Xml,
+    pub(crate) jid: FullJid,
+    /// `None` when the server does not offer stream management.
+    pub(crate) sm: Option<Enabled>,
+    /// Elements that arrived while we waited for bind or enable.
+    pub(crate) early: Vec<Element>,
+}
+
+/// Run one whole connection attempt within the login timeout.
+pub(crate) async fn connect_and_login(
+    account: &AccountConfig,
+    timeouts: &Timeouts,
+) -> Result<LoggedIn, SessionError> {
+    match tokio::time::timeout(timeouts.login, login(account, timeouts)).await {
+        Ok(result) => result,
+        Err(_) => Err(SessionError::Timeout {
+            step: "connecting and logging in",
+            after: timeouts.login,
+        }),
+    }
+}
+
+async fn dial(account: &AccountConfig) -> Result<(TcpStream, String), SessionError> {
+    let domain = account.jid.domain().as_str();
+    match &account.server {
+        Some(server) => {
+            let addrs: Vec<_> = tokio::net::lookup_host((server.host.as_str(), server.port))
+                .await
+                .map_err(|e| SessionError::Resolve {
+                    host: server.host.clone(),
+                    detail: e.to_string(),
+                })?
+                .collect();
+            let mut last = None;
+            for addr in addrs {
+                match TcpStream::connect(addr).await {
+                    Ok(tcp) => return Ok((tcp, addr.to_string())),
+                    Err(e) => last = Some((addr.to_string(), e)),
+                }
+            }
+            Err(match last {
+                Some((addr, source)) => SessionError::Tcp { addr, source },
+                None => SessionError::Resolve {
+                    host: server.host.clone(),
+                    detail: "no address found".to_owned(),
+                },
+            })
+        }
+        None => {
+            let tcp = DnsConfig::srv_default_client(domain)
+                .resolve()
+                .await
+                .map_err(|e| SessionError::Resolve {
+                    host: domain.to_owned(),
+                    detail: e.to_string(),
+                })?;
+            let peer = tcp
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| domain.to_owned());
+            Ok((tcp, peer))
+        }
+    }
+}
+
+fn header(domain: &str) -> StreamHeader<'_> {
+    StreamHeader {
+        to: Some(Cow::Borrowed(domain)),
+        from: None,
+        id: None,
+    }
+}
+
+fn xml_timeouts(timeouts: &Timeouts) -> xmlstream::Timeouts {
+    xmlstream::Timeouts {
+        read_timeout: timeouts.idle_probe,
+        response_timeout: timeouts.probe_answer,
+    }
+}
+
+fn features_error(e: RecvFeaturesError) -> SessionError {
+    match e {
+        RecvFeaturesError::Io(e) => SessionError::Io(e),
+        RecvFeaturesError::StreamError(e) => stream_error(&e.0),
+    }
+}
+
+async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn, SessionError> {
+    let domain = account.jid.domain().as_str().to_owned();
+    let tls_config = tls::client_config(account.ca_file.as_deref())?;
+    let (tcp, peer) = dial(account).await?;
+    tracing::debug!(account = %account.jid, %peer, "tcp connected");
+    // Nagle delays our small stanzas behind delayed ACKs; chat wants latency.
+    tcp.set_nodelay(true).ok();
+    let xml_timeouts = xml_timeouts(timeouts);
+
+    let plain = xmlstream::initiate_stream(
+        BufStream::new(tcp),
+        ns::JABBER_CLIENT,
+        header(&domain),
+        xml_timeouts,
+    )
+    .await?;
+    let (features, mut plain) = plain
+        .recv_features::<Element>()
+        .await
+        .map_err(features_error)?;
+    if !features.can_starttls() {
+        return Err(SessionError::NoStartTls { host: domain });
+    }
+    plain.send(&starttls::Request).await?;
+    loop {
+        match plain.next().await {
+            Some(Ok(el)) if el.is("proceed", ns::TLS) => break,
+            Some(Ok(el)) if el.is("failure", ns::TLS) => {
+                return Err(SessionError::Protocol(format!(
+                    "{domain} refused STARTTLS"
+                )));
+            }
+            Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) | Some(Err(ReadError::ParseError(_))) => {}
+            Some(Err(ReadError::HardError(e))) => return Err(SessionError::Io(e)),
+            Some(Err(ReadError::StreamFooterReceived)) | None => return Err(SessionError::Closed),
+        }
+    }
+    let tcp = plain.into_inner().into_inner();
+    let server_name = ServerName::try_from(domain.clone())
+        .map_err(|e| SessionError::Protocol(format!("{domain} is not a valid TLS name: {e}")))?;
+    let tls_stream = TlsConnector::from(tls_config)
+        .connect(server_name, tcp)
+        .await
+        .map_err(|e| tls::classify_handshake_error(&domain, e))?;
+    let channel_binding = channel_binding(&tls_stream);
+
+    let secure = xmlstream::initiate_stream(
+        BufStream::new(tls_stream),
+        ns::JABBER_CLIENT,
+        header(&domain),
+        xml_timeouts,
+    )
+    .await?;
+    let (features, secure) = secure
+        .recv_features::<xmlstream::FallibleStreamElement>()
+        .await
+        .map_err(features_error)?;
+    let username = account
+        .jid
+        .node()
+        .map(|n| n.as_str().to_owned())
+        .ok_or_else(|| SessionError::Protocol(format!("{} has no user part", account.jid)))?;
+    let credentials = Credentials::default()
+        .with_username(username)
+        .with_password(account.password.expose().to_owned())
+        .with_channel_binding(channel_binding);
+    let authed = tokio_xmpp::client_login(secure, features.sasl_mechanisms, credentials)
+        .await
+        .map_err(login_error)?;
+    tracing::debug!(account = %account.jid, "authenticated");
+    let (features, mut stream) = authed
+        .send_header(header(&domain))
+        .await?
+        .recv_features::<Element>()
+        .await
+        .map_err(features_error)?;
+
+    let mut early = Vec::new();
+    let jid = bind(&mut stream, account.resource.clone(), &mut early).await?;
+    let sm = if features.stream_management.is_some() {
+        enable_sm(&mut stream, &mut early).await?
+    } else {
+        None
+    };
+    Ok(LoggedIn {
+        stream,
+        jid,
+        sm,
+        early,
+    })
+}
+
+fn channel_binding(tls_stream: &TlsStream<TcpStream>) -> ChannelBinding {
+    let (_, connection) = tls_stream.get_ref();
+    if connection.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+        return ChannelBinding::None;
+    }
+    match connection.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None) {
+        Ok(data) => ChannelBinding::TlsExporter(data),
+        Err(_) => ChannelBinding::None,
+    }
+}
+
+fn login_error(error: tokio_xmpp::Error) -> SessionError {
+    use tokio_xmpp::error::AuthError;
+    match error {
+        tokio_xmpp::Error::Auth(AuthError::Fail(condition)) => SessionError::Authentication {
+            condition: kebab_condition(&format!("{condition:?}")),
+        },
+        tokio_xmpp::Error::Auth(AuthError::NoMechanism) => SessionError::Authentication {
+            condition: "no supported SASL mechanism offered".to_owned(),
+        },
+        tokio_xmpp::Error::Auth(other) => SessionError::Authentication {
+            condition: other.to_string(),
+        },
+        tokio_xmpp::Error::Io(e) => SessionError::Io(e),
+        tokio_xmpp::Error::Disconnected => SessionError::Closed,
+        tokio_xmpp::Error::StreamError(e) => stream_error(&e.0),
+        other => SessionError::Protocol(other.to_string()),
+    }
+}
+
+/// Read the next element, keeping anything unrelated for later.
+async fn next_element(stream: &mut Xml) -> Result<Element, SessionError> {
+    loop {
+        match stream.next().await {
+            Some(Ok(el)) => {
+                if el.is("error", ns::STREAM) {
+                    return Err(crate::names::stream_error_element(el));
+                }
+                return Ok(el);
+            }
+            Some(Err(ReadError::SoftTimeout)) => continue,
+            Some(Err(ReadError::ParseError(e))) => {
+                tracing::debug!("unparsable element during login: {e}");
+                continue;
+            }
+            Some(Err(ReadError::HardError(e))) => return Err(SessionError::Io(e)),
+            Some(Err(ReadError::StreamFooterReceived)) | None => return Err(SessionError::Closed),
+        }
+    }
+}
+
+async fn bind(
+    stream: &mut Xml,
+    resource: Option<String>,
+    early: &mut Vec<Element>,
+) -> Result<FullJid, SessionError> {
+    let id = "bind-1";
+    stream.send(&Iq::from_set(id, BindQuery::new(resource))).await?;
+    loop {
+        let el = next_element(stream).await?;
+        if !el.is("iq", ns::DEFAULT_NS) || el.attr("id") != Some(id) {
+            early.push(el);
+            continue;
+        }
+        let iq = Iq::try_from(el).map_err(|e| SessionError::Protocol(format!("bad bind answer: {e}")))?;
+        return match iq {
+            Iq::Result {
+                payload: Some(payload),
+                ..
+            } => BindResponse::try_from(payload)
+                .map(|r| r.jid)
+                .map_err(|e| SessionError::Protocol(format!("bad bind answer: {e}"))),
+            Iq::Error { error, .. } => Err(SessionError::Protocol(format!(
+                "the server refused to bind a resource: {}",
+                kebab_condition(&format!("{:?}", error.defined_condition))
+            ))),
+            _ => Err(SessionError::Protocol("bad bind answer".to_owned())),
+        };
+    }
+}
+
+async fn enable_sm(
+    stream: &mut Xml,
+    early: &mut Vec<Element>,
+) -> Result<Option<Enabled>, SessionError> {
+    stream.send(&sm::Enable::new().with_resume()).await?;
+    loop {
+        let el = next_element(stream).await?;
+        if el.is("enabled", ns::SM) {
+            return Ok(Some(Enabled {
+                id: el.attr("id").map(str::to_owned),
+                location: el.attr("location").map(str::to_owned),
+                resume: matches!(el.attr("resume"), Some("true" | "1")),
+            }));
+        }
+        if el.is("failed", ns::SM) {
+            // A server may refuse SM; the session works without it, only
+            // without acks.
+            tracing::info!("the server refused stream management; continuing without acks");
+            return Ok(None);
+        }
+        early.push(el);
+    }
+}
+
+/// How long we wait for the server's footer after sending ours.
+pub(crate) async fn close(stream: &mut Xml, wait: Duration) {
+    let closing = async {
+        if stream.shutdown().await.is_err() {
+            return;
+        }
+        while let Some(item) = stream.next().await {
+            if matches!(
+                item,
+                Err(ReadError::StreamFooterReceived) | Err(ReadError::HardError(_))
+            ) {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(wait, closing).await.is_err() {
+        tracing::debug!("the server did not close the stream in time; dropping it");
+    }
+}

@@ -1,0 +1,185 @@
+//! What a session tells its host, and what the host can tell it.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+
+use crate::error::FailureKind;
+
+/// The session's connection state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionState {
+    /// Not connected because the host asked.
+    Offline,
+    /// Dialling or logging in (`retry_in` is `None`), or waiting `retry_in`
+    /// before attempt number `attempt`.
+    Connecting {
+        /// Attempts since the last success, this one included.
+        attempt: u32,
+        /// Waiting this long before the attempt.
+        retry_in: Option<Duration>,
+        /// Why the previous attempt failed.
+        last_error: Option<String>,
+    },
+    /// Logged in and bound.
+    Connected {
+        /// Our full JID on this stream.
+        jid: FullJid,
+    },
+    /// Stopped on a failure only the user can fix; `Connect` tries again.
+    Failed {
+        /// Which kind.
+        kind: FailureKind,
+        /// What happened and what to do.
+        reason: String,
+    },
+}
+
+/// A roster entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterItem {
+    /// Bare JID.
+    pub jid: String,
+    /// The name the user gave.
+    pub name: Option<String>,
+    /// `none`, `to`, `from`, `both`, or `remove` in a push.
+    pub subscription: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// Which way a received message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageDirection {
+    /// From the peer to us.
+    Incoming,
+    /// From another of our devices to the peer (a carbon copy).
+    SentElsewhere,
+}
+
+/// A chat message seen on the stream. Its `Debug` leaves out the body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// The other party.
+    pub peer: BareJid,
+    /// In, or out from another device.
+    pub direction: MessageDirection,
+    /// Text.
+    pub body: String,
+    /// Sender's time if the message carries one (XEP-0203), else now.
+    pub timestamp_ms: i64,
+    /// XEP-0359 origin-id.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id assigned by our own server.
+    pub stanza_id: Option<String>,
+}
+
+impl std::fmt::Debug for ReceivedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceivedMessage")
+            .field("peer", &self.peer)
+            .field("direction", &self.direction)
+            .field("body_len", &self.body.len())
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("origin_id", &self.origin_id)
+            .field("stanza_id", &self.stanza_id)
+            .finish()
+    }
+}
+
+/// A contact's presence change on one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceUpdate {
+    /// The full (or bare) JID it came from.
+    pub from: Jid,
+    /// Online or gone.
+    pub available: bool,
+    /// `chat`, `away`, `xa` or `dnd`.
+    pub show: Option<String>,
+    /// Status text.
+    pub status: Option<String>,
+}
+
+/// Where an outgoing message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryStage {
+    /// Written to the stream.
+    Sent,
+    /// The server acknowledged it (XEP-0198).
+    Acked,
+    /// The server returned an error for it.
+    Failed(String),
+}
+
+/// What the session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The connection state changed.
+    State(SessionState),
+    /// The whole roster, as fetched after login.
+    RosterReplaced {
+        /// Its version (XEP-0237), to pass back next time.
+        ver: Option<String>,
+        /// Every entry.
+        items: Vec<RosterItem>,
+    },
+    /// The roster has not changed since the version we gave.
+    RosterUnchanged,
+    /// The server pushed one roster change.
+    RosterPushed {
+        /// The new version.
+        ver: Option<String>,
+        /// The entry (`subscription == "remove"` to delete it).
+        item: RosterItem,
+    },
+    /// A contact's presence.
+    Presence(PresenceUpdate),
+    /// A chat message (incoming, or a carbon of one sent elsewhere).
+    Message(ReceivedMessage),
+    /// An outgoing message moved on.
+    Delivery {
+        /// The host's token from [`OutgoingMessage::token`].
+        token: i64,
+        /// Where it is now.
+        stage: DeliveryStage,
+    },
+}
+
+/// A message the host wants sent. Its `Debug` leaves out the body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The host's id for it, echoed in [`SessionEvent::Delivery`].
+    pub token: i64,
+    /// Recipient.
+    pub to: Jid,
+    /// Text.
+    pub body: String,
+    /// XEP-0359 origin-id; also the stanza id, so errors can be matched and
+    /// a resend is recognised as the same message.
+    pub origin_id: String,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMessage")
+            .field("token", &self.token)
+            .field("to", &self.to)
+            .field("body_len", &self.body.len())
+            .field("origin_id", &self.origin_id)
+            .finish()
+    }
+}
+
+/// What the host can ask of a session.
+#[derive(Debug)]
+pub enum Command {
+    /// Go online (and retry until online or failed).
+    Connect,
+    /// Go offline and stay there.
+    Disconnect,
+    /// Send a message now or as soon as online.
+    Send(OutgoingMessage),
+    /// Close everything and end the worker; answered when done.
+    Shutdown(oneshot::Sender<()>),
+}

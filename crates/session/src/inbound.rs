@@ -1,0 +1,359 @@
+//! Classifies a stanza from the server into what the worker must do with
+//! it. Pure: no I/O, so every rule here is tested without a server.
+
+use minidom::Element;
+use xmpp_parsers::carbons;
+use xmpp_parsers::delay::Delay;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::ns;
+use xmpp_parsers::presence::{Presence, Show, Type as PresenceType};
+use xmpp_parsers::roster::{Roster, Subscription};
+use xmpp_parsers::stanza_id::{OriginId, StanzaId};
+
+use crate::events::{MessageDirection, PresenceUpdate, ReceivedMessage, RosterItem};
+use crate::names::kebab_condition;
+
+/// What a stanza asks of the worker.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Message(ReceivedMessage),
+    /// The server bounced a message we sent (matched by its id).
+    MessageError { id: String, reason: String },
+    Presence(PresenceUpdate),
+    RosterPush {
+        id: String,
+        ver: Option<String>,
+        items: Vec<RosterItem>,
+    },
+    Ping { id: String, from: Option<Jid> },
+    IqResult { id: String, payload: Option<Element> },
+    IqError { id: String, reason: String },
+    /// A request we do not serve: it must still get an error answer.
+    UnsupportedIq { id: String, from: Option<Jid> },
+    Ignored(&'static str),
+}
+
+pub(crate) fn is_stanza(el: &Element) -> bool {
+    el.ns() == ns::DEFAULT_NS && matches!(el.name(), "message" | "presence" | "iq")
+}
+
+pub(crate) fn classify(el: Element, own: &BareJid, now_ms: i64) -> Inbound {
+    match el.name() {
+        "message" => match Message::try_from(el) {
+            Ok(message) => classify_message(message, own, now_ms),
+            Err(_) => Inbound::Ignored("unparsable message"),
+        },
+        "presence" => match Presence::try_from(el) {
+            Ok(presence) => classify_presence(presence),
+            Err(_) => Inbound::Ignored("unparsable presence"),
+        },
+        "iq" => match Iq::try_from(el) {
+            Ok(iq) => classify_iq(iq, own),
+            Err(_) => Inbound::Ignored("unparsable iq"),
+        },
+        _ => Inbound::Ignored("not a stanza"),
+    }
+}
+
+fn from_own_account(from: Option<&Jid>, own: &BareJid) -> bool {
+    from.is_none_or(|jid| jid.to_bare() == *own)
+}
+
+fn classify_message(message: Message, own: &BareJid, now_ms: i64) -> Inbound {
+    if message.type_ == MessageType::Error {
+        let reason = message
+            .payloads
+            .iter()
+            .find(|p| p.is("error", ns::DEFAULT_NS))
+            .and_then(|e| xmpp_parsers::stanza_error::StanzaError::try_from(e.clone()).ok())
+            .map(|e| kebab_condition(&format!("{:?}", e.defined_condition)))
+            .unwrap_or_else(|| "undefined-condition".to_owned());
+        return match message.id {
+            Some(id) => Inbound::MessageError { id: id.0, reason },
+            None => Inbound::Ignored("error message without id"),
+        };
+    }
+    // Carbons are only believed from our own account: anyone else could
+    // forge "a message you sent".
+    if from_own_account(message.from.as_ref(), own) {
+        for payload in &message.payloads {
+            if payload.is("received", ns::CARBONS) {
+                if let Ok(carbon) = carbons::Received::try_from(payload.clone()) {
+                    let delay = carbon.forwarded.delay.clone();
+                    return chat_message(
+                        carbon.forwarded.message,
+                        MessageDirection::Incoming,
+                        own,
+                        delay,
+                        now_ms,
+                    );
+                }
+            }
+            if payload.is("sent", ns::CARBONS) {
+                if let Ok(carbon) = carbons::Sent::try_from(payload.clone()) {
+                    let delay = carbon.forwarded.delay.clone();
+                    return chat_message(
+                        carbon.forwarded.message,
+                        MessageDirection::SentElsewhere,
+                        own,
+                        delay,
+                        now_ms,
+                    );
+                }
+            }
+        }
+    }
+    chat_message(message, MessageDirection::Incoming, own, None, now_ms)
+}
+
+fn chat_message(
+    message: Message,
+    direction: MessageDirection,
+    own: &BareJid,
+    outer_delay: Option<Delay>,
+    now_ms: i64,
+) -> Inbound {
+    if !matches!(message.type_, MessageType::Chat | MessageType::Normal) {
+        return Inbound::Ignored("not a 1:1 chat message");
+    }
+    let Some((_, body)) = message.get_best_body_cloned(vec![]) else {
+        return Inbound::Ignored("message without body");
+    };
+    let peer_jid = match direction {
+        MessageDirection::Incoming => message.from.as_ref(),
+        MessageDirection::SentElsewhere => message.to.as_ref(),
+    };
+    let Some(peer) = peer_jid.map(Jid::to_bare) else {
+        return Inbound::Ignored("message without peer");
+    };
+    let mut origin_id = None;
+    let mut stanza_id = None;
+    let mut delay = outer_delay;
+    for payload in &message.payloads {
+        if payload.is("origin-id", ns::SID) {
+            origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
+        } else if payload.is("stanza-id", ns::SID) {
+            // Only our own server's stanza-id is a reliable archive key.
+            if let Ok(sid) = StanzaId::try_from(payload.clone()) {
+                if sid.by == Jid::from(own.clone()) {
+                    stanza_id = Some(sid.id);
+                }
+            }
+        } else if payload.is("delay", ns::DELAY) && delay.is_none() {
+            delay = Delay::try_from(payload.clone()).ok();
+        }
+    }
+    let timestamp_ms = delay
+        .map(|d| d.stamp.0.timestamp_millis())
+        .unwrap_or(now_ms);
+    Inbound::Message(ReceivedMessage {
+        peer,
+        direction,
+        body,
+        timestamp_ms,
+        origin_id,
+        stanza_id,
+    })
+}
+
+fn classify_presence(presence: Presence) -> Inbound {
+    let Some(from) = presence.from.clone() else {
+        return Inbound::Ignored("presence without from");
+    };
+    let available = match presence.type_ {
+        PresenceType::None => true,
+        PresenceType::Unavailable => false,
+        _ => return Inbound::Ignored("presence subscription or error"),
+    };
+    let show = presence.show.as_ref().map(|s| {
+        match s {
+            Show::Away => "away",
+            Show::Chat => "chat",
+            Show::Dnd => "dnd",
+            Show::Xa => "xa",
+        }
+        .to_owned()
+    });
+    let status = presence.statuses.values().next().map(|s| s.to_string());
+    Inbound::Presence(PresenceUpdate {
+        from,
+        available,
+        show,
+        status,
+    })
+}
+
+fn classify_iq(iq: Iq, own: &BareJid) -> Inbound {
+    match iq {
+        Iq::Get {
+            id, from, payload, ..
+        } => {
+            if payload.is("ping", ns::PING) {
+                Inbound::Ping { id, from }
+            } else {
+                Inbound::UnsupportedIq { id, from }
+            }
+        }
+        Iq::Set {
+            id, from, payload, ..
+        } => {
+            if payload.is("query", ns::ROSTER) && from_own_account(from.as_ref(), own) {
+                match Roster::try_from(payload) {
+                    Ok(roster) => Inbound::RosterPush {
+                        id,
+                        ver: roster.ver,
+                        items: roster.items.into_iter().map(roster_item).collect(),
+                    },
+                    Err(_) => Inbound::UnsupportedIq { id, from },
+                }
+            } else {
+                Inbound::UnsupportedIq { id, from }
+            }
+        }
+        Iq::Result { id, payload, .. } => Inbound::IqResult { id, payload },
+        Iq::Error { id, error, .. } => Inbound::IqError {
+            id,
+            reason: kebab_condition(&format!("{:?}", error.defined_condition)),
+        },
+    }
+}
+
+pub(crate) fn roster_item(item: xmpp_parsers::roster::Item) -> RosterItem {
+    RosterItem {
+        jid: item.jid.to_string(),
+        name: item.name.filter(|n| !n.is_empty()),
+        subscription: match item.subscription {
+            Subscription::None => "none",
+            Subscription::From => "from",
+            Subscription::To => "to",
+            Subscription::Both => "both",
+            Subscription::Remove => "remove",
+        }
+        .to_owned(),
+        groups: item.groups.into_iter().map(|g| g.0).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own() -> BareJid {
+        BareJid::new("me@example.org").unwrap()
+    }
+
+    fn parse(xml: &str) -> Inbound {
+        classify(xml.parse::<Element>().unwrap(), &own(), 42)
+    }
+
+    #[test]
+    fn chat_message_with_ids_and_delay() {
+        let inbound = parse(
+            "<message xmlns='jabber:client' from='bob@example.org/phone' to='me@example.org' type='chat' id='x1'>\
+               <body>hi</body>\
+               <origin-id xmlns='urn:xmpp:sid:0' id='o1'/>\
+               <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='me@example.org'/>\
+               <stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='bob@example.org'/>\
+               <delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>\
+             </message>",
+        );
+        let Inbound::Message(m) = inbound else {
+            panic!("{inbound:?}")
+        };
+        assert_eq!(m.peer.as_str(), "bob@example.org");
+        assert_eq!(m.direction, MessageDirection::Incoming);
+        assert_eq!(m.body, "hi");
+        assert_eq!(m.origin_id.as_deref(), Some("o1"));
+        assert_eq!(m.stanza_id.as_deref(), Some("s1"));
+        assert_eq!(m.timestamp_ms, 1_704_067_200_000);
+    }
+
+    #[test]
+    fn sent_carbon_from_own_account_is_outgoing_to_the_peer() {
+        let inbound = parse(
+            "<message xmlns='jabber:client' from='me@example.org' to='me@example.org/wimsy'>\
+               <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
+                 <message xmlns='jabber:client' from='me@example.org/phone' to='bob@example.org' type='chat'>\
+                   <body>from my phone</body></message>\
+               </forwarded></sent></message>",
+        );
+        let Inbound::Message(m) = inbound else {
+            panic!("{inbound:?}")
+        };
+        assert_eq!(m.direction, MessageDirection::SentElsewhere);
+        assert_eq!(m.peer.as_str(), "bob@example.org");
+        assert_eq!(m.timestamp_ms, 42);
+    }
+
+    #[test]
+    fn carbon_from_a_stranger_is_not_believed() {
+        let inbound = parse(
+            "<message xmlns='jabber:client' from='mallory@evil.example' to='me@example.org/wimsy' type='chat'>\
+               <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
+                 <message xmlns='jabber:client' from='me@example.org/phone' to='bob@example.org' type='chat'>\
+                   <body>forged</body></message>\
+               </forwarded></sent></message>",
+        );
+        assert!(matches!(inbound, Inbound::Ignored(_)), "{inbound:?}");
+    }
+
+    #[test]
+    fn bounced_message_reports_its_id_and_condition() {
+        let inbound = parse(
+            "<message xmlns='jabber:client' from='nobody@example.org' type='error' id='o9'>\
+               <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>\
+             </message>",
+        );
+        let Inbound::MessageError { id, reason } = inbound else {
+            panic!("{inbound:?}")
+        };
+        assert_eq!((id.as_str(), reason.as_str()), ("o9", "service-unavailable"));
+    }
+
+    #[test]
+    fn roster_push_only_from_own_account() {
+        let push = "<iq xmlns='jabber:client' type='set' id='p1' FROM>\
+                      <query xmlns='jabber:iq:roster' ver='v2'><item jid='bob@example.org' subscription='both' name='Bob'><group>Friends</group></item></query></iq>";
+        let Inbound::RosterPush { ver, items, .. } = parse(&push.replace("FROM", "")) else {
+            panic!()
+        };
+        assert_eq!(ver.as_deref(), Some("v2"));
+        assert_eq!(items[0].groups, vec!["Friends".to_owned()]);
+        assert!(matches!(
+            parse(&push.replace("FROM", "from='mallory@evil.example'")),
+            Inbound::UnsupportedIq { .. }
+        ));
+    }
+
+    #[test]
+    fn ping_and_unknown_requests() {
+        assert!(matches!(
+            parse("<iq xmlns='jabber:client' type='get' id='p' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>"),
+            Inbound::Ping { .. }
+        ));
+        assert!(matches!(
+            parse("<iq xmlns='jabber:client' type='get' id='v' from='example.org'><query xmlns='jabber:iq:version'/></iq>"),
+            Inbound::UnsupportedIq { .. }
+        ));
+    }
+
+    #[test]
+    fn presence_available_and_gone() {
+        let Inbound::Presence(p) = parse(
+            "<presence xmlns='jabber:client' from='bob@example.org/phone'><show>away</show><status>lunch</status></presence>",
+        ) else {
+            panic!()
+        };
+        assert!(p.available);
+        assert_eq!(p.show.as_deref(), Some("away"));
+        assert_eq!(p.status.as_deref(), Some("lunch"));
+        let Inbound::Presence(p) =
+            parse("<presence xmlns='jabber:client' from='bob@example.org/phone' type='unavailable'/>")
+        else {
+            panic!()
+        };
+        assert!(!p.available);
+    }
+}
