@@ -1,1 +1,108 @@
-fn main() {}
+//! The `wimsyd` binary: arguments, logging and signals around `wimsyd::run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Wimsy's background daemon: keeps your XMPP accounts connected whether or
+/// not a window is open. Frontends (wimsy, wimsy-tray, wimsyctl) attach to it.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Configuration directory [env: WIMSY_CONFIG_DIR; default ~/.config/wimsy]
+    #[arg(long)]
+    config_dir: Option<PathBuf>,
+    /// Data directory [env: WIMSY_DATA_DIR; default ~/.local/share/wimsy]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// IPC socket [env: WIMSY_SOCKET; default $XDG_RUNTIME_DIR/wimsy/wimsyd.sock]
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Use short timeouts and retry waits (for tests on loopback)
+    #[arg(long, hide = true)]
+    tight_timeouts: bool,
+}
+
+fn init_logging() {
+    // tokio-xmpp's trace-level wire capture prints the SASL exchange, so it
+    // is capped below trace whatever the user asks for.
+    let filter = EnvFilter::try_from_env("WIMSY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive("tokio_xmpp=debug".parse().unwrap_or_else(|_| {
+            tracing_subscriber::filter::Directive::from(tracing::Level::DEBUG)
+        }));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    let paths = match wimsyd::Paths::resolve(
+        args.config_dir.as_deref(),
+        args.data_dir.as_deref(),
+        args.socket.as_deref(),
+    ) {
+        Ok(paths) => paths,
+        Err(e) => {
+            eprintln!("wimsyd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let session = if args.tight_timeouts {
+        wimsyd::SessionConfig::tight()
+    } else {
+        wimsyd::SessionConfig::default()
+    };
+    let options = wimsyd::DaemonOptions {
+        paths,
+        session,
+        ipc: wimsyd::IpcLimits::default(),
+    };
+    // One thread: the daemon mostly waits, and one thread keeps its memory
+    // and wakeups low.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("wimsyd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(wimsyd::run(options, stop_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wimsyd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -8,9 +8,11 @@ use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::traits::tokio::Stream as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
-use crate::frame::{FrameDecoder, FrameError, decode_frame, encode_frame};
-use crate::types::{ClientFrame, ErrorBody, ErrorCode, Event, Request, Response, Role, Snapshot, ServerFrame};
 use crate::PROTOCOL_VERSION;
+use crate::frame::{FrameDecoder, FrameError, decode_frame, encode_frame};
+use crate::types::{
+    ClientFrame, ErrorBody, ErrorCode, Event, Request, Response, Role, ServerFrame, Snapshot,
+};
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +99,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("daemon", &self.daemon).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("daemon", &self.daemon)
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,10 +126,12 @@ pub async fn connect_stream(path: &Path) -> io::Result<Stream> {
 impl Client {
     /// Connect to the daemon at `path` and complete the handshake.
     pub async fn connect(path: &Path, role: Role, client_name: &str) -> Result<Self, ClientError> {
-        let stream = connect_stream(path).await.map_err(|source| ClientError::NoDaemon {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let stream = connect_stream(path)
+            .await
+            .map_err(|source| ClientError::NoDaemon {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let (recv, send) = tokio::io::split(stream);
         let mut client = Self {
             reader: FrameReader::new(recv),
@@ -198,9 +204,7 @@ impl Client {
         match self.reader.next_frame().await? {
             None => Err(ClientError::Closed),
             Some(Err(e)) => Err(ClientError::Frame(e)),
-            Some(Ok(bytes)) => {
-                decode_frame(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
-            }
+            Some(Ok(bytes)) => decode_frame(&bytes).map_err(|e| ClientError::Decode(e.to_string())),
         }
     }
 }

@@ -192,7 +192,10 @@ pub fn decode_client_frame(frame: &[u8]) -> Result<ClientFrame, RejectedFrame> {
             id,
             error: ErrorBody::new(
                 ErrorCode::UnknownRequest,
-                format!("unknown op {op:?}; this daemon knows: {}", KNOWN_OPS.join(", ")),
+                format!(
+                    "unknown op {op:?}; this daemon knows: {}",
+                    KNOWN_OPS.join(", ")
+                ),
             ),
         });
     }
@@ -245,7 +248,10 @@ mod tests {
     fn oversized_line_is_refused_without_waiting_for_its_end_and_then_skipped() {
         let mut d = FrameDecoder::new(16);
         d.feed(&[b'x'; 20]);
-        assert_eq!(frames(&mut d), vec![Err(FrameError::TooLarge { limit: 16 })]);
+        assert_eq!(
+            frames(&mut d),
+            vec![Err(FrameError::TooLarge { limit: 16 })]
+        );
         assert_eq!(d.buffered(), 0, "the oversized prefix is not kept");
         d.feed(&[b'x'; 40]);
         assert!(frames(&mut d).is_empty());

@@ -182,7 +182,10 @@ mod tests {
                 port: 5300
             })
         );
-        assert_eq!(ServerOverride::parse("example.org").map(|s| s.port), Ok(5222));
+        assert_eq!(
+            ServerOverride::parse("example.org").map(|s| s.port),
+            Ok(5222)
+        );
         assert!(ServerOverride::parse("host:notaport").is_err());
         assert!(ServerOverride::parse(":5222").is_err());
     }

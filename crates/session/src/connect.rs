@@ -155,11 +155,11 @@ async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn,
         match plain.next().await {
             Some(Ok(el)) if el.is("proceed", ns::TLS) => break,
             Some(Ok(el)) if el.is("failure", ns::TLS) => {
-                return Err(SessionError::Protocol(format!(
-                    "{domain} refused STARTTLS"
-                )));
+                return Err(SessionError::Protocol(format!("{domain} refused STARTTLS")));
             }
-            Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) | Some(Err(ReadError::ParseError(_))) => {}
+            Some(Ok(_))
+            | Some(Err(ReadError::SoftTimeout))
+            | Some(Err(ReadError::ParseError(_))) => {}
             Some(Err(ReadError::HardError(e))) => return Err(SessionError::Io(e)),
             Some(Err(ReadError::StreamFooterReceived)) | None => return Err(SessionError::Closed),
         }
@@ -276,14 +276,17 @@ async fn bind(
     early: &mut Vec<Element>,
 ) -> Result<FullJid, SessionError> {
     let id = "bind-1";
-    stream.send(&Iq::from_set(id, BindQuery::new(resource))).await?;
+    stream
+        .send(&Iq::from_set(id, BindQuery::new(resource)))
+        .await?;
     loop {
         let el = next_element(stream).await?;
         if !el.is("iq", ns::DEFAULT_NS) || el.attr("id") != Some(id) {
             early.push(el);
             continue;
         }
-        let iq = Iq::try_from(el).map_err(|e| SessionError::Protocol(format!("bad bind answer: {e}")))?;
+        let iq = Iq::try_from(el)
+            .map_err(|e| SessionError::Protocol(format!("bad bind answer: {e}")))?;
         return match iq {
             Iq::Result {
                 payload: Some(payload),

@@ -20,18 +20,33 @@ use crate::names::kebab_condition;
 pub(crate) enum Inbound {
     Message(ReceivedMessage),
     /// The server bounced a message we sent (matched by its id).
-    MessageError { id: String, reason: String },
+    MessageError {
+        id: String,
+        reason: String,
+    },
     Presence(PresenceUpdate),
     RosterPush {
         id: String,
         ver: Option<String>,
         items: Vec<RosterItem>,
     },
-    Ping { id: String, from: Option<Jid> },
-    IqResult { id: String, payload: Option<Element> },
-    IqError { id: String, reason: String },
+    Ping {
+        id: String,
+        from: Option<Jid>,
+    },
+    IqResult {
+        id: String,
+        payload: Option<Element>,
+    },
+    IqError {
+        id: String,
+        reason: String,
+    },
     /// A request we do not serve: it must still get an error answer.
-    UnsupportedIq { id: String, from: Option<Jid> },
+    UnsupportedIq {
+        id: String,
+        from: Option<Jid>,
+    },
     Ignored(&'static str),
 }
 
@@ -309,7 +324,10 @@ mod tests {
         let Inbound::MessageError { id, reason } = inbound else {
             panic!("{inbound:?}")
         };
-        assert_eq!((id.as_str(), reason.as_str()), ("o9", "service-unavailable"));
+        assert_eq!(
+            (id.as_str(), reason.as_str()),
+            ("o9", "service-unavailable")
+        );
     }
 
     #[test]
@@ -330,11 +348,15 @@ mod tests {
     #[test]
     fn ping_and_unknown_requests() {
         assert!(matches!(
-            parse("<iq xmlns='jabber:client' type='get' id='p' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>"),
+            parse(
+                "<iq xmlns='jabber:client' type='get' id='p' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>"
+            ),
             Inbound::Ping { .. }
         ));
         assert!(matches!(
-            parse("<iq xmlns='jabber:client' type='get' id='v' from='example.org'><query xmlns='jabber:iq:version'/></iq>"),
+            parse(
+                "<iq xmlns='jabber:client' type='get' id='v' from='example.org'><query xmlns='jabber:iq:version'/></iq>"
+            ),
             Inbound::UnsupportedIq { .. }
         ));
     }
@@ -349,9 +371,9 @@ mod tests {
         assert!(p.available);
         assert_eq!(p.show.as_deref(), Some("away"));
         assert_eq!(p.status.as_deref(), Some("lunch"));
-        let Inbound::Presence(p) =
-            parse("<presence xmlns='jabber:client' from='bob@example.org/phone' type='unavailable'/>")
-        else {
+        let Inbound::Presence(p) = parse(
+            "<presence xmlns='jabber:client' from='bob@example.org/phone' type='unavailable'/>",
+        ) else {
             panic!()
         };
         assert!(!p.available);

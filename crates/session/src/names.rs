@@ -8,7 +8,10 @@ use crate::error::SessionError;
 /// `NotAuthorized` (a Debug name) becomes `not-authorized`, the spelling
 /// of the XMPP condition.
 pub(crate) fn kebab_condition(debug_name: &str) -> String {
-    let name = debug_name.split(['(', ' ', '{']).next().unwrap_or(debug_name);
+    let name = debug_name
+        .split(['(', ' ', '{'])
+        .next()
+        .unwrap_or(debug_name);
     let mut out = String::with_capacity(name.len() + 4);
     for (i, ch) in name.chars().enumerate() {
         if ch.is_ascii_uppercase() {

@@ -47,7 +47,10 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let samples: Vec<Duration> = (0..1000).map(|_| delay(&b, 4, &mut rng)).collect();
         assert!(samples.iter().all(|d| *d <= Duration::from_secs(8)));
-        let below_half = samples.iter().filter(|d| **d < Duration::from_secs(4)).count();
+        let below_half = samples
+            .iter()
+            .filter(|d| **d < Duration::from_secs(4))
+            .count();
         assert!((350..650).contains(&below_half), "{below_half}");
     }
 }

@@ -428,7 +428,9 @@ impl Worker {
             }
             let own = live.jid.to_bare();
             let now_ms = chrono::Utc::now().timestamp_millis();
-            return self.on_stanza(live, inbound::classify(el, &own, now_ms)).await;
+            return self
+                .on_stanza(live, inbound::classify(el, &own, now_ms))
+                .await;
         }
         if el.ns() == ns::SM {
             return match el.name() {
@@ -453,7 +455,11 @@ impl Worker {
         if el.is("error", ns::STREAM) {
             return Err(crate::names::stream_error_element(el));
         }
-        tracing::debug!(name = el.name(), ns = el.ns(), "ignoring unknown top-level element");
+        tracing::debug!(
+            name = el.name(),
+            ns = el.ns(),
+            "ignoring unknown top-level element"
+        );
         Ok(())
     }
 
@@ -508,7 +514,9 @@ impl Worker {
                 Some(IqPurpose::Ping) | None => {}
             },
             Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id) {
-                Some(purpose) => tracing::warn!(?purpose, "the server refused our request: {reason}"),
+                Some(purpose) => {
+                    tracing::warn!(?purpose, "the server refused our request: {reason}")
+                }
                 None => tracing::debug!("error answer to an unknown request: {reason}"),
             },
             Inbound::UnsupportedIq { id, from } => {
@@ -604,4 +612,3 @@ impl Live {
         id
     }
 }
-

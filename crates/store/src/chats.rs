@@ -1,0 +1,114 @@
+//! The chat list, read markers and unread counts.
+
+use rusqlite::{Connection, params};
+
+use crate::Store;
+use crate::error::StoreError;
+use crate::messages::{StoredMessage, from_row};
+
+/// One conversation in the chat list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRow {
+    /// The other side's bare JID.
+    pub peer: String,
+    /// The newest message, by `(timestamp_ms, id)`.
+    pub last: StoredMessage,
+    /// Incoming messages after the read marker.
+    pub unread: u32,
+}
+
+// chat_state.last_id saves scanning history for each chat's newest message;
+// unread counts walk the partial messages_incoming index from the marker
+// on, so their cost is the number of unread messages.
+pub(crate) const CHATS: &str = concat!(
+    "SELECT ",
+    message_columns!("m."),
+    ", (SELECT count(*) FROM messages AS u \
+        WHERE u.account = c.account AND u.peer = c.peer AND u.direction = 'in' \
+          AND u.id > c.read_up_to_id) \
+     FROM chat_state AS c JOIN messages AS m ON m.id = c.last_id \
+     WHERE c.account = ?1 \
+     ORDER BY m.timestamp_ms DESC, m.id DESC"
+);
+
+pub(crate) const UNREAD: &str = "SELECT count(*) FROM messages AS u \
+     WHERE u.account = ?1 AND u.peer = ?2 AND u.direction = 'in' \
+       AND u.id > coalesce((SELECT read_up_to_id FROM chat_state \
+                            WHERE account = ?1 AND peer = ?2), 0)";
+
+impl Store {
+    /// The conversations of `account` that have messages, newest first.
+    pub fn chats(&self, account: &str) -> Result<Vec<ChatRow>, StoreError> {
+        self.conn
+            .prepare_cached(CHATS)
+            .and_then(|mut stmt| {
+                stmt.query_map([account], |row| {
+                    let last = from_row(row)?;
+                    Ok(ChatRow {
+                        peer: last.peer.clone(),
+                        last,
+                        unread: row.get(11)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(self.db.fail("listing chats"))
+    }
+
+    /// Marks every message in the chat with `peer` as read.
+    pub fn mark_read(&mut self, account: &str, peer: &str) -> Result<(), StoreError> {
+        mark_read(&self.conn, account, peer).map_err(self.db.fail("marking a chat read"))
+    }
+
+    /// Incoming messages in the chat with `peer` after its read marker.
+    pub fn unread_count(&self, account: &str, peer: &str) -> Result<u32, StoreError> {
+        self.conn
+            .prepare_cached(UNREAD)
+            .and_then(|mut stmt| stmt.query_row([account, peer], |row| row.get(0)))
+            .map_err(self.db.fail("counting unread messages"))
+    }
+}
+
+fn mark_read(conn: &Connection, account: &str, peer: &str) -> rusqlite::Result<()> {
+    // Only incoming messages count as unread, so the newest incoming id is
+    // as good a marker as the newest of all, and the partial index finds it
+    // without touching history. Ids, not timestamps: a message fetched late
+    // from the archive carries an old timestamp but is still unread.
+    let newest: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(id) FROM messages WHERE account = ?1 AND peer = ?2 AND direction = 'in'",
+        )?
+        .query_row([account, peer], |row| row.get(0))?;
+    let Some(newest) = newest else {
+        return Ok(());
+    };
+    // max(): never move the marker back, whatever a caller races with.
+    conn.prepare_cached(
+        "INSERT INTO chat_state (account, peer, read_up_to_id) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (account, peer) DO UPDATE \
+         SET read_up_to_id = max(read_up_to_id, excluded.read_up_to_id)",
+    )?
+    .execute(params![account, peer, newest])?;
+    Ok(())
+}
+
+/// Keeps `chat_state.last_id` on the chat's newest message after inserting
+/// message `id`. Part of the insert's transaction.
+pub(crate) fn note_message(
+    conn: &Connection,
+    account: &str,
+    peer: &str,
+    id: i64,
+    timestamp_ms: i64,
+) -> rusqlite::Result<()> {
+    // A message backfilled from the archive can be older than the current
+    // last one; only a newer (timestamp_ms, id) takes over.
+    conn.prepare_cached(
+        "INSERT INTO chat_state (account, peer, last_id) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (account, peer) DO UPDATE SET last_id = excluded.last_id \
+         WHERE coalesce((SELECT (?4, excluded.last_id) > (l.timestamp_ms, l.id) \
+                         FROM messages AS l WHERE l.id = chat_state.last_id), 1)",
+    )?
+    .execute(params![account, peer, id, timestamp_ms])?;
+    Ok(())
+}

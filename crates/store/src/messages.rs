@@ -1,0 +1,351 @@
+//! Messages: inserting with deduplication, delivery state, the outbox.
+
+use std::fmt;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::error::StoreError;
+use crate::kinds::{Delivery, Direction};
+use crate::{Store, now_ms};
+
+/// A message to store.
+#[derive(Clone, Copy)]
+pub struct NewMessage<'a> {
+    /// The account's bare JID.
+    pub account: &'a str,
+    /// The other side's bare JID.
+    pub peer: &'a str,
+    /// Which way it went.
+    pub direction: Direction,
+    /// The text.
+    pub body: &'a str,
+    /// When it was sent, by the sender's or the server's clock (delay stamp).
+    pub timestamp_ms: i64,
+    /// XEP-0359 origin-id chosen by the sending client.
+    pub origin_id: Option<&'a str>,
+    /// XEP-0359 stanza-id assigned by the account's own server. Only pass
+    /// one whose `by` is the account: the (account, stanza_id) uniqueness
+    /// spans all peers, so a forged one could hide another chat's message.
+    pub stanza_id: Option<&'a str>,
+    /// Its initial delivery state.
+    pub delivery: Delivery,
+}
+
+impl fmt::Debug for NewMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("account", &self.account)
+            .field("peer", &self.peer)
+            .field("direction", &self.direction)
+            .field("body_len", &self.body.len())
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("origin_id", &self.origin_id)
+            .field("stanza_id", &self.stanza_id)
+            .field("delivery", &self.delivery)
+            .finish()
+    }
+}
+
+/// A message as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Row id; grows with every insert and is never reused.
+    pub id: i64,
+    /// The account's bare JID.
+    pub account: String,
+    /// The other side's bare JID.
+    pub peer: String,
+    /// Which way it went.
+    pub direction: Direction,
+    /// The text.
+    pub body: String,
+    /// When it was sent, by the sender's or the server's clock.
+    pub timestamp_ms: i64,
+    /// When this store first saw it, by the local clock.
+    pub received_ms: i64,
+    /// XEP-0359 origin-id.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id from the account's server.
+    pub stanza_id: Option<String>,
+    /// Its delivery state.
+    pub delivery: Delivery,
+    /// Why it failed, when it did.
+    pub failure_reason: Option<String>,
+}
+
+// Hand-written so a body can never end up in a log line via `{:?}`.
+impl fmt::Debug for StoredMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredMessage")
+            .field("id", &self.id)
+            .field("account", &self.account)
+            .field("peer", &self.peer)
+            .field("direction", &self.direction)
+            .field("body_len", &self.body.len())
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("received_ms", &self.received_ms)
+            .field("origin_id", &self.origin_id)
+            .field("stanza_id", &self.stanza_id)
+            .field("delivery", &self.delivery)
+            .field("failure_reason", &self.failure_reason)
+            .finish()
+    }
+}
+
+/// What [`Store::insert_message`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// The message was new and is now stored.
+    New(StoredMessage),
+    /// The message was already stored; this is the stored row, after filling
+    /// in what it lacked.
+    Duplicate(StoredMessage),
+}
+
+impl Inserted {
+    /// The stored row, either way.
+    pub fn message(&self) -> &StoredMessage {
+        match self {
+            Self::New(m) | Self::Duplicate(m) => m,
+        }
+    }
+
+    /// The stored row, either way.
+    pub fn into_message(self) -> StoredMessage {
+        match self {
+            Self::New(m) | Self::Duplicate(m) => m,
+        }
+    }
+
+    /// Whether the message was new.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Self::New(_))
+    }
+}
+
+/// Reads a row selected with `message_columns!`.
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        id: row.get(0)?,
+        account: row.get(1)?,
+        peer: row.get(2)?,
+        direction: row.get(3)?,
+        body: row.get(4)?,
+        timestamp_ms: row.get(5)?,
+        received_ms: row.get(6)?,
+        origin_id: row.get(7)?,
+        stanza_id: row.get(8)?,
+        delivery: row.get(9)?,
+        failure_reason: row.get(10)?,
+    })
+}
+
+/// An empty id is treated as no id: a buggy client sending `id=""` on every
+/// message must not have all but its first message dropped as duplicates.
+fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+impl Store {
+    /// Stores `m` unless it is already stored.
+    ///
+    /// A message is already stored when a row has the same account and
+    /// stanza-id, or the same account, peer, direction and origin-id. Then
+    /// the stored row gets what it lacked (stanza-id, origin-id) and its
+    /// delivery state moves forward along queued → sent → acked if `m` is
+    /// further along; body and timestamp stay as first stored.
+    pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Inserted, StoreError> {
+        insert_message(&mut self.conn, m).map_err(self.db.fail("storing a message"))
+    }
+
+    /// Sets a message's delivery state and failure reason (cleared when
+    /// `reason` is `None`). Returns the updated row, `None` if there is no
+    /// message `id`.
+    pub fn set_delivery(
+        &mut self,
+        id: i64,
+        delivery: Delivery,
+        reason: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.conn
+            .prepare_cached(concat!(
+                "UPDATE messages SET delivery = ?2, failure_reason = ?3 WHERE id = ?1 RETURNING ",
+                message_columns!("")
+            ))
+            .and_then(|mut stmt| stmt.query_row(params![id, delivery, reason], from_row))
+            .optional()
+            .map_err(
+                self.db
+                    .fail_with(|| format!("setting the delivery state of message {id}")),
+            )
+    }
+
+    /// Records the stanza-id the account's server assigned to message `id`.
+    /// Returns the updated row, `None` if there is no message `id`.
+    ///
+    /// Fails if another message already has that stanza-id: then the same
+    /// message is stored twice, which the caller should know about.
+    pub fn set_stanza_id(
+        &mut self,
+        id: i64,
+        stanza_id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        if stanza_id.is_empty() {
+            return Err(StoreError::EmptyStanzaId { id });
+        }
+        self.conn
+            .prepare_cached(concat!(
+                "UPDATE messages SET stanza_id = ?2 WHERE id = ?1 RETURNING ",
+                message_columns!("")
+            ))
+            .and_then(|mut stmt| stmt.query_row(params![id, stanza_id], from_row))
+            .optional()
+            .map_err(
+                self.db
+                    .fail_with(|| format!("setting the stanza id of message {id}")),
+            )
+    }
+
+    /// The message with row id `id`.
+    pub fn message(&self, id: i64) -> Result<Option<StoredMessage>, StoreError> {
+        message(&self.conn, id).map_err(self.db.fail_with(|| format!("reading message {id}")))
+    }
+
+    /// The newest outgoing message of `account` with this origin-id, e.g.
+    /// to apply a receipt or an error bounce that refers to it.
+    pub fn message_by_origin_id(
+        &self,
+        account: &str,
+        origin_id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.conn
+            .prepare_cached(BY_ORIGIN_ID)
+            .and_then(|mut stmt| stmt.query_row(params![account, origin_id], from_row))
+            .optional()
+            .map_err(self.db.fail("looking up a message by origin id"))
+    }
+
+    /// The outbox: outgoing messages of `account` that are queued or sent
+    /// but not acknowledged, oldest first (the order to send them in).
+    pub fn pending_outgoing(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        self.conn
+            .prepare_cached(PENDING_OUTGOING)
+            .and_then(|mut stmt| stmt.query_map([account], from_row)?.collect())
+            .map_err(self.db.fail("reading the outbox"))
+    }
+}
+
+pub(crate) const PENDING_OUTGOING: &str = concat!(
+    "SELECT ",
+    message_columns!(""),
+    " FROM messages \
+     WHERE account = ?1 AND direction = 'out' AND delivery IN ('queued', 'sent') \
+     ORDER BY id"
+);
+
+pub(crate) const BY_ORIGIN_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(""),
+    " FROM messages \
+     WHERE account = ?1 AND origin_id = ?2 AND direction = 'out' \
+     ORDER BY id DESC LIMIT 1"
+);
+
+pub(crate) fn message(conn: &Connection, id: i64) -> rusqlite::Result<Option<StoredMessage>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        message_columns!(""),
+        " FROM messages WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
+}
+
+fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result<Inserted> {
+    let origin_id = non_empty(m.origin_id);
+    let stanza_id = non_empty(m.stanza_id);
+    // IMMEDIATE: the lookup and the write must see the same state, and
+    // taking the write lock up front avoids a deferred transaction failing
+    // with SQLITE_BUSY when it upgrades from reading to writing.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+    let by_stanza: Option<i64> = match stanza_id {
+        Some(sid) => tx
+            .prepare_cached("SELECT id FROM messages WHERE account = ?1 AND stanza_id = ?2")?
+            .query_row(params![m.account, sid], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let by_origin: Option<i64> = match (by_stanza, origin_id) {
+        (None, Some(oid)) => tx
+            .prepare_cached(
+                "SELECT id FROM messages \
+                 WHERE account = ?1 AND origin_id = ?2 AND direction = ?3 AND peer = ?4",
+            )?
+            .query_row(params![m.account, oid, m.direction, m.peer], |r| r.get(0))
+            .optional()?,
+        _ => None,
+    };
+
+    let Some(existing_id) = by_stanza.or(by_origin) else {
+        let received_ms = now_ms();
+        tx.prepare_cached(
+            "INSERT INTO messages (account, peer, direction, body, timestamp_ms, received_ms, \
+                                   origin_id, stanza_id, delivery) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            m.account,
+            m.peer,
+            m.direction,
+            m.body,
+            m.timestamp_ms,
+            received_ms,
+            origin_id,
+            stanza_id,
+            m.delivery,
+        ])?;
+        let id = tx.last_insert_rowid();
+        crate::chats::note_message(&tx, m.account, m.peer, id, m.timestamp_ms)?;
+        tx.commit()?;
+        return Ok(Inserted::New(StoredMessage {
+            id,
+            account: m.account.to_owned(),
+            peer: m.peer.to_owned(),
+            direction: m.direction,
+            body: m.body.to_owned(),
+            timestamp_ms: m.timestamp_ms,
+            received_ms,
+            origin_id: origin_id.map(str::to_owned),
+            stanza_id: stanza_id.map(str::to_owned),
+            delivery: m.delivery,
+            failure_reason: None,
+        }));
+    };
+
+    // OR IGNORE: if the id to fill in already belongs to yet another row,
+    // the store already holds this message twice; leave both rows alone
+    // rather than fail the insert.
+    if let Some(sid) = stanza_id {
+        tx.prepare_cached(
+            "UPDATE OR IGNORE messages SET stanza_id = ?2 WHERE id = ?1 AND stanza_id IS NULL",
+        )?
+        .execute(params![existing_id, sid])?;
+    }
+    if let Some(oid) = origin_id {
+        tx.prepare_cached(
+            "UPDATE OR IGNORE messages SET origin_id = ?2 WHERE id = ?1 AND origin_id IS NULL",
+        )?
+        .execute(params![existing_id, oid])?;
+    }
+    let mut stored = message(&tx, existing_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    if let (Some(old), Some(new)) = (stored.delivery.progress(), m.delivery.progress()) {
+        if new > old {
+            tx.prepare_cached("UPDATE messages SET delivery = ?2 WHERE id = ?1")?
+                .execute(params![existing_id, m.delivery])?;
+            stored.delivery = m.delivery;
+        }
+    }
+    tx.commit()?;
+    Ok(Inserted::Duplicate(stored))
+}

@@ -1,0 +1,46 @@
+//! Tests against real SQLite files in temporary directories.
+
+mod chats;
+mod crash;
+mod history;
+mod messages;
+mod open;
+mod plans;
+mod roster;
+
+use std::path::PathBuf;
+
+use tempfile::TempDir;
+
+use crate::{Delivery, Direction, NewMessage, Store};
+
+pub(crate) const ME: &str = "me@example.org";
+
+/// A store in a fresh directory; keep the `TempDir` alive while using it.
+pub(crate) fn temp_store() -> (TempDir, PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wimsy.sqlite3");
+    let store = Store::open(&path).unwrap();
+    (dir, path, store)
+}
+
+pub(crate) fn incoming<'a>(peer: &'a str, body: &'a str, timestamp_ms: i64) -> NewMessage<'a> {
+    NewMessage {
+        account: ME,
+        peer,
+        direction: Direction::In,
+        body,
+        timestamp_ms,
+        origin_id: None,
+        stanza_id: None,
+        delivery: Delivery::Received,
+    }
+}
+
+pub(crate) fn outgoing<'a>(peer: &'a str, body: &'a str, timestamp_ms: i64) -> NewMessage<'a> {
+    NewMessage {
+        direction: Direction::Out,
+        delivery: Delivery::Queued,
+        ..incoming(peer, body, timestamp_ms)
+    }
+}

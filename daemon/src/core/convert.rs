@@ -1,0 +1,89 @@
+//! Translations between the session's and store's types and the wire's.
+
+use wimsy_ipc as ipc;
+use wimsy_session::{FailureKind, SessionState};
+use wimsy_store as store;
+
+pub(crate) fn status(state: &SessionState) -> ipc::ConnectionStatus {
+    use ipc::{ConnectionState, ConnectionStatus};
+    match state {
+        SessionState::Offline => ConnectionStatus::new(ConnectionState::Offline, "not connected"),
+        SessionState::Connecting {
+            attempt,
+            retry_in,
+            last_error,
+        } => {
+            let reason = match (retry_in, last_error) {
+                (Some(wait), Some(error)) => {
+                    format!("{error}; attempt {attempt} in {:.1} s", wait.as_secs_f64())
+                }
+                (None, Some(error)) => format!("attempt {attempt} after: {error}"),
+                _ if *attempt > 1 => format!("attempt {attempt}"),
+                _ => "connecting".to_owned(),
+            };
+            ConnectionStatus {
+                attempt: Some(*attempt),
+                retry_in_ms: retry_in.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                ..ConnectionStatus::new(ConnectionState::Connecting, reason)
+            }
+        }
+        SessionState::Connected { jid } => {
+            ConnectionStatus::new(ConnectionState::Connected, format!("connected as {jid}"))
+        }
+        SessionState::Failed { kind, reason } => ConnectionStatus {
+            error: Some(match kind {
+                FailureKind::Authentication => ipc::ConnectionError::Authentication,
+                FailureKind::Certificate => ipc::ConnectionError::Certificate,
+                FailureKind::Network => ipc::ConnectionError::Network,
+                FailureKind::Stream => ipc::ConnectionError::Stream,
+                FailureKind::Protocol | FailureKind::Config => ipc::ConnectionError::Protocol,
+            }),
+            ..ConnectionStatus::new(ConnectionState::Error, reason.clone())
+        },
+    }
+}
+
+pub(crate) fn message(m: &store::StoredMessage) -> ipc::ChatMessage {
+    ipc::ChatMessage {
+        id: m.id,
+        peer: m.peer.clone(),
+        direction: match m.direction {
+            store::Direction::In => ipc::Direction::In,
+            store::Direction::Out => ipc::Direction::Out,
+        },
+        body: m.body.clone(),
+        timestamp_ms: m.timestamp_ms,
+        origin_id: m.origin_id.clone(),
+        stanza_id: m.stanza_id.clone(),
+        delivery: delivery(m.delivery),
+    }
+}
+
+pub(crate) fn delivery(d: store::Delivery) -> ipc::Delivery {
+    match d {
+        store::Delivery::Received => ipc::Delivery::Received,
+        store::Delivery::Queued => ipc::Delivery::Queued,
+        store::Delivery::Sent => ipc::Delivery::Sent,
+        store::Delivery::Acked => ipc::Delivery::Acked,
+        store::Delivery::Failed => ipc::Delivery::Failed,
+    }
+}
+
+pub(crate) fn roster_item(item: &wimsy_session::RosterItem) -> store::RosterItem {
+    store::RosterItem {
+        jid: item.jid.clone(),
+        name: item.name.clone(),
+        subscription: item.subscription.clone(),
+        groups: item.groups.clone(),
+    }
+}
+
+pub(crate) fn contact(item: &store::RosterItem, presence: ipc::PresenceView) -> ipc::Contact {
+    ipc::Contact {
+        jid: item.jid.clone(),
+        name: item.name.clone(),
+        subscription: item.subscription.clone(),
+        groups: item.groups.clone(),
+        presence,
+    }
+}

@@ -1,0 +1,207 @@
+//! The core: the one owner of the daemon's state. Requests from clients and
+//! events from sessions are drained by one loop; responses and events reach
+//! clients through their queues in the order the core produced them, which
+//! is what makes "snapshot, then every later event" hold.
+
+mod convert;
+mod presence;
+mod requests;
+mod sessions;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use wimsy_ipc::{ConnectionStatus, Event, ServerFrame};
+use wimsy_session::{BareJid, SessionConfig, SessionEvent, SessionHandle};
+use wimsy_store::Store;
+
+use crate::accounts::{AccountEntry, AccountStore};
+use crate::ipc_server::{ClientHandle, ClientId, CoreInput};
+use presence::PresenceBook;
+
+/// One account while the daemon runs.
+pub(crate) struct AccountRuntime {
+    pub(crate) entry: AccountEntry,
+    pub(crate) session: SessionHandle,
+    /// Tells this session's events apart from a removed namesake's.
+    pub(crate) generation: u64,
+    pub(crate) status: ConnectionStatus,
+    pub(crate) presence: PresenceBook,
+}
+
+/// Events from every session, tagged with their account.
+pub(crate) struct TaggedEvent {
+    pub(crate) account: String,
+    pub(crate) generation: u64,
+    pub(crate) event: SessionEvent,
+}
+
+pub(crate) struct Core {
+    pub(crate) store: Store,
+    pub(crate) account_files: AccountStore,
+    pub(crate) accounts: BTreeMap<String, AccountRuntime>,
+    pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
+    pub(crate) seq: u64,
+    pub(crate) session_config: SessionConfig,
+    session_events: mpsc::UnboundedSender<TaggedEvent>,
+    next_generation: u64,
+}
+
+/// Why the core loop ended.
+pub(crate) enum Exit {
+    /// A client asked to quit.
+    Quit,
+    /// A signal or the host asked.
+    Signal,
+}
+
+impl Core {
+    pub(crate) fn new(
+        store: Store,
+        account_files: AccountStore,
+        session_config: SessionConfig,
+        session_events: mpsc::UnboundedSender<TaggedEvent>,
+    ) -> Self {
+        Self {
+            store,
+            account_files,
+            accounts: BTreeMap::new(),
+            subscribers: HashMap::new(),
+            seq: 0,
+            session_config,
+            session_events,
+            next_generation: 0,
+        }
+    }
+
+    /// Start a session for `entry` and connect it; its stored outbox goes
+    /// out again with the same origin-ids.
+    pub(crate) fn start_account(
+        &mut self,
+        entry: AccountEntry,
+        password: String,
+    ) -> Result<(), String> {
+        let jid =
+            BareJid::new(&entry.jid).map_err(|e| format!("invalid JID {:?}: {e}", entry.jid))?;
+        let server = entry
+            .server
+            .as_deref()
+            .map(wimsy_session::ServerOverride::parse)
+            .transpose()?;
+        let account = wimsy_session::AccountConfig {
+            jid,
+            password: wimsy_session::Password::new(password),
+            server,
+            ca_file: entry.ca_file.as_ref().map(Into::into),
+            resource: None,
+        };
+        let roster_ver = match self.store.roster(&entry.jid) {
+            Ok((ver, _)) => ver,
+            Err(e) => {
+                tracing::warn!(account = %entry.jid, "could not read the stored roster: {e}");
+                None
+            }
+        };
+        let (session, mut events) = wimsy_session::spawn(account, self.session_config, roster_ver);
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let forward = self.session_events.clone();
+        let account_name = entry.jid.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let tagged = TaggedEvent {
+                    account: account_name.clone(),
+                    generation,
+                    event,
+                };
+                if forward.send(tagged).is_err() {
+                    break;
+                }
+            }
+        });
+        match self.store.pending_outgoing(&entry.jid) {
+            Ok(pending) => {
+                for message in pending {
+                    sessions::resend(&session, &message);
+                }
+            }
+            Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),
+        }
+        if session.connect().is_err() {
+            return Err("the session ended at once".to_owned());
+        }
+        self.accounts.insert(
+            entry.jid.clone(),
+            AccountRuntime {
+                entry,
+                session,
+                generation,
+                status: ConnectionStatus::new(wimsy_ipc::ConnectionState::Connecting, "connecting"),
+                presence: PresenceBook::default(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Number the event and queue it for every subscriber; a subscriber
+    /// whose queue is full is dropped (it gets a `lagged` error).
+    pub(crate) fn publish(&mut self, event: Event) {
+        self.seq += 1;
+        let frame = ServerFrame::Event {
+            seq: self.seq,
+            event,
+        };
+        self.subscribers
+            .retain(|_, client| client.send(&frame).is_ok());
+    }
+
+    pub(crate) async fn run(
+        &mut self,
+        mut inputs: mpsc::Receiver<CoreInput>,
+        mut session_events: mpsc::UnboundedReceiver<TaggedEvent>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Exit {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return Exit::Signal,
+                Some(input) = inputs.recv() => match input {
+                    CoreInput::Request { client, id, request } => {
+                        if self.handle_request(&client, id, request).await {
+                            return Exit::Quit;
+                        }
+                    }
+                    CoreInput::Gone(client) => {
+                        self.subscribers.remove(&client);
+                    }
+                },
+                Some(tagged) = session_events.recv() => self.on_session_event(tagged),
+            }
+        }
+    }
+
+    /// Tell subscribers, close every session cleanly, and let the store
+    /// flush (it is dropped with the core).
+    pub(crate) async fn shutdown(&mut self, close_timeout: Duration) {
+        self.publish(Event::ShuttingDown);
+        let sessions: Vec<(String, SessionHandle)> = self
+            .accounts
+            .iter()
+            .map(|(jid, a)| (jid.clone(), a.session.clone()))
+            .collect();
+        let mut closing = tokio::task::JoinSet::new();
+        for (jid, session) in sessions {
+            closing.spawn(async move {
+                if tokio::time::timeout(close_timeout, session.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(account = %jid, "session did not close in time");
+                }
+            });
+        }
+        while closing.join_next().await.is_some() {}
+        self.subscribers.clear();
+    }
+}

@@ -1,0 +1,381 @@
+//! Answers to client requests.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wimsy_ipc::{
+    AccountInfo, AccountSnapshot, AccountStatus, ChatSummary, ErrorBody, ErrorCode, Event,
+    MAX_HISTORY_PAGE, Request, Response, ServerFrame, Snapshot,
+};
+use wimsy_session::BareJid;
+use wimsy_store::{Cursor, Delivery, Direction, NewMessage};
+
+use super::{Core, convert, sessions};
+use crate::accounts::AccountEntry;
+use crate::ipc_server::ClientHandle;
+
+type Answer = Result<Response, ErrorBody>;
+
+fn fail(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(code, message)
+}
+
+fn storage(e: impl std::fmt::Display) -> ErrorBody {
+    fail(ErrorCode::Storage, format!("the message store failed: {e}"))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn bare_jid(value: &str) -> Result<BareJid, ErrorBody> {
+    let jid = BareJid::new(value.trim()).map_err(|e| {
+        fail(
+            ErrorCode::InvalidJid,
+            format!("{value:?} is not a valid JID: {e}"),
+        )
+    })?;
+    if jid.node().is_none() {
+        return Err(fail(
+            ErrorCode::InvalidJid,
+            format!("{value:?} has no user part; a JID looks like user@example.org"),
+        ));
+    }
+    Ok(jid)
+}
+
+impl Core {
+    /// Answer one request; `true` when the daemon must stop.
+    pub(crate) async fn handle_request(
+        &mut self,
+        client: &ClientHandle,
+        id: u64,
+        request: Request,
+    ) -> bool {
+        let quit = matches!(request, Request::Quit);
+        let subscribe = matches!(request, Request::Subscribe);
+        let answer = self.answer(request).await;
+        let frame = match answer {
+            Ok(result) => ServerFrame::Response { id, result },
+            Err(error) => ServerFrame::Error {
+                id: Some(id),
+                error,
+            },
+        };
+        // The snapshot is queued before the client joins the subscribers,
+        // so its events start right after it.
+        if client.send(&frame).is_ok() && subscribe && matches!(frame, ServerFrame::Response { .. })
+        {
+            self.subscribers.insert(client.id, client.clone());
+            tracing::debug!(client = client.id, role = ?client.role, "subscribed");
+        }
+        quit
+    }
+
+    async fn answer(&mut self, request: Request) -> Answer {
+        match request {
+            Request::Hello { .. } => {
+                Err(fail(ErrorCode::InvalidArgument, "hello was already done"))
+            }
+            Request::Status => Ok(Response::Status {
+                accounts: self
+                    .accounts
+                    .iter()
+                    .map(|(jid, a)| AccountStatus {
+                        jid: jid.clone(),
+                        status: a.status.clone(),
+                        unread: self
+                            .store
+                            .chats(jid)
+                            .map(|chats| chats.iter().map(|c| c.unread).sum())
+                            .unwrap_or(0),
+                    })
+                    .collect(),
+            }),
+            Request::AccountAdd {
+                jid,
+                password,
+                server,
+                ca_file,
+            } => self.account_add(&jid, password.expose(), server, ca_file),
+            Request::AccountList => Ok(Response::Accounts {
+                accounts: self
+                    .accounts
+                    .values()
+                    .map(|a| AccountInfo {
+                        jid: a.entry.jid.clone(),
+                        server: a.entry.server.clone(),
+                        ca_file: a.entry.ca_file.clone(),
+                    })
+                    .collect(),
+            }),
+            Request::AccountRemove { jid } => self.account_remove(&jid).await,
+            Request::Connect { account } => {
+                for jid in self.targets(account.as_deref())? {
+                    if let Some(a) = self.accounts.get(&jid) {
+                        let _ = a.session.connect();
+                    }
+                }
+                Ok(Response::Done)
+            }
+            Request::Disconnect { account } => {
+                for jid in self.targets(account.as_deref())? {
+                    if let Some(a) = self.accounts.get(&jid) {
+                        let _ = a.session.disconnect();
+                    }
+                }
+                Ok(Response::Done)
+            }
+            Request::Roster { account } => {
+                let account = self.one_account(account.as_deref())?;
+                Ok(Response::Roster {
+                    contacts: self.contacts(&account)?,
+                    account,
+                })
+            }
+            Request::Send { account, to, body } => self.send(account.as_deref(), &to, &body),
+            Request::History {
+                account,
+                peer,
+                limit,
+                before,
+            } => {
+                let account = self.one_account(account.as_deref())?;
+                let peer = bare_jid(&peer)?.to_string();
+                let before = before
+                    .map(|c| {
+                        c.parse::<Cursor>().map_err(|e| {
+                            fail(ErrorCode::InvalidArgument, format!("invalid cursor: {e}"))
+                        })
+                    })
+                    .transpose()?;
+                let limit = limit.unwrap_or(50).clamp(1, MAX_HISTORY_PAGE);
+                let page = self
+                    .store
+                    .history(&account, &peer, before, limit)
+                    .map_err(storage)?;
+                Ok(Response::History {
+                    account,
+                    peer,
+                    messages: page.messages.iter().map(convert::message).collect(),
+                    next_before: page.next_before.map(|c| c.to_string()),
+                })
+            }
+            Request::MarkRead { account, peer } => {
+                let account = self.one_account(account.as_deref())?;
+                let peer = bare_jid(&peer)?.to_string();
+                self.store.mark_read(&account, &peer).map_err(storage)?;
+                self.publish_unread(&account, &peer);
+                Ok(Response::Done)
+            }
+            Request::Subscribe => Ok(Response::Subscribed {
+                snapshot: self.snapshot()?,
+            }),
+            Request::Quit => Ok(Response::Done),
+            Request::Fail => Err(fail(
+                ErrorCode::TestFailure,
+                "this request always fails, so that frontends can test their error paths",
+            )),
+        }
+    }
+
+    /// The accounts a request names: the given one, or all.
+    fn targets(&self, account: Option<&str>) -> Result<Vec<String>, ErrorBody> {
+        match account {
+            Some(jid) => Ok(vec![self.known(jid)?]),
+            None => Ok(self.accounts.keys().cloned().collect()),
+        }
+    }
+
+    fn known(&self, jid: &str) -> Result<String, ErrorBody> {
+        let jid = bare_jid(jid)?.to_string();
+        if self.accounts.contains_key(&jid) {
+            Ok(jid)
+        } else {
+            Err(fail(
+                ErrorCode::UnknownAccount,
+                format!("no account {jid}; `wimsyctl account list` shows the configured ones"),
+            ))
+        }
+    }
+
+    /// The account a request means: the given one, or the only one.
+    fn one_account(&self, account: Option<&str>) -> Result<String, ErrorBody> {
+        if let Some(jid) = account {
+            return self.known(jid);
+        }
+        let mut names = self.accounts.keys();
+        match (names.next(), names.next()) {
+            (Some(only), None) => Ok(only.clone()),
+            (None, _) => Err(fail(
+                ErrorCode::UnknownAccount,
+                "no account is configured; add one with `wimsyctl account add JID`",
+            )),
+            (Some(_), Some(_)) => Err(fail(
+                ErrorCode::AccountRequired,
+                "several accounts are configured; say which with --account JID",
+            )),
+        }
+    }
+
+    fn contacts(&self, account: &str) -> Result<Vec<wimsy_ipc::Contact>, ErrorBody> {
+        let (_, roster) = self.store.roster(account).map_err(storage)?;
+        let runtime = self.accounts.get(account);
+        Ok(roster
+            .iter()
+            .map(|item| {
+                let presence = runtime
+                    .map(|r| r.presence.view(&item.jid))
+                    .unwrap_or_default();
+                convert::contact(item, presence)
+            })
+            .collect())
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, ErrorBody> {
+        let mut accounts = Vec::new();
+        for (jid, runtime) in &self.accounts {
+            let chats = self.store.chats(jid).map_err(storage)?;
+            accounts.push(AccountSnapshot {
+                jid: jid.clone(),
+                status: runtime.status.clone(),
+                contacts: self.contacts(jid)?,
+                chats: chats
+                    .iter()
+                    .map(|c| ChatSummary {
+                        peer: c.peer.clone(),
+                        last: convert::message(&c.last),
+                        unread: c.unread,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(Snapshot {
+            seq: self.seq,
+            accounts,
+        })
+    }
+
+    fn account_add(
+        &mut self,
+        jid: &str,
+        password: &str,
+        server: Option<String>,
+        ca_file: Option<String>,
+    ) -> Answer {
+        let jid = bare_jid(jid)?.to_string();
+        if self.accounts.contains_key(&jid) {
+            return Err(fail(
+                ErrorCode::AccountExists,
+                format!("{jid} is already configured; remove it first to change it"),
+            ));
+        }
+        if password.is_empty() {
+            return Err(fail(ErrorCode::InvalidArgument, "the password is empty"));
+        }
+        if let Some(server) = &server {
+            wimsy_session::ServerOverride::parse(server)
+                .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
+        }
+        if let Some(path) = &ca_file {
+            if !std::path::Path::new(path).is_file() {
+                return Err(fail(
+                    ErrorCode::InvalidArgument,
+                    format!("CA file {path} does not exist or is not a file"),
+                ));
+            }
+        }
+        let entry = AccountEntry {
+            jid: jid.clone(),
+            server,
+            ca_file,
+        };
+        let mut entries: Vec<AccountEntry> =
+            self.accounts.values().map(|a| a.entry.clone()).collect();
+        entries.push(entry.clone());
+        let config_error =
+            |e: crate::accounts::AccountsError| fail(ErrorCode::Internal, e.to_string());
+        self.account_files
+            .set_password(&jid, password)
+            .map_err(config_error)?;
+        self.account_files.save(&entries).map_err(config_error)?;
+        self.start_account(entry, password.to_owned())
+            .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
+        let status = self
+            .accounts
+            .get(&jid)
+            .map(|a| a.status.clone())
+            .unwrap_or_else(|| {
+                wimsy_ipc::ConnectionStatus::new(
+                    wimsy_ipc::ConnectionState::Connecting,
+                    "connecting",
+                )
+            });
+        tracing::info!(account = %jid, "account added");
+        self.publish(Event::AccountAdded {
+            account: jid,
+            status,
+        });
+        Ok(Response::Done)
+    }
+
+    async fn account_remove(&mut self, jid: &str) -> Answer {
+        let jid = self.known(jid)?;
+        let Some(runtime) = self.accounts.remove(&jid) else {
+            return Err(fail(ErrorCode::UnknownAccount, format!("no account {jid}")));
+        };
+        let entries: Vec<AccountEntry> = self.accounts.values().map(|a| a.entry.clone()).collect();
+        let config_error =
+            |e: crate::accounts::AccountsError| fail(ErrorCode::Internal, e.to_string());
+        self.account_files.save(&entries).map_err(config_error)?;
+        self.account_files
+            .remove_password(&jid)
+            .map_err(config_error)?;
+        let close = self.session_config.timeouts.close * 2;
+        if tokio::time::timeout(close, runtime.session.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(account = %jid, "session did not close in time");
+        }
+        tracing::info!(account = %jid, "account removed");
+        self.publish(Event::AccountRemoved { account: jid });
+        Ok(Response::Done)
+    }
+
+    fn send(&mut self, account: Option<&str>, to: &str, body: &str) -> Answer {
+        let account = self.one_account(account)?;
+        let peer = bare_jid(to)?.to_string();
+        if body.is_empty() {
+            return Err(fail(ErrorCode::InvalidArgument, "the message is empty"));
+        }
+        let origin_id = uuid::Uuid::new_v4().to_string();
+        let stored = self
+            .store
+            .insert_message(&NewMessage {
+                account: &account,
+                peer: &peer,
+                direction: Direction::Out,
+                body,
+                timestamp_ms: now_ms(),
+                origin_id: Some(&origin_id),
+                stanza_id: None,
+                delivery: Delivery::Queued,
+            })
+            .map_err(storage)?
+            .into_message();
+        self.publish(Event::Message {
+            account: account.clone(),
+            message: convert::message(&stored),
+        });
+        if let Some(runtime) = self.accounts.get(&account) {
+            sessions::resend(&runtime.session, &stored);
+        }
+        Ok(Response::Sent {
+            account,
+            message: convert::message(&stored),
+        })
+    }
+}

@@ -1,0 +1,219 @@
+//! What the core does with each session event: store first, then tell
+//! subscribers, so nothing is announced that a restart would lose.
+
+use wimsy_ipc::{ConnectionState, Event};
+use wimsy_session::{
+    DeliveryStage, MessageDirection, OutgoingMessage, SessionEvent, SessionHandle, SessionState,
+};
+use wimsy_store::{Delivery, Direction, Inserted, NewMessage, StoredMessage};
+
+use super::{Core, TaggedEvent, convert};
+
+/// Hand a stored outgoing message to its session again.
+pub(crate) fn resend(session: &SessionHandle, message: &StoredMessage) {
+    let Some(origin_id) = message.origin_id.clone() else {
+        return;
+    };
+    let Ok(to) = wimsy_session::Jid::new(&message.peer) else {
+        tracing::warn!(
+            id = message.id,
+            "stored message has an invalid peer; not resending"
+        );
+        return;
+    };
+    let outgoing = OutgoingMessage {
+        token: message.id,
+        to,
+        body: message.body.clone(),
+        origin_id,
+    };
+    if session.send(outgoing).is_err() {
+        tracing::warn!(id = message.id, "session gone; message stays queued");
+    }
+}
+
+impl Core {
+    pub(crate) fn on_session_event(&mut self, tagged: TaggedEvent) {
+        let TaggedEvent {
+            account,
+            generation,
+            event,
+        } = tagged;
+        match self.accounts.get(&account) {
+            Some(runtime) if runtime.generation == generation => {}
+            _ => return,
+        }
+        match event {
+            SessionEvent::State(state) => self.on_state(&account, &state),
+            SessionEvent::RosterReplaced { ver, items } => {
+                let items: Vec<_> = items.iter().map(convert::roster_item).collect();
+                let old = self
+                    .store
+                    .roster(&account)
+                    .map(|(_, old)| old)
+                    .unwrap_or_default();
+                if let Err(e) = self.store.save_roster(&account, ver.as_deref(), &items) {
+                    tracing::error!(%account, "could not store the roster: {e}");
+                }
+                for gone in old.iter().filter(|o| !items.iter().any(|n| n.jid == o.jid)) {
+                    self.publish(Event::ContactRemoved {
+                        account: account.clone(),
+                        jid: gone.jid.clone(),
+                    });
+                }
+                for item in items.iter().filter(|n| !old.contains(n)) {
+                    self.publish_contact(&account, item);
+                }
+            }
+            SessionEvent::RosterUnchanged => {}
+            SessionEvent::RosterPushed { ver, item } => {
+                let item = convert::roster_item(&item);
+                if let Err(e) = self
+                    .store
+                    .apply_roster_push(&account, ver.as_deref(), &item)
+                {
+                    tracing::error!(%account, "could not store a roster change: {e}");
+                }
+                if item.subscription == "remove" {
+                    self.publish(Event::ContactRemoved {
+                        account: account.clone(),
+                        jid: item.jid,
+                    });
+                } else {
+                    self.publish_contact(&account, &item);
+                }
+            }
+            SessionEvent::Presence(update) => {
+                let Some(runtime) = self.accounts.get_mut(&account) else {
+                    return;
+                };
+                let bare = runtime.presence.update(update);
+                let roster = self
+                    .store
+                    .roster(&account)
+                    .map(|(_, r)| r)
+                    .unwrap_or_default();
+                if let Some(item) = roster.iter().find(|i| i.jid == bare) {
+                    self.publish_contact(&account, item);
+                }
+            }
+            SessionEvent::Message(received) => {
+                let direction = match received.direction {
+                    MessageDirection::Incoming => Direction::In,
+                    MessageDirection::SentElsewhere => Direction::Out,
+                };
+                let peer = received.peer.to_string();
+                let new = NewMessage {
+                    account: &account,
+                    peer: &peer,
+                    direction,
+                    body: &received.body,
+                    timestamp_ms: received.timestamp_ms,
+                    origin_id: received.origin_id.as_deref(),
+                    stanza_id: received.stanza_id.as_deref(),
+                    delivery: match direction {
+                        Direction::In => Delivery::Received,
+                        Direction::Out => Delivery::Acked,
+                    },
+                };
+                match self.store.insert_message(&new) {
+                    Ok(Inserted::New(stored)) => {
+                        tracing::debug!(%account, id = stored.id, "message stored");
+                        tracing::trace!(%account, id = stored.id, body = %stored.body, "message body");
+                        self.publish(Event::Message {
+                            account: account.clone(),
+                            message: convert::message(&stored),
+                        });
+                        if direction == Direction::In {
+                            self.publish_unread(&account, &peer);
+                        }
+                    }
+                    Ok(Inserted::Duplicate(stored)) => {
+                        tracing::debug!(%account, id = stored.id, "duplicate message dropped");
+                    }
+                    Err(e) => tracing::error!(%account, "could not store a message: {e}"),
+                }
+            }
+            SessionEvent::Delivery { token, stage } => {
+                let (delivery, reason) = match stage {
+                    DeliveryStage::Sent => (Delivery::Sent, None),
+                    DeliveryStage::Acked => (Delivery::Acked, None),
+                    DeliveryStage::Failed(reason) => (Delivery::Failed, Some(reason)),
+                };
+                match self.store.message(token) {
+                    // Never step back: a resent message's "sent" must not
+                    // undo an earlier "acked".
+                    Ok(Some(m)) if m.delivery == Delivery::Acked && delivery == Delivery::Sent => {
+                        return;
+                    }
+                    Ok(Some(m)) if m.delivery == delivery => return,
+                    _ => {}
+                }
+                match self.store.set_delivery(token, delivery, reason.as_deref()) {
+                    Ok(Some(_)) => self.publish(Event::Delivery {
+                        account,
+                        message_id: token,
+                        delivery: convert::delivery(delivery),
+                        reason,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(%account, "could not store a delivery state: {e}"),
+                }
+            }
+        }
+    }
+
+    fn on_state(&mut self, account: &str, state: &SessionState) {
+        let status = convert::status(state);
+        let went_offline = status.state != ConnectionState::Connected;
+        let Some(runtime) = self.accounts.get_mut(account) else {
+            return;
+        };
+        if runtime.status == status {
+            return;
+        }
+        runtime.status = status.clone();
+        let was_online = if went_offline {
+            runtime.presence.clear()
+        } else {
+            Vec::new()
+        };
+        self.publish(Event::Connection {
+            account: account.to_owned(),
+            status,
+        });
+        if !was_online.is_empty() {
+            let roster = self
+                .store
+                .roster(account)
+                .map(|(_, r)| r)
+                .unwrap_or_default();
+            for item in roster.iter().filter(|i| was_online.contains(&i.jid)) {
+                self.publish_contact(account, item);
+            }
+        }
+    }
+
+    fn publish_contact(&mut self, account: &str, item: &wimsy_store::RosterItem) {
+        let presence = self
+            .accounts
+            .get(account)
+            .map(|a| a.presence.view(&item.jid))
+            .unwrap_or_default();
+        self.publish(Event::Contact {
+            account: account.to_owned(),
+            contact: convert::contact(item, presence),
+        });
+    }
+
+    pub(crate) fn publish_unread(&mut self, account: &str, peer: &str) {
+        match self.store.unread_count(account, peer) {
+            Ok(count) => self.publish(Event::Unread {
+                account: account.to_owned(),
+                peer: peer.to_owned(),
+                count,
+            }),
+            Err(e) => tracing::error!(%account, "could not count unread messages: {e}"),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! One daemon per user: a locked file in the data dir, and a socket that is
+//! only replaced when nothing answers on it.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use interprocess::local_socket::ListenerOptions;
+use interprocess::local_socket::tokio::Listener;
+
+/// Starting as the only instance failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// Another daemon holds the lock.
+    #[error(
+        "another wimsyd is already running for this user (lock {path} is held); use `wimsyctl status` to talk to it or `wimsyctl quit` to stop it"
+    )]
+    AlreadyRunning {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// Another daemon answers on the socket.
+    #[error(
+        "another wimsyd is already listening on {path}; use `wimsyctl quit` to stop it, or start this one with another --socket"
+    )]
+    SocketInUse {
+        /// The socket.
+        path: PathBuf,
+    },
+    /// A file operation failed.
+    #[error("could not {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> InstanceError {
+    let path = path.to_path_buf();
+    move |source| InstanceError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Held for the daemon's lifetime; the OS releases the lock if we die.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: File,
+}
+
+/// Take the per-user lock in `data_dir`.
+pub fn lock(data_dir: &Path) -> Result<InstanceLock, InstanceError> {
+    fs::create_dir_all(data_dir).map_err(io("create", data_dir))?;
+    let path = data_dir.join("wimsyd.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io("open", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(InstanceLock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(InstanceError::AlreadyRunning { path }),
+        Err(fs::TryLockError::Error(e)) => Err(io("lock", &path)(e)),
+    }
+}
+
+/// Bind the IPC socket at `path`: the directory is created 0700 when
+/// missing, a socket file nobody answers on (left by a crash) is removed, and
+/// a live one is refused.
+pub async fn bind_socket(path: &Path) -> Result<Listener, InstanceError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(io("create", dir))?;
+        }
+    }
+    if path.exists() {
+        if wimsy_ipc::connect_stream(path).await.is_ok() {
+            return Err(InstanceError::SocketInUse {
+                path: path.to_path_buf(),
+            });
+        }
+        tracing::info!(socket = %path.display(), "removing a stale socket left by an earlier daemon");
+        fs::remove_file(path).map_err(io("remove the stale socket", path))?;
+    }
+    let listener = listener_options(path)?
+        .create_tokio()
+        .map_err(io("listen on", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(io("set permissions of", path))?;
+    }
+    Ok(listener)
+}
+
+#[cfg(unix)]
+fn listener_options(path: &Path) -> Result<ListenerOptions<'_>, InstanceError> {
+    use interprocess::local_socket::{GenericFilePath, ToFsName};
+    let name = path
+        .to_fs_name::<GenericFilePath>()
+        .map_err(io("name the socket", path))?;
+    Ok(ListenerOptions::new().name(name).reclaim_name(true))
+}
+
+#[cfg(windows)]
+fn listener_options(path: &Path) -> Result<ListenerOptions<'static>, InstanceError> {
+    use interprocess::local_socket::{GenericNamespaced, ToNsName};
+    let pipe = path.to_string_lossy();
+    let pipe = pipe.trim_start_matches(r"\\.\pipe\").to_owned();
+    let name = pipe
+        .to_ns_name::<GenericNamespaced>()
+        .map_err(io("name the pipe", path))?;
+    Ok(ListenerOptions::new().name(name))
+}

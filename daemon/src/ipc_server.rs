@@ -1,0 +1,323 @@
+//! The IPC server: one task per client that does the handshake, cuts and
+//! checks frames, forwards requests to the core, and writes what the core
+//! queued for it. A client that stops reading fills its bounded queue and is
+//! cut off with a `lagged` error; it never slows the core or anyone else.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use interprocess::local_socket::tokio::{Listener, Stream};
+use interprocess::local_socket::traits::tokio::Listener as _;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
+use wimsy_ipc::{
+    ClientFrame, ErrorBody, ErrorCode, FrameError, FrameReader, PROTOCOL_VERSION, Request,
+    Response, Role, ServerFrame, decode_client_frame, encode_frame,
+};
+
+/// Numbers clients in logs and in the core.
+pub(crate) type ClientId = u64;
+
+/// What the IPC server hands the core.
+pub(crate) enum CoreInput {
+    Request {
+        client: ClientHandle,
+        id: u64,
+        request: Request,
+    },
+    Gone(ClientId),
+}
+
+/// The core's way to reach one client.
+#[derive(Clone)]
+pub(crate) struct ClientHandle {
+    pub(crate) id: ClientId,
+    pub(crate) role: Role,
+    out: mpsc::Sender<Arc<[u8]>>,
+    cut_off: Arc<Notify>,
+}
+
+/// The client's queue is full: it has been cut off.
+#[derive(Debug)]
+pub(crate) struct Lagged;
+
+impl ClientHandle {
+    /// Queue a frame, or cut the client off if its queue is full.
+    pub(crate) fn send(&self, frame: &ServerFrame) -> Result<(), Lagged> {
+        let bytes = match encode_frame(frame) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!(client = self.id, "cannot encode a frame: {e}");
+                let fallback = ServerFrame::Error {
+                    id: None,
+                    error: ErrorBody::new(
+                        ErrorCode::Internal,
+                        format!("wimsyd could not encode its answer: {e}"),
+                    ),
+                };
+                match encode_frame(&fallback) {
+                    Ok(bytes) => bytes,
+                    Err(_) => return Ok(()),
+                }
+            }
+        };
+        self.out.try_send(bytes.into()).map_err(|_| {
+            tracing::warn!(
+                client = self.id,
+                "client is not reading its events; cutting it off"
+            );
+            self.cut_off.notify_one();
+            Lagged
+        })
+    }
+}
+
+/// Tuning of the IPC server.
+#[derive(Debug, Clone, Copy)]
+pub struct IpcLimits {
+    /// A client must say hello within this time.
+    pub handshake_timeout: Duration,
+    /// Frames queued for one client before it is cut off.
+    pub client_queue: usize,
+}
+
+impl Default for IpcLimits {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(10),
+            client_queue: 4096,
+        }
+    }
+}
+
+/// Accept clients until `stopping` turns true, then let every client task
+/// write what is queued for it and close.
+pub(crate) async fn accept_loop(
+    listener: Listener,
+    core: mpsc::Sender<CoreInput>,
+    limits: IpcLimits,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let next_id = AtomicU64::new(1);
+    let mut clients = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopping.changed() => break,
+            Some(_) = clients.join_next(), if !clients.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    clients.spawn(serve_client(stream, id, core.clone(), limits, stopping.clone()));
+                }
+                Err(e) => {
+                    // Usually EMFILE: back off briefly instead of spinning.
+                    tracing::warn!("accepting an IPC client failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    let drained = async { while clients.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(2), drained)
+        .await
+        .is_err()
+    {
+        tracing::debug!("some clients did not take their last frames in time");
+    }
+}
+
+async fn write_frame(write: &mut tokio::io::WriteHalf<Stream>, frame: &ServerFrame) -> bool {
+    match encode_frame(frame) {
+        Ok(bytes) => write.write_all(&bytes).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn error_frame(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error {
+        id,
+        error: ErrorBody::new(code, message),
+    }
+}
+
+enum Next {
+    Frame(ClientFrame),
+    Rejected(ServerFrame),
+    TooLarge(FrameError),
+    Closed,
+}
+
+async fn next_request(reader: &mut FrameReader<tokio::io::ReadHalf<Stream>>) -> Next {
+    match reader.next_frame().await {
+        Ok(None) | Err(_) => Next::Closed,
+        Ok(Some(Err(e))) => Next::TooLarge(e),
+        Ok(Some(Ok(bytes))) => match decode_client_frame(&bytes) {
+            Ok(frame) => Next::Frame(frame),
+            Err(rejected) => Next::Rejected(ServerFrame::Error {
+                id: rejected.id,
+                error: rejected.error,
+            }),
+        },
+    }
+}
+
+async fn handshake(
+    reader: &mut FrameReader<tokio::io::ReadHalf<Stream>>,
+    write: &mut tokio::io::WriteHalf<Stream>,
+    id: ClientId,
+) -> Option<Role> {
+    loop {
+        match next_request(reader).await {
+            Next::Closed => return None,
+            Next::TooLarge(e) => {
+                write_frame(
+                    write,
+                    &error_frame(None, ErrorCode::FrameTooLarge, e.to_string()),
+                )
+                .await;
+                return None;
+            }
+            Next::Rejected(frame) => {
+                if !write_frame(write, &frame).await {
+                    return None;
+                }
+            }
+            Next::Frame(ClientFrame {
+                id: request_id,
+                request:
+                    Request::Hello {
+                        protocol,
+                        role,
+                        client,
+                    },
+            }) => {
+                if protocol != PROTOCOL_VERSION {
+                    let message = format!(
+                        "this wimsyd speaks protocol {PROTOCOL_VERSION} but the client speaks {protocol}: \
+                         restart wimsyd after an upgrade (`wimsyctl quit`, then start wimsyd) so both are the same version"
+                    );
+                    tracing::warn!(client = id, %client, protocol, "protocol mismatch");
+                    write_frame(
+                        write,
+                        &error_frame(Some(request_id), ErrorCode::ProtocolMismatch, message),
+                    )
+                    .await;
+                    return None;
+                }
+                tracing::debug!(client = id, %client, ?role, "client attached");
+                let hello = ServerFrame::Response {
+                    id: request_id,
+                    result: Response::Hello {
+                        protocol: PROTOCOL_VERSION,
+                        daemon: format!("wimsyd {}", env!("CARGO_PKG_VERSION")),
+                    },
+                };
+                return write_frame(write, &hello).await.then_some(role);
+            }
+            Next::Frame(frame) => {
+                let refusal = error_frame(
+                    Some(frame.id),
+                    ErrorCode::HandshakeRequired,
+                    "send {\"id\":N,\"op\":\"hello\",\"protocol\":1,\"role\":\"cli\"} first",
+                );
+                if !write_frame(write, &refusal).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+async fn serve_client(
+    stream: Stream,
+    id: ClientId,
+    core: mpsc::Sender<CoreInput>,
+    limits: IpcLimits,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let (read, mut write) = tokio::io::split(stream);
+    let mut reader = FrameReader::new(read);
+    let role = match tokio::time::timeout(
+        limits.handshake_timeout,
+        handshake(&mut reader, &mut write, id),
+    )
+    .await
+    {
+        Ok(Some(role)) => role,
+        Ok(None) => return,
+        Err(_) => {
+            let message = format!(
+                "no hello within {} s; closing",
+                limits.handshake_timeout.as_secs()
+            );
+            write_frame(
+                &mut write,
+                &error_frame(None, ErrorCode::HandshakeRequired, message),
+            )
+            .await;
+            return;
+        }
+    };
+    let (out_tx, mut out_rx) = mpsc::channel::<Arc<[u8]>>(limits.client_queue.max(1));
+    let cut_off = Arc::new(Notify::new());
+    let handle = ClientHandle {
+        id,
+        role,
+        out: out_tx,
+        cut_off: cut_off.clone(),
+    };
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopping.changed() => break,
+            () = cut_off.notified() => {
+                let lagged = error_frame(None, ErrorCode::Lagged,
+                    "this connection fell too far behind the event stream; reconnect and subscribe again");
+                let _ = tokio::time::timeout(Duration::from_secs(1), write_frame(&mut write, &lagged)).await;
+                break;
+            }
+            Some(bytes) = out_rx.recv() => {
+                if write.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            next = next_request(&mut reader) => match next {
+                Next::Closed => break,
+                Next::TooLarge(e) => {
+                    write_frame(&mut write, &error_frame(None, ErrorCode::FrameTooLarge,
+                        format!("{e}; closing the connection"))).await;
+                    break;
+                }
+                Next::Rejected(frame) => {
+                    if !write_frame(&mut write, &frame).await {
+                        break;
+                    }
+                }
+                Next::Frame(ClientFrame { id: request_id, request: Request::Hello { .. } }) => {
+                    let again = error_frame(Some(request_id), ErrorCode::InvalidArgument, "hello was already done on this connection");
+                    if !write_frame(&mut write, &again).await {
+                        break;
+                    }
+                }
+                Next::Frame(frame) => {
+                    let input = CoreInput::Request { client: handle.clone(), id: frame.id, request: frame.request };
+                    if core.send(input).await.is_err() {
+                        write_frame(&mut write, &error_frame(Some(frame.id), ErrorCode::ShuttingDown, "wimsyd is stopping")).await;
+                        break;
+                    }
+                }
+            },
+        }
+    }
+    // Frames already queued (a `quit` answer, the last events) still go out.
+    while let Ok(bytes) = out_rx.try_recv() {
+        if write.write_all(&bytes).await.is_err() {
+            break;
+        }
+    }
+    let _ = write.shutdown().await;
+    let _ = core.send(CoreInput::Gone(id)).await;
+}

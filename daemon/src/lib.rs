@@ -1,0 +1,107 @@
+//! `wimsyd`: holds every account's XMPP session, the message store and the
+//! IPC server that frontends attach to. The binary is a thin edge around
+//! [`run`]; tests start the daemon in-process through the same function.
+
+mod accounts;
+mod core;
+mod instance;
+mod ipc_server;
+mod paths;
+
+use std::future::Future;
+
+use tokio::sync::{mpsc, watch};
+
+pub use accounts::{AccountEntry, AccountStore, AccountsError};
+pub use instance::InstanceError;
+pub use ipc_server::IpcLimits;
+pub use paths::{NoHome, Paths};
+pub use wimsy_session::SessionConfig;
+
+/// Everything that tunes a daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Where its files are.
+    pub paths: Paths,
+    /// Session timeouts and backoff.
+    pub session: SessionConfig,
+    /// IPC limits.
+    pub ipc: IpcLimits,
+}
+
+/// The daemon could not start or failed while running.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Another instance, or the socket, is in the way.
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    /// The message store could not be opened.
+    #[error("could not open the message store: {0}")]
+    Store(#[from] wimsy_store::StoreError),
+    /// The accounts file could not be read.
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
+}
+
+/// Run the daemon until `shutdown` completes or a client sends `quit`.
+/// Returns after every session has closed and the store is flushed.
+pub async fn run(
+    options: DaemonOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let paths = &options.paths;
+    let _lock = instance::lock(&paths.data_dir)?;
+    let store = wimsy_store::Store::open(&paths.store_file())?;
+    let account_files = AccountStore::new(&paths.config_dir);
+    let entries = account_files.load()?;
+    let listener = instance::bind_socket(&paths.socket).await?;
+    tracing::info!(socket = %paths.socket.display(), accounts = entries.len(), "wimsyd listening");
+
+    let (session_tx, session_rx) = mpsc::unbounded_channel();
+    let mut core = core::Core::new(store, account_files.clone(), options.session, session_tx);
+    for entry in entries {
+        let jid = entry.jid.clone();
+        let started = account_files
+            .password(&jid)
+            .map_err(|e| e.to_string())
+            .and_then(|password| core.start_account(entry, password));
+        if let Err(e) = started {
+            tracing::error!(account = %jid, "account not started: {e}");
+        }
+    }
+
+    let (input_tx, input_rx) = mpsc::channel(256);
+    let (stopping_tx, stopping_rx) = watch::channel(false);
+    let server = tokio::spawn(ipc_server::accept_loop(
+        listener,
+        input_tx,
+        options.ipc,
+        stopping_rx,
+    ));
+
+    let exit = core.run(input_rx, session_rx, shutdown).await;
+    match exit {
+        core::Exit::Quit => tracing::info!("quit requested by a client; stopping"),
+        core::Exit::Signal => tracing::info!("stop signal received; stopping"),
+    }
+    core.shutdown(options.session.timeouts.close * 2).await;
+    let _ = stopping_tx.send(true);
+    if server.await.is_err() {
+        tracing::warn!("the IPC server task ended abnormally");
+    }
+    drop(core);
+    remove_socket(&paths.socket);
+    tracing::info!("wimsyd stopped");
+    Ok(())
+}
+
+fn remove_socket(path: &std::path::Path) {
+    #[cfg(unix)]
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(socket = %path.display(), "could not remove the socket: {e}");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
