@@ -1,0 +1,454 @@
+//! Golden files pin the wire format of protocol version 1: each sample
+//! frame must serialize to exactly its file, and the file must parse back
+//! to the same value. A change that breaks this breaks third-party
+//! frontends: bump PROTOCOL_VERSION and add a v2 directory instead.
+//!
+//! `WIMSY_BLESS=1 cargo test -p wimsy-ipc --test golden` rewrites the files
+//! (only for a new version or a new sample, never to paper over a change).
+
+use std::path::PathBuf;
+
+use wimsy_ipc::*;
+
+fn message() -> ChatMessage {
+    ChatMessage {
+        id: 7,
+        peer: "bob@example.org".into(),
+        direction: Direction::In,
+        body: "hi".into(),
+        timestamp_ms: 1_700_000_000_000,
+        origin_id: Some("o-1".into()),
+        stanza_id: Some("s-1".into()),
+        delivery: Delivery::Received,
+    }
+}
+
+fn contact() -> Contact {
+    Contact {
+        jid: "bob@example.org".into(),
+        name: Some("Bob".into()),
+        subscription: "both".into(),
+        groups: vec!["Friends".into()],
+        presence: PresenceView {
+            available: true,
+            show: Some("away".into()),
+            status: Some("lunch".into()),
+        },
+    }
+}
+
+fn client_samples() -> Vec<(&'static str, ClientFrame)> {
+    let f = |id, request| ClientFrame { id, request };
+    vec![
+        (
+            "hello",
+            f(
+                1,
+                Request::Hello {
+                    protocol: 1,
+                    role: Role::Cli,
+                    client: "wimsyctl 0.1.0".into(),
+                },
+            ),
+        ),
+        ("status", f(2, Request::Status)),
+        (
+            "account_add",
+            f(
+                3,
+                Request::AccountAdd {
+                    jid: "alice@example.org".into(),
+                    password: Secret::new("pw"),
+                    server: Some("127.0.0.1:5222".into()),
+                    ca_file: Some("/etc/ca.pem".into()),
+                },
+            ),
+        ),
+        ("account_list", f(4, Request::AccountList)),
+        (
+            "account_remove",
+            f(
+                5,
+                Request::AccountRemove {
+                    jid: "alice@example.org".into(),
+                },
+            ),
+        ),
+        ("connect", f(6, Request::Connect { account: None })),
+        (
+            "disconnect",
+            f(
+                7,
+                Request::Disconnect {
+                    account: Some("alice@example.org".into()),
+                },
+            ),
+        ),
+        ("roster", f(8, Request::Roster { account: None })),
+        (
+            "send",
+            f(
+                9,
+                Request::Send {
+                    account: None,
+                    to: "bob@example.org".into(),
+                    body: "hi".into(),
+                },
+            ),
+        ),
+        (
+            "history",
+            f(
+                10,
+                Request::History {
+                    account: None,
+                    peer: "bob@example.org".into(),
+                    limit: Some(20),
+                    before: Some("1700000000000-7".into()),
+                },
+            ),
+        ),
+        (
+            "mark_read",
+            f(
+                11,
+                Request::MarkRead {
+                    account: None,
+                    peer: "bob@example.org".into(),
+                },
+            ),
+        ),
+        ("subscribe", f(12, Request::Subscribe)),
+        ("quit", f(13, Request::Quit)),
+        ("fail", f(14, Request::Fail)),
+    ]
+}
+
+fn server_samples() -> Vec<(&'static str, ServerFrame)> {
+    let status = ConnectionStatus {
+        attempt: Some(2),
+        retry_in_ms: Some(1500),
+        ..ConnectionStatus::new(
+            ConnectionState::Connecting,
+            "could not connect; attempt 2 in 1.5 s",
+        )
+    };
+    let error_status = ConnectionStatus {
+        error: Some(ConnectionError::Authentication),
+        ..ConnectionStatus::new(
+            ConnectionState::Error,
+            "authentication failed (not-authorized)",
+        )
+    };
+    let response = |id, result| ServerFrame::Response { id, result };
+    let event = |seq, event| ServerFrame::Event { seq, event };
+    vec![
+        (
+            "r_hello",
+            response(
+                1,
+                Response::Hello {
+                    protocol: 1,
+                    daemon: "wimsyd 0.1.0".into(),
+                },
+            ),
+        ),
+        ("r_done", response(2, Response::Done)),
+        (
+            "r_status",
+            response(
+                3,
+                Response::Status {
+                    accounts: vec![AccountStatus {
+                        jid: "alice@example.org".into(),
+                        status: status.clone(),
+                        unread: 3,
+                    }],
+                },
+            ),
+        ),
+        (
+            "r_accounts",
+            response(
+                4,
+                Response::Accounts {
+                    accounts: vec![AccountInfo {
+                        jid: "alice@example.org".into(),
+                        server: Some("127.0.0.1:5222".into()),
+                        ca_file: None,
+                    }],
+                },
+            ),
+        ),
+        (
+            "r_roster",
+            response(
+                5,
+                Response::Roster {
+                    account: "alice@example.org".into(),
+                    contacts: vec![contact()],
+                },
+            ),
+        ),
+        (
+            "r_sent",
+            response(
+                6,
+                Response::Sent {
+                    account: "alice@example.org".into(),
+                    message: ChatMessage {
+                        direction: Direction::Out,
+                        delivery: Delivery::Queued,
+                        stanza_id: None,
+                        ..message()
+                    },
+                },
+            ),
+        ),
+        (
+            "r_history",
+            response(
+                7,
+                Response::History {
+                    account: "alice@example.org".into(),
+                    peer: "bob@example.org".into(),
+                    messages: vec![message()],
+                    next_before: Some("1700000000000-7".into()),
+                },
+            ),
+        ),
+        (
+            "r_subscribed",
+            response(
+                8,
+                Response::Subscribed {
+                    snapshot: Snapshot {
+                        seq: 41,
+                        accounts: vec![AccountSnapshot {
+                            jid: "alice@example.org".into(),
+                            status: error_status.clone(),
+                            contacts: vec![contact()],
+                            chats: vec![ChatSummary {
+                                peer: "bob@example.org".into(),
+                                last: message(),
+                                unread: 1,
+                            }],
+                        }],
+                    },
+                },
+            ),
+        ),
+        (
+            "error",
+            ServerFrame::Error {
+                id: Some(9),
+                error: ErrorBody::new(ErrorCode::UnknownAccount, "no account x@example.org"),
+            },
+        ),
+        (
+            "error_no_id",
+            ServerFrame::Error {
+                id: None,
+                error: ErrorBody::new(
+                    ErrorCode::FrameTooLarge,
+                    "frame exceeds the limit of 1048576 bytes",
+                ),
+            },
+        ),
+        (
+            "e_account_added",
+            event(
+                42,
+                Event::AccountAdded {
+                    account: "alice@example.org".into(),
+                    status,
+                },
+            ),
+        ),
+        (
+            "e_account_removed",
+            event(
+                43,
+                Event::AccountRemoved {
+                    account: "alice@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "e_connection",
+            event(
+                44,
+                Event::Connection {
+                    account: "alice@example.org".into(),
+                    status: error_status,
+                },
+            ),
+        ),
+        (
+            "e_message",
+            event(
+                45,
+                Event::Message {
+                    account: "alice@example.org".into(),
+                    message: message(),
+                },
+            ),
+        ),
+        (
+            "e_delivery",
+            event(
+                46,
+                Event::Delivery {
+                    account: "alice@example.org".into(),
+                    message_id: 8,
+                    delivery: Delivery::Failed,
+                    reason: Some("service-unavailable".into()),
+                },
+            ),
+        ),
+        (
+            "e_contact",
+            event(
+                47,
+                Event::Contact {
+                    account: "alice@example.org".into(),
+                    contact: contact(),
+                },
+            ),
+        ),
+        (
+            "e_contact_removed",
+            event(
+                48,
+                Event::ContactRemoved {
+                    account: "alice@example.org".into(),
+                    jid: "bob@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "e_unread",
+            event(
+                49,
+                Event::Unread {
+                    account: "alice@example.org".into(),
+                    peer: "bob@example.org".into(),
+                    count: 0,
+                },
+            ),
+        ),
+        ("e_shutting_down", event(50, Event::ShuttingDown)),
+    ]
+}
+
+fn check<T>(name: &str, value: &T)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/v1/{name}.json"));
+    let encoded = String::from_utf8(encode_frame(value).unwrap()).unwrap();
+    if std::env::var_os("WIMSY_BLESS").is_some() {
+        std::fs::write(&path, &encoded).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (WIMSY_BLESS=1 creates it)", path.display()));
+    assert_eq!(encoded, golden, "wire format of {name} changed");
+    let parsed: T = decode_frame(golden.trim_end().as_bytes()).unwrap();
+    assert_eq!(&parsed, value, "{name} does not parse back");
+}
+
+#[test]
+fn client_frames_match_golden_files() {
+    for (name, frame) in client_samples() {
+        check(name, &frame);
+        let decoded = decode_client_frame(encode_frame(&frame).unwrap().trim_ascii_end()).unwrap();
+        assert_eq!(decoded, frame);
+    }
+}
+
+#[test]
+fn server_frames_match_golden_files() {
+    for (name, frame) in server_samples() {
+        check(name, &frame);
+    }
+}
+
+#[test]
+fn every_request_op_is_known_and_sampled() {
+    let sampled: Vec<String> = client_samples()
+        .iter()
+        .map(|(_, f)| {
+            serde_json::to_value(f).unwrap()["op"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut known: Vec<&str> = KNOWN_OPS.to_vec();
+    known.sort_unstable();
+    let mut sampled_sorted: Vec<&str> = sampled.iter().map(String::as_str).collect();
+    sampled_sorted.sort_unstable();
+    assert_eq!(known, sampled_sorted);
+}
+
+#[test]
+fn unknown_fields_and_codes_are_tolerated() {
+    let frame: ServerFrame = decode_frame(
+        br#"{"type":"error","id":1,"error":{"code":"something_new","message":"m"},"extra":true}"#,
+    )
+    .unwrap();
+    let ServerFrame::Error { error, .. } = frame else {
+        panic!()
+    };
+    assert_eq!(error.code, ErrorCode::Unknown);
+    let status: ConnectionStatus =
+        serde_json::from_str(r#"{"state":"offline","future_field":1}"#).unwrap();
+    assert_eq!(status.state, ConnectionState::Offline);
+    assert_eq!(status.reason, "");
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let frame = ClientFrame {
+        id: 1,
+        request: Request::AccountAdd {
+            jid: "a@b".into(),
+            password: Secret::new("hunter2"),
+            server: None,
+            ca_file: None,
+        },
+    };
+    assert!(!format!("{frame:?}").contains("hunter2"));
+}
+
+#[test]
+fn reducer_applies_events_in_order_and_detects_gaps() {
+    let ServerFrame::Response {
+        result: Response::Subscribed { snapshot },
+        ..
+    } = &server_samples()[7].1
+    else {
+        panic!()
+    };
+    let mut state = FrontendState::from_snapshot(snapshot.clone());
+    assert_eq!(state.accounts["alice@example.org"].unread_total(), 1);
+    for (_, frame) in server_samples() {
+        if let ServerFrame::Event { seq, event } = frame {
+            if seq == 45 {
+                assert_eq!(state.apply(seq, &event), Applied::Applied);
+                assert_eq!(state.apply(seq, &event), Applied::Stale);
+            } else if seq < 50 {
+                let _ = state.apply(seq, &event);
+            }
+        }
+    }
+    assert_eq!(state.seq, 49);
+    assert_eq!(
+        state.apply(60, &Event::ShuttingDown),
+        Applied::Gap {
+            expected: 50,
+            got: 60
+        }
+    );
+}
