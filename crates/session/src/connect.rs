@@ -189,6 +189,14 @@ async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn,
         .node()
         .map(|n| n.as_str().to_owned())
         .ok_or_else(|| SessionError::Protocol(format!("{} has no user part", account.jid)))?;
+    // Binding to the channel is only possible with a -PLUS mechanism; with
+    // one offered we use it, otherwise plain SCRAM (still never PLAIN
+    // while SCRAM is offered).
+    let channel_binding = if features.sasl_mechanisms.iter().any(|m| m.ends_with("-PLUS")) {
+        channel_binding
+    } else {
+        ChannelBinding::None
+    };
     let credentials = Credentials::default()
         .with_username(username)
         .with_password(account.password.expose().to_owned())

@@ -1,1 +1,80 @@
-fn main() {}
+//! `cargo xtask test` and `cargo xtask demo`: the two commands of the
+//! README's quick start. Both install the Debian packages they need first.
+
+mod apt;
+mod demo;
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <test|demo>
+
+  test   install missing system packages, then run cargo fmt --check,
+         clippy with -D warnings, and every test (with a real Prosody)
+  demo   install missing system packages, start a local Prosody with two
+         throwaway accounts on loopback, wimsyd for one of them, a peer that
+         says hello, and the GUI (or `wimsyctl follow` without a display);
+         Ctrl-C stops all of it";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => demo::run(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run a command in the workspace root, failing if it fails.
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest_dir)
+        .to_path_buf()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn test() -> Result<()> {
+    apt::ensure(apt::TEST_PACKAGES)?;
+    let cargo = cargo();
+    run(&cargo, &["fmt", "--all", "--check"])?;
+    run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    // End-to-end tests start the real binaries, so build them first.
+    run(&cargo, &["build", "--workspace", "--bins"])?;
+    run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    eprintln!("xtask: all checks passed");
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Installing the Debian packages the tests and the demo need, saying what
+//! is installed and why.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// A package and why we need it.
+pub(crate) struct Package {
+    pub(crate) name: &'static str,
+    pub(crate) why: &'static str,
+}
+
+/// What `cargo xtask test` needs.
+pub(crate) const TEST_PACKAGES: &[Package] = &[
+    Package {
+        name: "prosody",
+        why: "the real XMPP server every end-to-end test runs against",
+    },
+    Package {
+        name: "openssl",
+        why: "checks the test server's STARTTLS certificate",
+    },
+    Package {
+        name: "socat",
+        why: "the IPC protocol tests and docs talk to the daemon's socket with it",
+    },
+    Package {
+        name: "xvfb",
+        why: "a virtual X server for the GUI's tests",
+    },
+    Package {
+        name: "x11-utils",
+        why: "xwininfo, to find the GUI's window under Xvfb",
+    },
+    Package {
+        name: "dbus",
+        why: "a session bus for desktop integration tests",
+    },
+];
+
+/// What `cargo xtask demo` needs.
+pub(crate) const DEMO_PACKAGES: &[Package] = &[
+    Package {
+        name: "prosody",
+        why: "the local XMPP server the demo accounts live on",
+    },
+];
+
+fn installed(name: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", name])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// Install whichever of `packages` is missing (with apt-get; root or sudo).
+pub(crate) fn ensure(packages: &[Package]) -> Result<()> {
+    let missing: Vec<&Package> = packages.iter().filter(|p| !installed(p.name)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing missing Debian packages:");
+    for p in &missing {
+        eprintln!("  {:<10} {}", p.name, p.why);
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut argv: Vec<&str> = sudo.to_vec();
+        argv.push("apt-get");
+        argv.extend_from_slice(args);
+        let status = Command::new(argv[0])
+            .args(&argv[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .with_context(|| format!("could not run {}", argv.join(" ")))?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", argv.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(missing.iter().map(|p| p.name));
+    apt(&install)
+}

@@ -1,0 +1,93 @@
+//! Bad credentials, hosts and certificates give clear, terminal (or slowly
+//! retried) states, never a retry storm.
+
+use wimsy_tests::*;
+
+#[test]
+fn a_wrong_password_is_a_terminal_authentication_error() {
+    let prosody = prosody_with(&["alice"]);
+    let daemon = Daemon::start().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let jid = prosody.jid("alice");
+    runtime.block_on(async {
+        let mut client = daemon.client().await;
+        client.subscribe().await.unwrap();
+        let out = daemon.add_account(&prosody, "alice", "wrong-password");
+        assert!(out.status.success());
+        let event = next_matching(&mut client, |e| {
+            matches!(e, wimsy_ipc::Event::Connection { status, .. } if status.state == wimsy_ipc::ConnectionState::Error)
+        })
+        .await;
+        let wimsy_ipc::Event::Connection { status, .. } = event else { unreachable!() };
+        assert_eq!(status.error, Some(wimsy_ipc::ConnectionError::Authentication));
+        assert!(status.reason.contains("authentication failed"), "{}", status.reason);
+        assert!(status.reason.contains("password"), "says what to do: {}", status.reason);
+    });
+    // A barrier instead of a sleep: a second account's whole login takes
+    // longer than any retry would; after it, alice must not have retried.
+    prosody.register("carol", "carol-pw").unwrap();
+    let out = daemon.add_account(&prosody, "carol", "carol-pw");
+    assert!(out.status.success());
+    daemon.wait_state(&prosody.jid("carol"), "connected").unwrap();
+    let (state, _) = daemon.state_of(&jid).unwrap();
+    assert_eq!(state, "error");
+    let attempts = prosody
+        .log()
+        .lines()
+        .filter(|l| l.contains("Sending[c2s_unauthed]: <failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"))
+        .count();
+    assert!(
+        prosody.log().contains("mechanism='SCRAM-SHA-1'"),
+        "SCRAM, not PLAIN, is used when the server offers it"
+    );
+    assert_eq!(attempts, 1, "exactly one failed login, no retry storm\n{}", prosody.log());
+    let human = daemon.ctl(&["status"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("error") && text.contains("authentication failed"), "{text}");
+}
+
+#[test]
+fn an_unknown_host_is_reported_with_its_name_and_retried_with_backoff() {
+    let daemon = Daemon::start().unwrap();
+    let out = daemon.ctl_with_stdin(
+        &["account", "add", "alice@example.invalid", "--server", "no-such-host.invalid:5222", "--password-stdin"],
+        "pw\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_until(DEADLINE, "a resolve failure in the status", || {
+        daemon
+            .state_of("alice@example.invalid")
+            .is_some_and(|(state, reason)| state == "connecting" && reason.contains("could not resolve no-such-host.invalid"))
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_terminal_certificate_error() {
+    let prosody = prosody_with(&["alice"]);
+    let daemon = Daemon::start().unwrap();
+    let other_ca = wimsy_testkit::untrusted_ca_file(daemon.dir()).unwrap();
+    let out = daemon.ctl_with_stdin(
+        &[
+            "account", "add", &prosody.jid("alice"),
+            "--server", &prosody.server(),
+            "--ca-file", other_ca.to_str().unwrap(),
+            "--password-stdin",
+        ],
+        "alice-pw\n",
+    );
+    assert!(out.status.success());
+    let reason = daemon.wait_state(&prosody.jid("alice"), "error").unwrap();
+    assert!(reason.contains("certificate") && reason.contains("not trusted"), "{reason}");
+    let status = daemon.ctl_json(&["status"]);
+    assert_eq!(status["accounts"][0]["status"]["error"], "certificate");
+}
+
+#[test]
+fn an_invalid_jid_is_refused_with_exit_code_1() {
+    let daemon = Daemon::start().unwrap();
+    let out = daemon.ctl_with_stdin(&["account", "add", "not a jid", "--password-stdin"], "pw\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a valid JID") || stderr.contains("no user part"), "{stderr}");
+}
