@@ -6,6 +6,8 @@
 //! `WIMSY_BLESS=1 cargo test -p wimsy-ipc --test golden` rewrites the files
 //! (only for a new version or a new sample, never to paper over a change).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use wimsy_ipc::*;

@@ -138,7 +138,10 @@ impl Daemon {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                bail!("wimsyd did not exit within {DEADLINE:?}; log:\n{}", self.log());
+                bail!(
+                    "wimsyd did not exit within {DEADLINE:?}; log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -189,7 +192,16 @@ impl Daemon {
         let ca = prosody.ca_file().to_string_lossy().into_owned();
         let jid = prosody.jid(user);
         self.ctl_with_stdin(
-            &["account", "add", &jid, "--server", &server, "--ca-file", &ca, "--password-stdin"],
+            &[
+                "account",
+                "add",
+                &jid,
+                "--server",
+                &server,
+                "--ca-file",
+                &ca,
+                "--password-stdin",
+            ],
             &format!("{password}\n"),
         )
     }
@@ -220,12 +232,17 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        bail!("{account} never reached {state}; last {last:?}; log:\n{}", self.log())
+        bail!(
+            "{account} never reached {state}; last {last:?}; log:\n{}",
+            self.log()
+        )
     }
 
     /// An attached IPC client.
     pub async fn client(&self) -> Client {
-        Client::connect(&self.socket, Role::Cli, "wimsy-tests").await.unwrap()
+        Client::connect(&self.socket, Role::Cli, "wimsy-tests")
+            .await
+            .unwrap()
     }
 }
 
@@ -276,7 +293,11 @@ pub fn prosody_with(users: &[&str]) -> Prosody {
 pub fn connected_daemon(prosody: &Prosody, user: &str) -> Daemon {
     let daemon = Daemon::start().unwrap();
     let out = daemon.add_account(prosody, user, &format!("{user}-pw"));
-    assert!(out.status.success(), "account add: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "account add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     daemon.wait_state(&prosody.jid(user), "connected").unwrap();
     daemon
 }

@@ -1,6 +1,8 @@
 //! A real chat through real daemons and a real Prosody: log in, receive
 //! into history and a follow subscriber, send, survive SIGKILL.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -35,7 +37,11 @@ fn a_message_from_a_peer_reaches_follow_and_history_and_a_reply_reaches_the_peer
     assert!(first.contains("\"snapshot\""), "{first}");
 
     let sent = bob.ctl(&["send", &alice_jid, "hello", "alice"]);
-    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
 
     let message_line = lines
         .by_ref()
@@ -46,7 +52,10 @@ fn a_message_from_a_peer_reaches_follow_and_history_and_a_reply_reaches_the_peer
     assert_eq!(event["event"]["message"]["body"], "hello alice");
     assert_eq!(event["event"]["message"]["peer"], bob_jid.as_str());
     assert_eq!(event["event"]["message"]["direction"], "in");
-    assert!(event["event"]["message"]["stanza_id"].is_string(), "server stanza-id recorded: {event}");
+    assert!(
+        event["event"]["message"]["stanza_id"].is_string(),
+        "server stanza-id recorded: {event}"
+    );
     let _ = follow.kill();
     let _ = follow.wait();
 
@@ -74,14 +83,22 @@ fn history_survives_a_sigkill_and_restart() {
     for i in 0..5 {
         bob.ctl(&["send", &prosody.jid("alice"), &format!("msg {i}")]);
     }
-    wait_until(DEADLINE, "5 messages stored", || history_bodies(&alice, &bob_jid).len() == 5).unwrap();
+    wait_until(DEADLINE, "5 messages stored", || {
+        history_bodies(&alice, &bob_jid).len() == 5
+    })
+    .unwrap();
 
     alice.kill9();
     alice.spawn().unwrap();
-    alice.wait_state(&prosody.jid("alice"), "connected").unwrap();
+    alice
+        .wait_state(&prosody.jid("alice"), "connected")
+        .unwrap();
     let mut bodies = history_bodies(&alice, &bob_jid);
     bodies.reverse();
-    assert_eq!(bodies, (0..5).map(|i| format!("msg {i}")).collect::<Vec<_>>());
+    assert_eq!(
+        bodies,
+        (0..5).map(|i| format!("msg {i}")).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The daemon as a process: one instance, clean shutdown, and a socket
 //! that survives garbage.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 
@@ -37,9 +39,14 @@ fn garbage_and_oversized_frames_get_errors_and_others_are_still_served() {
     assert_eq!(reply(&mut reader)["error"]["code"], "bad_frame");
     stream.write_all(&[0xff, 0xfe, b'\n']).unwrap();
     assert_eq!(reply(&mut reader)["error"]["code"], "bad_frame");
-    stream.write_all(b"{\"id\":7,\"op\":\"teleport\"}\n").unwrap();
+    stream
+        .write_all(b"{\"id\":7,\"op\":\"teleport\"}\n")
+        .unwrap();
     let unknown = reply(&mut reader);
-    assert_eq!((unknown["id"].as_u64(), unknown["error"]["code"].as_str()), (Some(7), Some("unknown_request")));
+    assert_eq!(
+        (unknown["id"].as_u64(), unknown["error"]["code"].as_str()),
+        (Some(7), Some("unknown_request"))
+    );
     stream.write_all(b"{\"id\":8,\"op\":\"fail\"}\n").unwrap();
     assert_eq!(reply(&mut reader)["error"]["code"], "test_failure");
 
@@ -48,9 +55,15 @@ fn garbage_and_oversized_frames_get_errors_and_others_are_still_served() {
     let _ = stream.write_all(&big);
     assert_eq!(reply(&mut reader)["error"]["code"], "frame_too_large");
     let mut rest = String::new();
-    assert_eq!(reader.read_line(&mut rest).unwrap_or(0), 0, "connection closed after an oversized frame");
+    assert_eq!(
+        reader.read_line(&mut rest).unwrap_or(0),
+        0,
+        "connection closed after an oversized frame"
+    );
 
-    bystander.write_all(b"{\"id\":2,\"op\":\"status\"}\n").unwrap();
+    bystander
+        .write_all(b"{\"id\":2,\"op\":\"status\"}\n")
+        .unwrap();
     assert_eq!(reply(&mut bystander_reader)["result"]["kind"], "status");
     let status = daemon.ctl(&["status"]);
     assert!(status.status.success());
@@ -65,7 +78,13 @@ fn a_protocol_mismatch_says_what_to_do() {
         .unwrap();
     let error = reply(&mut reader);
     assert_eq!(error["error"]["code"], "protocol_mismatch");
-    assert!(error["error"]["message"].as_str().unwrap().contains("restart wimsyd"), "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("restart wimsyd"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -87,14 +106,21 @@ fn a_second_daemon_refuses_to_start_and_harms_nothing() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("already running"), "{stderr}");
-    assert!(daemon.ctl(&["status"]).status.success(), "the first one still serves");
+    assert!(
+        daemon.ctl(&["status"]).status.success(),
+        "the first one still serves"
+    );
 }
 
 #[test]
 fn quit_stops_the_daemon_cleanly_and_removes_the_socket() {
     let mut daemon = Daemon::start().unwrap();
     let out = daemon.ctl(&["quit"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status = daemon.wait_exit().unwrap();
     assert_eq!(status.code(), Some(0), "{}", daemon.log());
     assert!(!daemon.socket.exists());
@@ -115,5 +141,7 @@ fn sigterm_closes_sessions_and_exits_zero_and_a_stale_socket_is_reclaimed() {
     daemon.kill9();
     assert!(daemon.socket.exists());
     daemon.spawn().unwrap();
-    daemon.wait_state(&prosody.jid("alice"), "connected").unwrap();
+    daemon
+        .wait_state(&prosody.jid("alice"), "connected")
+        .unwrap();
 }

@@ -1,6 +1,8 @@
 //! Bad credentials, hosts and certificates give clear, terminal (or slowly
 //! retried) states, never a retry storm.
 
+#![allow(clippy::unwrap_used)]
+
 use wimsy_tests::*;
 
 #[test]
@@ -28,36 +30,61 @@ fn a_wrong_password_is_a_terminal_authentication_error() {
     prosody.register("carol", "carol-pw").unwrap();
     let out = daemon.add_account(&prosody, "carol", "carol-pw");
     assert!(out.status.success());
-    daemon.wait_state(&prosody.jid("carol"), "connected").unwrap();
+    daemon
+        .wait_state(&prosody.jid("carol"), "connected")
+        .unwrap();
     let (state, _) = daemon.state_of(&jid).unwrap();
     assert_eq!(state, "error");
     let attempts = prosody
         .log()
         .lines()
-        .filter(|l| l.contains("Sending[c2s_unauthed]: <failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"))
+        .filter(|l| {
+            l.contains("Sending[c2s_unauthed]: <failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'")
+        })
         .count();
     assert!(
         prosody.log().contains("mechanism='SCRAM-SHA-1'"),
         "SCRAM, not PLAIN, is used when the server offers it"
     );
-    assert_eq!(attempts, 1, "exactly one failed login, no retry storm\n{}", prosody.log());
+    assert_eq!(
+        attempts,
+        1,
+        "exactly one failed login, no retry storm\n{}",
+        prosody.log()
+    );
     let human = daemon.ctl(&["status"]);
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.contains("error") && text.contains("authentication failed"), "{text}");
+    assert!(
+        text.contains("error") && text.contains("authentication failed"),
+        "{text}"
+    );
 }
 
 #[test]
 fn an_unknown_host_is_reported_with_its_name_and_retried_with_backoff() {
     let daemon = Daemon::start().unwrap();
     let out = daemon.ctl_with_stdin(
-        &["account", "add", "alice@example.invalid", "--server", "no-such-host.invalid:5222", "--password-stdin"],
+        &[
+            "account",
+            "add",
+            "alice@example.invalid",
+            "--server",
+            "no-such-host.invalid:5222",
+            "--password-stdin",
+        ],
         "pw\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     wait_until(DEADLINE, "a resolve failure in the status", || {
         daemon
             .state_of("alice@example.invalid")
-            .is_some_and(|(state, reason)| state == "connecting" && reason.contains("could not resolve no-such-host.invalid"))
+            .is_some_and(|(state, reason)| {
+                state == "connecting" && reason.contains("could not resolve no-such-host.invalid")
+            })
     })
     .unwrap();
 }
@@ -69,16 +96,23 @@ fn an_untrusted_certificate_is_a_terminal_certificate_error() {
     let other_ca = wimsy_testkit::untrusted_ca_file(daemon.dir()).unwrap();
     let out = daemon.ctl_with_stdin(
         &[
-            "account", "add", &prosody.jid("alice"),
-            "--server", &prosody.server(),
-            "--ca-file", other_ca.to_str().unwrap(),
+            "account",
+            "add",
+            &prosody.jid("alice"),
+            "--server",
+            &prosody.server(),
+            "--ca-file",
+            other_ca.to_str().unwrap(),
             "--password-stdin",
         ],
         "alice-pw\n",
     );
     assert!(out.status.success());
     let reason = daemon.wait_state(&prosody.jid("alice"), "error").unwrap();
-    assert!(reason.contains("certificate") && reason.contains("not trusted"), "{reason}");
+    assert!(
+        reason.contains("certificate") && reason.contains("not trusted"),
+        "{reason}"
+    );
     let status = daemon.ctl_json(&["status"]);
     assert_eq!(status["accounts"][0]["status"]["error"], "certificate");
 }
@@ -89,5 +123,8 @@ fn an_invalid_jid_is_refused_with_exit_code_1() {
     let out = daemon.ctl_with_stdin(&["account", "add", "not a jid", "--password-stdin"], "pw\n");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a valid JID") || stderr.contains("no user part"), "{stderr}");
+    assert!(
+        stderr.contains("not a valid JID") || stderr.contains("no user part"),
+        "{stderr}"
+    );
 }

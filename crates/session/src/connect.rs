@@ -192,7 +192,11 @@ async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn,
     // Binding to the channel is only possible with a -PLUS mechanism; with
     // one offered we use it, otherwise plain SCRAM (still never PLAIN
     // while SCRAM is offered).
-    let channel_binding = if features.sasl_mechanisms.iter().any(|m| m.ends_with("-PLUS")) {
+    let channel_binding = if features
+        .sasl_mechanisms
+        .iter()
+        .any(|m| m.ends_with("-PLUS"))
+    {
         channel_binding
     } else {
         ChannelBinding::None

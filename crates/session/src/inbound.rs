@@ -152,7 +152,7 @@ fn chat_message(
         } else if payload.is("stanza-id", ns::SID) {
             // Only our own server's stanza-id is a reliable archive key.
             if let Ok(sid) = StanzaId::try_from(payload.clone()) {
-                if sid.by == Jid::from(own.clone()) {
+                if sid.by == *own {
                     stanza_id = Some(sid.id);
                 }
             }

@@ -391,9 +391,8 @@ impl Worker {
                 stage: DeliveryStage::Sent,
             });
             self.remember(&message);
-            match &live.sm {
-                Some(counters) => live.inflight.push_back((counters.sent, message)),
-                None => {}
+            if let Some(counters) = &live.sm {
+                live.inflight.push_back((counters.sent, message));
             }
         }
         if live.sm.is_some() {

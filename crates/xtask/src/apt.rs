@@ -40,12 +40,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
 ];
 
 /// What `cargo xtask demo` needs.
-pub(crate) const DEMO_PACKAGES: &[Package] = &[
-    Package {
-        name: "prosody",
-        why: "the local XMPP server the demo accounts live on",
-    },
-];
+pub(crate) const DEMO_PACKAGES: &[Package] = &[Package {
+    name: "prosody",
+    why: "the local XMPP server the demo accounts live on",
+}];
 
 fn installed(name: &str) -> bool {
     Command::new("dpkg-query")

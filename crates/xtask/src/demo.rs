@@ -41,7 +41,11 @@ fn bin(name: &str) -> PathBuf {
 fn wimsyctl(socket: &Path, args: &[&str], stdin: Option<&str>) -> Result<String> {
     let mut cmd = Command::new(bin("wimsyctl"));
     cmd.arg("--socket").arg(socket).args(args);
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     cmd.stdout(Stdio::piped());
     let mut child = cmd.spawn().context("could not start wimsyctl")?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
@@ -68,7 +72,9 @@ fn start_daemon(dir: &Path, name: &str, children: &mut Children) -> Result<PathB
         .spawn()
         .context("could not start wimsyd")?;
     children.0.push((format!("wimsyd ({name})"), child));
-    wimsy_testkit::wait_until(Duration::from_secs(10), "wimsyd's socket", || socket.exists())?;
+    wimsy_testkit::wait_until(Duration::from_secs(10), "wimsyd's socket", || {
+        socket.exists()
+    })?;
     Ok(socket)
 }
 
@@ -86,7 +92,8 @@ pub(crate) fn run() -> Result<()> {
     ctrlc::set_handler(|| eprintln!("demo: stopping"))
         .context("could not install the Ctrl-C handler")?;
     apt::ensure(apt::DEMO_PACKAGES)?;
-    let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl"];
     if has_display {
         build.extend(["-p", "wimsy-gui"]);
@@ -100,36 +107,74 @@ pub(crate) fn run() -> Result<()> {
         .context("could not start the demo Prosody")?;
     let dir = tempfile_dir()?;
     let mut children = Children(Vec::new());
-    eprintln!("demo: Prosody on {} (data in {})", prosody.server(), prosody.data_dir().display());
+    eprintln!(
+        "demo: Prosody on {} (data in {})",
+        prosody.server(),
+        prosody.data_dir().display()
+    );
 
     let alice = start_daemon(&dir, "alice", &mut children)?;
     let bob = start_daemon(&dir, "bob", &mut children)?;
     let ca = prosody.ca_file().to_string_lossy().into_owned();
     let server = prosody.server();
-    for (socket, user, password) in [(&alice, "alice", "alice-demo-password"), (&bob, "bob", "bob-demo-password")] {
+    for (socket, user, password) in [
+        (&alice, "alice", "alice-demo-password"),
+        (&bob, "bob", "bob-demo-password"),
+    ] {
         let jid = prosody.jid(user);
         wimsyctl(
             socket,
-            &["account", "add", &jid, "--server", &server, "--ca-file", &ca, "--password-stdin"],
+            &[
+                "account",
+                "add",
+                &jid,
+                "--server",
+                &server,
+                "--ca-file",
+                &ca,
+                "--password-stdin",
+            ],
             Some(&format!("{password}\n")),
         )?;
     }
     wait_connected(&alice)?;
     wait_connected(&bob)?;
     let alice_jid = prosody.jid("alice");
-    wimsyctl(&bob, &["send", &alice_jid, "hello from bob, through a real XMPP server"], None)?;
+    wimsyctl(
+        &bob,
+        &[
+            "send",
+            &alice_jid,
+            "hello from bob, through a real XMPP server",
+        ],
+        None,
+    )?;
 
     eprintln!();
     eprintln!("demo: alice's daemon listens on {}", alice.display());
     eprintln!("demo: try, in another terminal:");
-    eprintln!("  target/debug/wimsyctl --socket {} status", alice.display());
-    eprintln!("  target/debug/wimsyctl --socket {} send {} hi bob", alice.display(), prosody.jid("bob"));
-    eprintln!("  target/debug/wimsyctl --socket {} history {}", alice.display(), prosody.jid("bob"));
+    eprintln!(
+        "  target/debug/wimsyctl --socket {} status",
+        alice.display()
+    );
+    eprintln!(
+        "  target/debug/wimsyctl --socket {} send {} hi bob",
+        alice.display(),
+        prosody.jid("bob")
+    );
+    eprintln!(
+        "  target/debug/wimsyctl --socket {} history {}",
+        alice.display(),
+        prosody.jid("bob")
+    );
     eprintln!("demo: Ctrl-C stops everything");
     eprintln!();
 
     let frontend = if has_display {
-        Command::new(bin("wimsy")).arg("--socket").arg(&alice).spawn()
+        Command::new(bin("wimsy"))
+            .arg("--socket")
+            .arg(&alice)
+            .spawn()
     } else {
         eprintln!("demo: no display; following alice's events instead of opening the GUI");
         Command::new(bin("wimsyctl"))

@@ -71,7 +71,17 @@ fn test() -> Result<()> {
     apt::ensure(apt::TEST_PACKAGES)?;
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"])?;
-    run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     // End-to-end tests start the real binaries, so build them first.
     run(&cargo, &["build", "--workspace", "--bins"])?;
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;

@@ -1,0 +1,218 @@
+//! The session crate driven directly, without IPC or a daemon, against a
+//! real Prosody.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use wimsy_session::*;
+use wimsy_testkit::Prosody;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn account(prosody: &Prosody, user: &str, password: &str) -> AccountConfig {
+    AccountConfig {
+        jid: BareJid::new(&prosody.jid(user)).unwrap(),
+        password: Password::new(password),
+        server: Some(ServerOverride::parse(&prosody.server()).unwrap()),
+        ca_file: Some(prosody.ca_file().to_path_buf()),
+        resource: Some("test".into()),
+    }
+}
+
+async fn wait_for(
+    events: &mut UnboundedReceiver<SessionEvent>,
+    mut wanted: impl FnMut(&SessionEvent) -> bool,
+) -> SessionEvent {
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            let event = events.recv().await.expect("session ended");
+            if wanted(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("no matching session event in time")
+}
+
+fn connected(e: &SessionEvent) -> bool {
+    matches!(e, SessionEvent::State(SessionState::Connected { .. }))
+}
+
+#[tokio::test]
+async fn two_sessions_chat_with_acks_roster_and_presence() {
+    let prosody = Prosody::builder()
+        .account("alice", "a-pw")
+        .account("bob", "b-pw")
+        .start()
+        .unwrap();
+    let (alice, mut alice_events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        SessionConfig::tight(),
+        None,
+    );
+    let (bob, mut bob_events) = spawn(
+        account(&prosody, "bob", "b-pw"),
+        SessionConfig::tight(),
+        None,
+    );
+    alice.connect().unwrap();
+    bob.connect().unwrap();
+    let SessionEvent::State(SessionState::Connected { jid }) =
+        wait_for(&mut alice_events, connected).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(jid.to_string(), format!("{}/test", prosody.jid("alice")));
+    wait_for(&mut alice_events, |e| {
+        matches!(e, SessionEvent::RosterReplaced { .. })
+    })
+    .await;
+    wait_for(&mut bob_events, connected).await;
+
+    alice
+        .send(OutgoingMessage {
+            token: 1,
+            to: Jid::new(&prosody.jid("bob")).unwrap(),
+            body: "hello bob".into(),
+            origin_id: "origin-1".into(),
+        })
+        .unwrap();
+    let SessionEvent::Message(received) =
+        wait_for(&mut bob_events, |e| matches!(e, SessionEvent::Message(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(received.body, "hello bob");
+    assert_eq!(received.peer.to_string(), prosody.jid("alice"));
+    assert_eq!(received.direction, MessageDirection::Incoming);
+    assert_eq!(received.origin_id.as_deref(), Some("origin-1"));
+    assert!(
+        received.stanza_id.is_some(),
+        "Prosody's mod_mam stamps a stanza-id"
+    );
+    wait_for(&mut alice_events, |e| {
+        matches!(
+            e,
+            SessionEvent::Delivery {
+                token: 1,
+                stage: DeliveryStage::Acked
+            }
+        )
+    })
+    .await;
+
+    // A message to a user that does not exist bounces; the bounce is
+    // matched to the message by its id.
+    alice
+        .send(OutgoingMessage {
+            token: 2,
+            to: Jid::new(&format!("nobody@{}", prosody.domain())).unwrap(),
+            body: "anyone?".into(),
+            origin_id: "origin-2".into(),
+        })
+        .unwrap();
+    let failed = wait_for(&mut alice_events, |e| {
+        matches!(
+            e,
+            SessionEvent::Delivery {
+                token: 2,
+                stage: DeliveryStage::Failed(_)
+            }
+        )
+    })
+    .await;
+    assert!(
+        format!("{failed:?}").contains("service-unavailable"),
+        "{failed:?}"
+    );
+
+    bob.disconnect().unwrap();
+    wait_for(&mut bob_events, |e| {
+        matches!(e, SessionEvent::State(SessionState::Offline))
+    })
+    .await;
+    alice.shutdown().await.unwrap();
+    assert!(
+        alice.connect().is_err(),
+        "a shut-down session refuses commands"
+    );
+}
+
+#[tokio::test]
+async fn messages_sent_while_offline_go_out_on_connect() {
+    let prosody = Prosody::builder()
+        .account("alice", "a-pw")
+        .account("bob", "b-pw")
+        .start()
+        .unwrap();
+    let (alice, mut alice_events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        SessionConfig::tight(),
+        None,
+    );
+    let (bob, mut bob_events) = spawn(
+        account(&prosody, "bob", "b-pw"),
+        SessionConfig::tight(),
+        None,
+    );
+    bob.connect().unwrap();
+    wait_for(&mut bob_events, connected).await;
+    for i in 0..3 {
+        alice
+            .send(OutgoingMessage {
+                token: i,
+                to: Jid::new(&prosody.jid("bob")).unwrap(),
+                body: format!("queued {i}"),
+                origin_id: format!("q{i}"),
+            })
+            .unwrap();
+    }
+    alice.connect().unwrap();
+    let mut bodies = Vec::new();
+    while bodies.len() < 3 {
+        if let SessionEvent::Message(m) =
+            wait_for(&mut bob_events, |e| matches!(e, SessionEvent::Message(_))).await
+        {
+            bodies.push(m.body);
+        }
+    }
+    assert_eq!(bodies, ["queued 0", "queued 1", "queued 2"]);
+    wait_for(&mut alice_events, |e| {
+        matches!(
+            e,
+            SessionEvent::Delivery {
+                token: 2,
+                stage: DeliveryStage::Acked
+            }
+        )
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_fails_once_and_waits_for_the_user() {
+    let prosody = Prosody::builder().account("alice", "a-pw").start().unwrap();
+    let (alice, mut events) = spawn(
+        account(&prosody, "alice", "nope"),
+        SessionConfig::tight(),
+        None,
+    );
+    alice.connect().unwrap();
+    let failed = wait_for(&mut events, |e| {
+        matches!(e, SessionEvent::State(SessionState::Failed { .. }))
+    })
+    .await;
+    let SessionEvent::State(SessionState::Failed { kind, reason }) = failed else {
+        unreachable!()
+    };
+    assert_eq!(kind, FailureKind::Authentication);
+    assert!(reason.contains("not-authorized"), "{reason}");
+    // After a terminal failure the worker waits: the next event can only
+    // come from our own command.
+    alice.disconnect().unwrap();
+    let next = wait_for(&mut events, |_| true).await;
+    assert_eq!(next, SessionEvent::State(SessionState::Offline));
+}
