@@ -27,7 +27,20 @@ pub(crate) enum CoreInput {
         id: u64,
         request: Request,
     },
+    /// A frame the client task refused; the core queues the error so it
+    /// keeps its place among the answers to earlier requests.
+    Refused {
+        client: ClientHandle,
+        error: ServerFrame,
+    },
     Gone(ClientId),
+}
+
+/// A frame on its way to a client.
+pub(crate) struct Outbound {
+    bytes: Arc<[u8]>,
+    /// It is the one answer to a request (or refusal) of this client.
+    answers: bool,
 }
 
 /// The core's way to reach one client.
@@ -35,7 +48,7 @@ pub(crate) enum CoreInput {
 pub(crate) struct ClientHandle {
     pub(crate) id: ClientId,
     pub(crate) role: Role,
-    out: mpsc::Sender<Arc<[u8]>>,
+    out: mpsc::Sender<Outbound>,
     cut_off: Arc<Notify>,
 }
 
@@ -46,6 +59,7 @@ pub(crate) struct Lagged;
 impl ClientHandle {
     /// Queue a frame, or cut the client off if its queue is full.
     pub(crate) fn send(&self, frame: &ServerFrame) -> Result<(), Lagged> {
+        let answers = !matches!(frame, ServerFrame::Event { .. });
         let bytes = match encode_frame(frame) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -63,7 +77,11 @@ impl ClientHandle {
                 }
             }
         };
-        self.out.try_send(bytes.into()).map_err(|_| {
+        let outbound = Outbound {
+            bytes: bytes.into(),
+            answers,
+        };
+        self.out.try_send(outbound).map_err(|_| {
             tracing::warn!(
                 client = self.id,
                 "client is not reading its events; cutting it off"
@@ -261,7 +279,7 @@ async fn serve_client(
             return;
         }
     };
-    let (out_tx, mut out_rx) = mpsc::channel::<Arc<[u8]>>(limits.client_queue.max(1));
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(limits.client_queue.max(1));
     let cut_off = Arc::new(Notify::new());
     let handle = ClientHandle {
         id,
@@ -269,7 +287,12 @@ async fn serve_client(
         out: out_tx,
         cut_off: cut_off.clone(),
     };
-    loop {
+    // Requests handed to the core and not yet answered: a client may send
+    // its requests and close its side at once (`printf ... | socat`), and
+    // still gets every answer.
+    let mut unanswered: usize = 0;
+    let mut reading = true;
+    while reading || unanswered > 0 {
         tokio::select! {
             biased;
             _ = stopping.changed() => break,
@@ -279,42 +302,42 @@ async fn serve_client(
                 let _ = tokio::time::timeout(Duration::from_secs(1), write_frame(&mut write, &lagged)).await;
                 break;
             }
-            Some(bytes) = out_rx.recv() => {
-                if write.write_all(&bytes).await.is_err() {
+            Some(outbound) = out_rx.recv() => {
+                if outbound.answers {
+                    unanswered = unanswered.saturating_sub(1);
+                }
+                if write.write_all(&outbound.bytes).await.is_err() {
                     break;
                 }
             }
-            next = next_request(&mut reader) => match next {
-                Next::Closed => break,
-                Next::TooLarge(e) => {
-                    write_frame(&mut write, &error_frame(None, ErrorCode::FrameTooLarge,
-                        format!("{e}; closing the connection"))).await;
+            next = next_request(&mut reader), if reading => {
+                let input = match next {
+                    Next::Closed => {
+                        reading = false;
+                        continue;
+                    }
+                    Next::TooLarge(e) => {
+                        let error = error_frame(None, ErrorCode::FrameTooLarge, format!("{e}; closing the connection"));
+                        reading = false;
+                        CoreInput::Refused { client: handle.clone(), error }
+                    }
+                    Next::Rejected(error) => CoreInput::Refused { client: handle.clone(), error },
+                    Next::Frame(ClientFrame { id: request_id, request: Request::Hello { .. } }) => CoreInput::Refused {
+                        client: handle.clone(),
+                        error: error_frame(Some(request_id), ErrorCode::InvalidArgument, "hello was already done on this connection"),
+                    },
+                    Next::Frame(frame) => CoreInput::Request { client: handle.clone(), id: frame.id, request: frame.request },
+                };
+                if core.send(input).await.is_err() {
                     break;
                 }
-                Next::Rejected(frame) => {
-                    if !write_frame(&mut write, &frame).await {
-                        break;
-                    }
-                }
-                Next::Frame(ClientFrame { id: request_id, request: Request::Hello { .. } }) => {
-                    let again = error_frame(Some(request_id), ErrorCode::InvalidArgument, "hello was already done on this connection");
-                    if !write_frame(&mut write, &again).await {
-                        break;
-                    }
-                }
-                Next::Frame(frame) => {
-                    let input = CoreInput::Request { client: handle.clone(), id: frame.id, request: frame.request };
-                    if core.send(input).await.is_err() {
-                        write_frame(&mut write, &error_frame(Some(frame.id), ErrorCode::ShuttingDown, "wimsyd is stopping")).await;
-                        break;
-                    }
-                }
-            },
+                unanswered += 1;
+            }
         }
     }
     // Frames already queued (a `quit` answer, the last events) still go out.
-    while let Ok(bytes) = out_rx.try_recv() {
-        if write.write_all(&bytes).await.is_err() {
+    while let Ok(outbound) = out_rx.try_recv() {
+        if write.write_all(&outbound.bytes).await.is_err() {
             break;
         }
     }

@@ -172,6 +172,11 @@ impl Core {
                             return Exit::Quit;
                         }
                     }
+                    CoreInput::Refused { client, error } => {
+                        // A client that cannot take its own error is cut off
+                        // by `send` itself; nothing more to do.
+                        let _ = client.send(&error);
+                    }
                     CoreInput::Gone(client) => {
                         self.subscribers.remove(&client);
                     }
