@@ -29,7 +29,13 @@ if initial_parent and initial_parent > 1 and module:get_option_boolean("wimsy_te
 		local now = parent_pid();
 		if now and now ~= initial_parent then
 			module:log("warn", "wimsy-testkit: parent process %d is gone, shutting down", initial_parent);
-			prosody.shutdown("wimsy-testkit: parent process gone", 1);
+			-- Same as mod_posix does for SIGTERM: shutdown must run in the
+			-- main async thread.
+			prosody.main_thread:run(function ()
+				prosody.unlock_globals();
+				prosody.shutdown("wimsy-testkit: parent process gone", 1);
+				prosody.lock_globals();
+			end);
 			return nil;
 		end
 		return 1;

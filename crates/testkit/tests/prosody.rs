@@ -186,3 +186,76 @@ fn free_loopback_port_is_bindable() {
     assert_ne!(port, 0);
     std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
 }
+
+/// Not a test by itself: run by `a_server_outlives_a_killed_test_process_by_a_second_at_most`
+/// in a child process, which it then kills.
+#[test]
+#[ignore = "helper, run by another test"]
+fn watchdog_helper_child() {
+    if std::env::var_os("WIMSY_TESTKIT_WATCHDOG_CHILD").is_none() {
+        return;
+    }
+    let server = Prosody::builder().start().unwrap();
+    println!(
+        "PROSODY {} {}",
+        server.pid().unwrap(),
+        server.dir().display()
+    );
+    thread::sleep(Duration::from_secs(60));
+}
+
+#[test]
+fn a_server_outlives_a_killed_test_process_by_a_second_at_most() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "watchdog_helper_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("WIMSY_TESTKIT_WATCHDOG_CHILD", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    while !line.starts_with("PROSODY ") {
+        line.clear();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "helper gave no pid"
+        );
+    }
+    let mut words = line.split_whitespace().skip(1);
+    let pid: u32 = words.next().unwrap().parse().unwrap();
+    let dir = std::path::PathBuf::from(words.next().unwrap());
+    assert!(pid_alive(pid));
+
+    child.kill().unwrap(); // SIGKILL: no Drop runs in the helper
+    child.wait().unwrap();
+
+    // Orphans may stay zombies if nothing reaps them here: count those as gone.
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true)
+    };
+    let result = wait_until(Duration::from_secs(5), "the orphaned prosody to exit", gone);
+    if result.is_err() {
+        let _ = kill(Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+    }
+    let log = std::fs::read_to_string(dir.join("prosody.log")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    result.unwrap();
+    assert!(log.contains("parent process"), "{log}");
+}
