@@ -74,14 +74,15 @@ pub fn lock(data_dir: &Path) -> Result<InstanceLock, InstanceError> {
 /// missing, a socket file nobody answers on (left by a crash) is removed, and
 /// a live one is refused.
 pub async fn bind_socket(path: &Path) -> Result<Listener, InstanceError> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            let mut builder = fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder.create(dir).map_err(io("create", dir))?;
-        }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(io("create", dir))?;
     }
     if path.exists() {
         if wimsy_ipc::connect_stream(path).await.is_ok() {

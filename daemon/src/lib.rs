@@ -97,10 +97,10 @@ pub async fn run(
 
 fn remove_socket(path: &std::path::Path) {
     #[cfg(unix)]
-    if let Err(e) = std::fs::remove_file(path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(socket = %path.display(), "could not remove the socket: {e}");
-        }
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(socket = %path.display(), "could not remove the socket: {e}");
     }
     #[cfg(not(unix))]
     let _ = path;

@@ -225,10 +225,10 @@ impl Daemon {
         let deadline = Instant::now() + DEADLINE;
         while Instant::now() < deadline {
             last = self.state_of(account);
-            if let Some((s, reason)) = &last {
-                if s == state {
-                    return Ok(reason.clone());
-                }
+            if let Some((s, reason)) = &last
+                && s == state
+            {
+                return Ok(reason.clone());
             }
             std::thread::sleep(Duration::from_millis(50));
         }

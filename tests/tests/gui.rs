@@ -18,13 +18,23 @@ impl Xvfb {
     fn start() -> Self {
         // -displayfd lets Xvfb pick a free display and tell us which.
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "800x600x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "800x600x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb is installed by cargo xtask test");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         Self {
             child,
             display: format!(":{}", line.trim()),
@@ -68,5 +78,8 @@ fn the_gui_attaches_and_killing_it_leaves_the_session_up() {
     gui.kill().unwrap();
     gui.wait().unwrap();
     let (state, _) = daemon.state_of(&prosody.jid("alice")).unwrap();
-    assert_eq!(state, "connected", "closing a frontend never touches the connection");
+    assert_eq!(
+        state, "connected",
+        "closing a frontend never touches the connection"
+    );
 }

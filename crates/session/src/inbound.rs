@@ -94,29 +94,29 @@ fn classify_message(message: Message, own: &BareJid, now_ms: i64) -> Inbound {
     // forge "a message you sent".
     if from_own_account(message.from.as_ref(), own) {
         for payload in &message.payloads {
-            if payload.is("received", ns::CARBONS) {
-                if let Ok(carbon) = carbons::Received::try_from(payload.clone()) {
-                    let delay = carbon.forwarded.delay.clone();
-                    return chat_message(
-                        carbon.forwarded.message,
-                        MessageDirection::Incoming,
-                        own,
-                        delay,
-                        now_ms,
-                    );
-                }
+            if payload.is("received", ns::CARBONS)
+                && let Ok(carbon) = carbons::Received::try_from(payload.clone())
+            {
+                let delay = carbon.forwarded.delay.clone();
+                return chat_message(
+                    carbon.forwarded.message,
+                    MessageDirection::Incoming,
+                    own,
+                    delay,
+                    now_ms,
+                );
             }
-            if payload.is("sent", ns::CARBONS) {
-                if let Ok(carbon) = carbons::Sent::try_from(payload.clone()) {
-                    let delay = carbon.forwarded.delay.clone();
-                    return chat_message(
-                        carbon.forwarded.message,
-                        MessageDirection::SentElsewhere,
-                        own,
-                        delay,
-                        now_ms,
-                    );
-                }
+            if payload.is("sent", ns::CARBONS)
+                && let Ok(carbon) = carbons::Sent::try_from(payload.clone())
+            {
+                let delay = carbon.forwarded.delay.clone();
+                return chat_message(
+                    carbon.forwarded.message,
+                    MessageDirection::SentElsewhere,
+                    own,
+                    delay,
+                    now_ms,
+                );
             }
         }
     }
@@ -151,10 +151,10 @@ fn chat_message(
             origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
         } else if payload.is("stanza-id", ns::SID) {
             // Only our own server's stanza-id is a reliable archive key.
-            if let Ok(sid) = StanzaId::try_from(payload.clone()) {
-                if sid.by == *own {
-                    stanza_id = Some(sid.id);
-                }
+            if let Ok(sid) = StanzaId::try_from(payload.clone())
+                && sid.by == *own
+            {
+                stanza_id = Some(sid.id);
             }
         } else if payload.is("delay", ns::DELAY) && delay.is_none() {
             delay = Delay::try_from(payload.clone()).ok();

@@ -206,10 +206,10 @@ impl Worker {
                 last_error: Some(reason.clone()),
             });
             last_error = Some(reason);
-            if let Err(interrupt) = self.race(tokio::time::sleep(wait)).await {
-                if self.interrupted(interrupt) {
-                    return;
-                }
+            if let Err(interrupt) = self.race(tokio::time::sleep(wait)).await
+                && self.interrupted(interrupt)
+            {
+                return;
             }
         }
     }

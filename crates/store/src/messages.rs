@@ -339,12 +339,12 @@ fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result
         .execute(params![existing_id, oid])?;
     }
     let mut stored = message(&tx, existing_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-    if let (Some(old), Some(new)) = (stored.delivery.progress(), m.delivery.progress()) {
-        if new > old {
-            tx.prepare_cached("UPDATE messages SET delivery = ?2 WHERE id = ?1")?
-                .execute(params![existing_id, m.delivery])?;
-            stored.delivery = m.delivery;
-        }
+    if let (Some(old), Some(new)) = (stored.delivery.progress(), m.delivery.progress())
+        && new > old
+    {
+        tx.prepare_cached("UPDATE messages SET delivery = ?2 WHERE id = ?1")?
+            .execute(params![existing_id, m.delivery])?;
+        stored.delivery = m.delivery;
     }
     tx.commit()?;
     Ok(Inserted::Duplicate(stored))

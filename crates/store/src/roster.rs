@@ -151,10 +151,10 @@ fn roster(conn: &Connection, account: &str) -> rusqlite::Result<(Option<String>,
         let jid: String = row.get(0)?;
         let group: String = row.get(1)?;
         while slot.next_if(|item| item.jid < jid).is_some() {}
-        if let Some(item) = slot.peek_mut() {
-            if item.jid == jid {
-                item.groups.push(group);
-            }
+        if let Some(item) = slot.peek_mut()
+            && item.jid == jid
+        {
+            item.groups.push(group);
         }
     }
     Ok((ver, items))

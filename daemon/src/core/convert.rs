@@ -13,14 +13,11 @@ pub(crate) fn status(state: &SessionState) -> ipc::ConnectionStatus {
             retry_in,
             last_error,
         } => {
-            let reason = match (retry_in, last_error) {
-                (Some(wait), Some(error)) => {
-                    format!("{error}; attempt {attempt} in {:.1} s", wait.as_secs_f64())
-                }
-                (None, Some(error)) => format!("attempt {attempt} after: {error}"),
-                _ if *attempt > 1 => format!("attempt {attempt}"),
-                _ => "connecting".to_owned(),
-            };
+            // The reason says why; the attempt and wait travel in their own
+            // fields, so frontends do not show them twice.
+            let reason = last_error
+                .clone()
+                .unwrap_or_else(|| "connecting".to_owned());
             ConnectionStatus {
                 attempt: Some(*attempt),
                 retry_in_ms: retry_in.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),

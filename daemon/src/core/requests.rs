@@ -279,13 +279,13 @@ impl Core {
             wimsy_session::ServerOverride::parse(server)
                 .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
         }
-        if let Some(path) = &ca_file {
-            if !std::path::Path::new(path).is_file() {
-                return Err(fail(
-                    ErrorCode::InvalidArgument,
-                    format!("CA file {path} does not exist or is not a file"),
-                ));
-            }
+        if let Some(path) = &ca_file
+            && !std::path::Path::new(path).is_file()
+        {
+            return Err(fail(
+                ErrorCode::InvalidArgument,
+                format!("CA file {path} does not exist or is not a file"),
+            ));
         }
         let entry = AccountEntry {
             jid: jid.clone(),

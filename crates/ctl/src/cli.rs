@@ -1,0 +1,391 @@
+//! The command line, as clap sees it, and what each command asks of wimsyd.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use wimsy_ipc::{MAX_HISTORY_PAGE, Request};
+
+/// `wimsyctl [--socket PATH] [--json] COMMAND`
+#[derive(Debug, Parser)]
+#[command(
+    name = "wimsyctl",
+    version,
+    about = "Control wimsyd, the Wimsy XMPP daemon",
+    after_help = "Exit codes: 0 done; 1 wimsyd refused or the request failed; \
+                  2 usage error; 3 no wimsyd reachable at the socket."
+)]
+pub struct Cli {
+    /// The daemon's socket [default: $WIMSY_SOCKET, else
+    /// $XDG_RUNTIME_DIR/wimsy/wimsyd.sock]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Print JSON for scripts: one document per command (`follow`: one
+    /// object per line)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every account with its connection state and unread count
+    Status,
+    /// Add, list or remove accounts
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Go online (one account, or all)
+    Connect {
+        /// Bare JID of the account; all accounts when left out
+        jid: Option<String>,
+    },
+    /// Go offline until told to connect again (one account, or all)
+    Disconnect {
+        /// Bare JID of the account; all accounts when left out
+        jid: Option<String>,
+    },
+    /// Contacts with their name, subscription and presence
+    Roster {
+        /// The account (may be left out when there is only one)
+        #[arg(long, value_name = "JID")]
+        account: Option<String>,
+    },
+    /// Send a chat message (stored first, sent when online)
+    Send {
+        /// Recipient's JID
+        to: String,
+        /// The message; words are joined with single spaces (put `--` before
+        /// text that starts with `-`)
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+        /// The account (may be left out when there is only one)
+        #[arg(long, value_name = "JID")]
+        account: Option<String>,
+    },
+    /// One page of a conversation, oldest first
+    History {
+        /// The other party's JID
+        peer: String,
+        /// How many messages [default: 50]
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_HISTORY_PAGE)))]
+        limit: Option<u32>,
+        /// Older messages: the cursor printed after the previous page
+        #[arg(long, value_name = "CURSOR")]
+        before: Option<String>,
+        /// The account (may be left out when there is only one)
+        #[arg(long, value_name = "JID")]
+        account: Option<String>,
+    },
+    /// Mark a chat as read (its unread count goes to zero)
+    MarkRead {
+        /// The other party's JID
+        peer: String,
+        /// The account (may be left out when there is only one)
+        #[arg(long, value_name = "JID")]
+        account: Option<String>,
+    },
+    /// Print the current state, then every change as it happens, until Ctrl-C
+    Follow,
+    /// Stop wimsyd cleanly
+    Quit,
+    /// Ask wimsyd for an error on purpose (to test scripts' error paths)
+    #[command(hide = true)]
+    Fail,
+}
+
+/// `wimsyctl account ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an account and connect it; the password is read from the
+    /// terminal, or from stdin with --password-stdin, never from arguments
+    Add(AccountAdd),
+    /// The configured accounts
+    List,
+    /// Disconnect and forget an account (its history stays on disk)
+    Remove {
+        /// Bare JID of the account
+        jid: String,
+    },
+}
+
+/// `wimsyctl account add ...`
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct AccountAdd {
+    /// Bare JID, user@domain
+    pub jid: String,
+    /// Server to dial instead of the JID's domain
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: Option<String>,
+    /// PEM file of extra CA certificates trusted for this account only
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Read the password from the first line of stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// What running a command takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// One request, one answer.
+    Request(Request),
+    /// One request that needs a password and a resolved path first.
+    AccountAdd(AccountAdd),
+    /// Subscribe and print events until stopped.
+    Follow,
+}
+
+impl Command {
+    /// What this command asks of the daemon.
+    pub fn plan(&self) -> Plan {
+        let request = match self {
+            Self::Status => Request::Status,
+            Self::Account(AccountCommand::Add(add)) => return Plan::AccountAdd(add.clone()),
+            Self::Account(AccountCommand::List) => Request::AccountList,
+            Self::Account(AccountCommand::Remove { jid }) => {
+                Request::AccountRemove { jid: jid.clone() }
+            }
+            Self::Connect { jid } => Request::Connect {
+                account: jid.clone(),
+            },
+            Self::Disconnect { jid } => Request::Disconnect {
+                account: jid.clone(),
+            },
+            Self::Roster { account } => Request::Roster {
+                account: account.clone(),
+            },
+            Self::Send { to, text, account } => Request::Send {
+                account: account.clone(),
+                to: to.clone(),
+                body: text.join(" "),
+            },
+            Self::History {
+                peer,
+                limit,
+                before,
+                account,
+            } => Request::History {
+                account: account.clone(),
+                peer: peer.clone(),
+                limit: *limit,
+                before: before.clone(),
+            },
+            Self::MarkRead { peer, account } => Request::MarkRead {
+                account: account.clone(),
+                peer: peer.clone(),
+            },
+            Self::Follow => return Plan::Follow,
+            Self::Quit => Request::Quit,
+            Self::Fail => Request::Fail,
+        };
+        Plan::Request(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("wimsyctl").chain(args.iter().copied()))
+    }
+
+    fn plan(args: &[&str]) -> Plan {
+        parse(args).expect("valid arguments").command.plan()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_command() {
+        let cli = parse(&["--socket", "/tmp/a.sock", "--json", "status"]).unwrap();
+        assert_eq!(cli.socket, Some(PathBuf::from("/tmp/a.sock")));
+        assert!(cli.json);
+        let cli = parse(&["status", "--json", "--socket", "/tmp/b.sock"]).unwrap();
+        assert_eq!(cli.socket, Some(PathBuf::from("/tmp/b.sock")));
+        assert!(cli.json);
+        let cli = parse(&["status"]).unwrap();
+        assert_eq!(cli.socket, None);
+        assert!(!cli.json);
+    }
+
+    #[test]
+    fn simple_commands_map_to_their_requests() {
+        assert_eq!(plan(&["status"]), Plan::Request(Request::Status));
+        assert_eq!(
+            plan(&["account", "list"]),
+            Plan::Request(Request::AccountList)
+        );
+        assert_eq!(
+            plan(&["account", "remove", "a@example.org"]),
+            Plan::Request(Request::AccountRemove {
+                jid: "a@example.org".into()
+            })
+        );
+        assert_eq!(
+            plan(&["connect"]),
+            Plan::Request(Request::Connect { account: None })
+        );
+        assert_eq!(
+            plan(&["connect", "a@example.org"]),
+            Plan::Request(Request::Connect {
+                account: Some("a@example.org".into())
+            })
+        );
+        assert_eq!(
+            plan(&["disconnect"]),
+            Plan::Request(Request::Disconnect { account: None })
+        );
+        assert_eq!(
+            plan(&["disconnect", "a@example.org"]),
+            Plan::Request(Request::Disconnect {
+                account: Some("a@example.org".into())
+            })
+        );
+        assert_eq!(
+            plan(&["roster"]),
+            Plan::Request(Request::Roster { account: None })
+        );
+        assert_eq!(
+            plan(&["roster", "--account", "a@example.org"]),
+            Plan::Request(Request::Roster {
+                account: Some("a@example.org".into())
+            })
+        );
+        assert_eq!(plan(&["follow"]), Plan::Follow);
+        assert_eq!(plan(&["quit"]), Plan::Request(Request::Quit));
+        assert_eq!(plan(&["fail"]), Plan::Request(Request::Fail));
+        assert_eq!(
+            plan(&["mark-read", "b@example.org"]),
+            Plan::Request(Request::MarkRead {
+                account: None,
+                peer: "b@example.org".into()
+            })
+        );
+    }
+
+    #[test]
+    fn send_joins_words_with_single_spaces() {
+        assert_eq!(
+            plan(&[
+                "send",
+                "b@example.org",
+                "hello",
+                "there,",
+                "  you",
+                "--account",
+                "a@example.org"
+            ]),
+            Plan::Request(Request::Send {
+                account: Some("a@example.org".into()),
+                to: "b@example.org".into(),
+                body: "hello there,   you".into(),
+            })
+        );
+        assert_eq!(
+            plan(&["send", "b@example.org", "--", "-1", "--json"]),
+            Plan::Request(Request::Send {
+                account: None,
+                to: "b@example.org".into(),
+                body: "-1 --json".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn send_needs_text() {
+        let err = parse(&["send", "b@example.org"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn history_takes_limit_cursor_and_account() {
+        assert_eq!(
+            plan(&["history", "b@example.org"]),
+            Plan::Request(Request::History {
+                account: None,
+                peer: "b@example.org".into(),
+                limit: None,
+                before: None,
+            })
+        );
+        assert_eq!(
+            plan(&[
+                "history",
+                "b@example.org",
+                "--limit",
+                "20",
+                "--before",
+                "c123",
+                "--account",
+                "a@example.org"
+            ]),
+            Plan::Request(Request::History {
+                account: Some("a@example.org".into()),
+                peer: "b@example.org".into(),
+                limit: Some(20),
+                before: Some("c123".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn history_limit_is_bounded() {
+        for bad in ["0", "501", "-1", "many"] {
+            let err = parse(&["history", "b@example.org", "--limit", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "--limit {bad}");
+        }
+        assert!(parse(&["history", "b@example.org", "--limit", "500"]).is_ok());
+    }
+
+    #[test]
+    fn account_add_takes_its_options_but_never_a_password() {
+        assert_eq!(
+            plan(&[
+                "account",
+                "add",
+                "a@example.org",
+                "--server",
+                "localhost:5222",
+                "--ca-file",
+                "ca.pem",
+                "--password-stdin"
+            ]),
+            Plan::AccountAdd(AccountAdd {
+                jid: "a@example.org".into(),
+                server: Some("localhost:5222".into()),
+                ca_file: Some(PathBuf::from("ca.pem")),
+                password_stdin: true,
+            })
+        );
+        let err = parse(&["account", "add", "a@example.org", "hunter2"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownArgument);
+        assert!(parse(&["account", "add", "a@example.org", "--password", "x"]).is_err());
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        for args in [
+            &[][..],
+            &["frobnicate"][..],
+            &["account"][..],
+            &["account", "remove"][..],
+            &["status", "--bogus"][..],
+            &["history"][..],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

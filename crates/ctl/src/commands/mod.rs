@@ -1,0 +1,64 @@
+//! Running a command against wimsyd: connect, ask, print.
+
+mod account;
+mod follow;
+
+use std::io::Write;
+use std::path::Path;
+
+use wimsy_ipc::{Client, Request, Role};
+
+use crate::cli::{Cli, Plan};
+use crate::failure::Failure;
+use crate::render::{Clock, response};
+
+/// Run the parsed command line. Output goes to stdout as it is produced;
+/// a failure is returned for the caller to report.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let path = wimsy_ipc::resolve_socket_path(cli.socket.as_deref());
+    match cli.command.plan() {
+        Plan::Follow => follow::run(&path, cli.json).await,
+        Plan::Request(request) => {
+            let mut client = connect(&path).await?;
+            ask(&mut client, request, cli.json).await
+        }
+        Plan::AccountAdd(add) => {
+            // Connect first, so that a missing daemon is told before the
+            // password is asked for.
+            let mut client = connect(&path).await?;
+            let request = account::add_request(&add)?;
+            ask(&mut client, request, cli.json).await
+        }
+    }
+}
+
+/// The name this client gives in its hello.
+pub fn client_name() -> String {
+    format!("wimsyctl {}", env!("CARGO_PKG_VERSION"))
+}
+
+async fn connect(path: &Path) -> Result<Client, Failure> {
+    Ok(Client::connect(path, Role::Cli, &client_name()).await?)
+}
+
+async fn ask(client: &mut Client, request: Request, json: bool) -> Result<(), Failure> {
+    let answer = client.request(request.clone()).await?;
+    let text = if json {
+        response::json(&answer)
+    } else {
+        response::human(&request, &answer, Clock::Local)
+    };
+    emit(&text)
+}
+
+/// Print `text` and a newline on stdout, flushed at once (scripts and tests
+/// read it through a pipe).
+pub fn emit(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|source| Failure::Local {
+            what: "writing to stdout",
+            source,
+        })
+}
