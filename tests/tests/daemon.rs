@@ -145,3 +145,21 @@ fn sigterm_closes_sessions_and_exits_zero_and_a_stale_socket_is_reclaimed() {
         .wait_state(&prosody.jid("alice"), "connected")
         .unwrap();
 }
+
+#[test]
+fn an_account_taken_offline_stays_offline_across_a_restart() {
+    let prosody = prosody_with(&["alice"]);
+    let mut daemon = connected_daemon(&prosody, "alice");
+    let jid = prosody.jid("alice");
+    assert!(daemon.ctl(&["disconnect", &jid]).status.success());
+    daemon.wait_state(&jid, "offline").unwrap();
+    assert_eq!(daemon.terminate().unwrap().code(), Some(0));
+    daemon.spawn().unwrap();
+    daemon.wait_state(&jid, "offline").unwrap();
+    // `connect` both connects and forgets the choice.
+    assert!(daemon.ctl(&["connect", &jid]).status.success());
+    daemon.wait_state(&jid, "connected").unwrap();
+    assert_eq!(daemon.terminate().unwrap().code(), Some(0));
+    daemon.spawn().unwrap();
+    daemon.wait_state(&jid, "connected").unwrap();
+}

@@ -128,7 +128,9 @@ impl Core {
             }
             Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),
         }
-        if session.connect().is_err() {
+        // An account the user took offline stays offline across restarts.
+        let offline = self.offline_by_user(&entry.jid);
+        if !offline && session.connect().is_err() {
             return Err("the session ended at once".to_owned());
         }
         self.accounts.insert(
@@ -137,11 +139,41 @@ impl Core {
                 entry,
                 session,
                 generation,
-                status: ConnectionStatus::new(wimsy_ipc::ConnectionState::Connecting, "connecting"),
+                status: if offline {
+                    ConnectionStatus::new(wimsy_ipc::ConnectionState::Offline, "not connected")
+                } else {
+                    ConnectionStatus::new(wimsy_ipc::ConnectionState::Connecting, "connecting")
+                },
                 presence: PresenceBook::default(),
             },
         );
         Ok(())
+    }
+
+    fn offline_key(jid: &str) -> String {
+        format!("account.{jid}.offline")
+    }
+
+    pub(crate) fn offline_by_user(&self, jid: &str) -> bool {
+        matches!(self.store.setting(&Self::offline_key(jid)), Ok(Some(v)) if v == "true")
+    }
+
+    /// Remember whether the user wants `jid` offline, and act on it.
+    pub(crate) fn set_online(&mut self, jid: &str, online: bool) {
+        let value = if online { "false" } else { "true" };
+        if let Err(e) = self.store.set_setting(&Self::offline_key(jid), value) {
+            tracing::error!(account = %jid, "could not remember the online choice: {e}");
+        }
+        if let Some(a) = self.accounts.get(jid) {
+            let sent = if online {
+                a.session.connect()
+            } else {
+                a.session.disconnect()
+            };
+            if sent.is_err() {
+                tracing::warn!(account = %jid, "the session has ended");
+            }
+        }
     }
 
     /// Number the event and queue it for every subscriber; a subscriber

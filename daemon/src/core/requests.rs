@@ -114,17 +114,13 @@ impl Core {
             Request::AccountRemove { jid } => self.account_remove(&jid).await,
             Request::Connect { account } => {
                 for jid in self.targets(account.as_deref())? {
-                    if let Some(a) = self.accounts.get(&jid) {
-                        let _ = a.session.connect();
-                    }
+                    self.set_online(&jid, true);
                 }
                 Ok(Response::Done)
             }
             Request::Disconnect { account } => {
                 for jid in self.targets(account.as_deref())? {
-                    if let Some(a) = self.accounts.get(&jid) {
-                        let _ = a.session.disconnect();
-                    }
+                    self.set_online(&jid, false);
                 }
                 Ok(Response::Done)
             }
@@ -301,6 +297,7 @@ impl Core {
             .set_password(&jid, password)
             .map_err(config_error)?;
         self.account_files.save(&entries).map_err(config_error)?;
+        self.set_online(&jid, true);
         self.start_account(entry, password.to_owned())
             .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
         let status = self
