@@ -36,6 +36,7 @@ pub fn bin(name: &str) -> PathBuf {
 /// A running `wimsyd` with private directories.
 pub struct Daemon {
     child: Option<Child>,
+    log_level: &'static str,
     /// Its socket.
     pub socket: PathBuf,
     dir: tempfile::TempDir,
@@ -44,9 +45,15 @@ pub struct Daemon {
 impl Daemon {
     /// Start a daemon with fresh directories and tight timeouts.
     pub fn start() -> Result<Self> {
+        Self::start_logging("debug")
+    }
+
+    /// Like [`Self::start`], logging at `level` (`WIMSY_LOG`).
+    pub fn start_logging(level: &'static str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut daemon = Self {
             child: None,
+            log_level: level,
             socket: dir.path().join("run/wimsyd.sock"),
             dir,
         };
@@ -64,7 +71,7 @@ impl Daemon {
             .arg("--socket")
             .arg(&self.socket)
             .arg("--tight-timeouts")
-            .env("WIMSY_LOG", "debug")
+            .env("WIMSY_LOG", self.log_level)
             .env_remove("WIMSY_SOCKET");
         cmd
     }

@@ -128,3 +128,43 @@ fn an_invalid_jid_is_refused_with_exit_code_1() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_login_logged_at_trace_never_shows_the_password() {
+    let password = "Tr4ce-Secret-pw";
+    let prosody = wimsy_testkit::Prosody::builder()
+        .account("alice", password)
+        .start()
+        .unwrap();
+    let daemon = Daemon::start_logging("trace").unwrap();
+    let out = daemon.add_account(&prosody, "alice", password);
+    assert!(out.status.success());
+    daemon
+        .wait_state(&prosody.jid("alice"), "connected")
+        .unwrap();
+    let log = daemon.log();
+    assert!(log.contains("TRACE"), "the log really is at trace level");
+    let b64 = |s: &str| {
+        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let bytes = s.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
+                << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    let user = "alice";
+    let forms = [
+        password.to_owned(),
+        b64(password),
+        b64(&format!("\0{user}\0{password}")),
+        b64(&format!("{user}\0{password}")),
+    ];
+    for form in &forms {
+        assert!(!log.contains(form.as_str()), "the log contains {form:?}");
+    }
+}
