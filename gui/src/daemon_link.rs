@@ -175,6 +175,15 @@ async fn attach(
         }
         Err(e) => return Ended::Down(Down::Failed(e.to_string())),
     };
+    // The window is on screen while the GUI runs; the daemon tells servers
+    // the user is looking (XEP-0352) for as long as this connection lives.
+    // Minimised and hidden states come with the full GUI.
+    if let Err(e) = client
+        .request(wimsy_ipc::Request::SetVisibility { visible: true })
+        .await
+    {
+        return down_from(e);
+    }
     let snapshot = match client.subscribe().await {
         Ok(snapshot) => snapshot,
         Err(e) => return down_from(e),

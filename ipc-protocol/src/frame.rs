@@ -222,6 +222,7 @@ pub const KNOWN_OPS: &[&str] = &[
     "history",
     "mark_read",
     "subscribe",
+    "set_visibility",
     "quit",
     "fail",
 ];

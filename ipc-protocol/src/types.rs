@@ -109,6 +109,14 @@ pub enum Request {
     },
     /// Receive a [`Snapshot`] now and every [`Event`] after it.
     Subscribe,
+    /// Whether this frontend shows a window the user can see. While no
+    /// connection says `true`, the daemon tells servers the user is not
+    /// looking (XEP-0352), which saves battery and bandwidth. It holds for
+    /// the life of the connection.
+    SetVisibility {
+        /// A window of this frontend is visible.
+        visible: bool,
+    },
     /// Stop the daemon cleanly (every session closed, store flushed).
     Quit,
     /// Always answered with the error `test_failure`, so that frontends can

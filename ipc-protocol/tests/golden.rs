@@ -121,6 +121,10 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
             ),
         ),
         ("subscribe", f(12, Request::Subscribe)),
+        (
+            "set_visibility",
+            f(15, Request::SetVisibility { visible: true }),
+        ),
         ("quit", f(13, Request::Quit)),
         ("fail", f(14, Request::Fail)),
     ]

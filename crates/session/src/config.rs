@@ -113,9 +113,9 @@ impl Timeouts {
     /// Short timeouts for tests against a server on loopback.
     pub fn tight() -> Self {
         Self {
-            login: Duration::from_secs(10),
-            idle_probe: Duration::from_secs(20),
-            probe_answer: Duration::from_secs(5),
+            login: Duration::from_secs(5),
+            idle_probe: Duration::from_secs(3),
+            probe_answer: Duration::from_secs(2),
             iq: Duration::from_secs(10),
             close: Duration::from_secs(2),
         }

@@ -22,7 +22,7 @@ use xmpp_parsers::ns;
 use xmpp_parsers::sm;
 use xmpp_parsers::starttls;
 
-use crate::config::{AccountConfig, Timeouts};
+use crate::config::{AccountConfig, ServerOverride, Timeouts};
 use crate::error::SessionError;
 use crate::names::{kebab_condition, stream_error};
 use crate::tls;
@@ -44,16 +44,39 @@ pub(crate) struct LoggedIn {
     pub(crate) jid: FullJid,
     /// `None` when the server does not offer stream management.
     pub(crate) sm: Option<Enabled>,
+    /// The server offers XEP-0352 client state indication.
+    pub(crate) csi: bool,
     /// Elements that arrived while we waited for bind or enable.
     pub(crate) early: Vec<Element>,
 }
 
-/// Run one whole connection attempt within the login timeout.
-pub(crate) async fn connect_and_login(
-    account: &AccountConfig,
+/// An authenticated stream, before bind or resume.
+pub(crate) struct Authenticated {
+    pub(crate) stream: Xml,
+    sm_offered: bool,
+    csi: bool,
+}
+
+/// What a `<resume/>` led to.
+pub(crate) enum Resumption {
+    /// The old session goes on; the server had handled `h` of our stanzas.
+    Resumed { stream: Xml, h: u32, csi: bool },
+    /// The server no longer knows the session (`h`, if it said, is how many
+    /// of our stanzas it handled). The stream is still authenticated: bind
+    /// on it for a fresh session.
+    Failed {
+        authenticated: Authenticated,
+        h: Option<u32>,
+        condition: String,
+    },
+}
+
+/// Run `work` within the login timeout.
+pub(crate) async fn within_login<T>(
     timeouts: &Timeouts,
-) -> Result<LoggedIn, SessionError> {
-    match tokio::time::timeout(timeouts.login, login(account, timeouts)).await {
+    work: impl std::future::Future<Output = Result<T, SessionError>>,
+) -> Result<T, SessionError> {
+    match tokio::time::timeout(timeouts.login, work).await {
         Ok(result) => result,
         Err(_) => Err(SessionError::Timeout {
             step: "connecting and logging in",
@@ -62,9 +85,12 @@ pub(crate) async fn connect_and_login(
     }
 }
 
-async fn dial(account: &AccountConfig) -> Result<(TcpStream, String), SessionError> {
+async fn dial(
+    account: &AccountConfig,
+    location: Option<&ServerOverride>,
+) -> Result<(TcpStream, String), SessionError> {
     let domain = account.jid.domain().as_str();
-    match &account.server {
+    match location.or(account.server.as_ref()) {
         Some(server) => {
             let addrs: Vec<_> = tokio::net::lookup_host((server.host.as_str(), server.port))
                 .await
@@ -127,10 +153,15 @@ fn features_error(e: RecvFeaturesError) -> SessionError {
     }
 }
 
-async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn, SessionError> {
+/// Dial (the resume `location` if the server gave one), STARTTLS and SASL.
+pub(crate) async fn authenticate(
+    account: &AccountConfig,
+    timeouts: &Timeouts,
+    location: Option<&ServerOverride>,
+) -> Result<Authenticated, SessionError> {
     let domain = account.jid.domain().as_str().to_owned();
     let tls_config = tls::client_config(account.ca_file.as_deref())?;
-    let (tcp, peer) = dial(account).await?;
+    let (tcp, peer) = dial(account, location).await?;
     tracing::debug!(account = %account.jid, %peer, "tcp connected");
     // Nagle delays our small stanzas behind delayed ACKs; chat wants latency.
     tcp.set_nodelay(true).ok();
@@ -209,16 +240,32 @@ async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn,
         .await
         .map_err(login_error)?;
     tracing::debug!(account = %account.jid, "authenticated");
-    let (features, mut stream) = authed
+    let (features, stream) = authed
         .send_header(header(&domain))
         .await?
         .recv_features::<Element>()
         .await
         .map_err(features_error)?;
+    Ok(Authenticated {
+        stream,
+        sm_offered: features.stream_management.is_some(),
+        csi: features.others.iter().any(|f| f.is("csi", ns::CSI)),
+    })
+}
 
+/// Bind a resource and enable stream management: a fresh session.
+pub(crate) async fn establish(
+    authenticated: Authenticated,
+    resource: Option<String>,
+) -> Result<LoggedIn, SessionError> {
+    let Authenticated {
+        mut stream,
+        sm_offered,
+        csi,
+    } = authenticated;
     let mut early = Vec::new();
-    let jid = bind(&mut stream, account.resource.clone(), &mut early).await?;
-    let sm = if features.stream_management.is_some() {
+    let jid = bind(&mut stream, resource, &mut early).await?;
+    let sm = if sm_offered {
         enable_sm(&mut stream, &mut early).await?
     } else {
         None
@@ -227,8 +274,65 @@ async fn login(account: &AccountConfig, timeouts: &Timeouts) -> Result<LoggedIn,
         stream,
         jid,
         sm,
+        csi,
         early,
     })
+}
+
+/// Ask the server to resume stream `previd`, of which we handled `h`
+/// stanzas. Any `<failed/>`, with or without `h`, ends the attempt at once.
+pub(crate) async fn resume(
+    authenticated: Authenticated,
+    previd: &str,
+    h: u32,
+) -> Result<Resumption, SessionError> {
+    let Authenticated {
+        mut stream,
+        sm_offered,
+        csi,
+    } = authenticated;
+    if !sm_offered {
+        return Ok(Resumption::Failed {
+            authenticated: Authenticated {
+                stream,
+                sm_offered,
+                csi,
+            },
+            h: None,
+            condition: "the server no longer offers stream management".to_owned(),
+        });
+    }
+    let request = sm::Resume {
+        h,
+        previd: sm::StreamId(previd.to_owned()),
+    };
+    stream.send(&request).await?;
+    loop {
+        let el = next_element(&mut stream).await?;
+        let server_h = el.attr("h").and_then(|h| h.parse::<u32>().ok());
+        if el.is("resumed", ns::SM) {
+            let h = server_h
+                .ok_or_else(|| SessionError::Protocol("<resumed/> without a valid h".into()))?;
+            return Ok(Resumption::Resumed { stream, h, csi });
+        }
+        if el.is("failed", ns::SM) {
+            let condition = el
+                .children()
+                .next()
+                .map(|c| c.name().to_owned())
+                .unwrap_or_else(|| "undefined-condition".to_owned());
+            return Ok(Resumption::Failed {
+                authenticated: Authenticated {
+                    stream,
+                    sm_offered,
+                    csi,
+                },
+                h: server_h,
+                condition,
+            });
+        }
+        tracing::debug!(name = el.name(), "ignoring an element while resuming");
+    }
 }
 
 fn channel_binding(tls_stream: &TlsStream<TcpStream>) -> ChannelBinding {

@@ -22,10 +22,13 @@ pub enum SessionState {
         /// Why the previous attempt failed.
         last_error: Option<String>,
     },
-    /// Logged in and bound.
+    /// Logged in and bound, on a live transport.
     Connected {
         /// Our full JID on this stream.
         jid: FullJid,
+        /// The previous session was resumed (XEP-0198): nothing was lost
+        /// and nothing needs fetching again.
+        resumed: bool,
     },
     /// Stopped on a failure only the user can fix; `Connect` tries again.
     Failed {
@@ -73,6 +76,9 @@ pub struct ReceivedMessage {
     pub origin_id: Option<String>,
     /// XEP-0359 stanza-id assigned by our own server.
     pub stanza_id: Option<String>,
+    /// Fetched from the server's archive (XEP-0313) rather than received
+    /// live.
+    pub archived: bool,
 }
 
 impl std::fmt::Debug for ReceivedMessage {
@@ -84,6 +90,7 @@ impl std::fmt::Debug for ReceivedMessage {
             .field("timestamp_ms", &self.timestamp_ms)
             .field("origin_id", &self.origin_id)
             .field("stanza_id", &self.stanza_id)
+            .field("archived", &self.archived)
             .finish()
     }
 }
@@ -137,6 +144,14 @@ pub enum SessionEvent {
     Presence(PresenceUpdate),
     /// A chat message (incoming, or a carbon of one sent elsewhere).
     Message(ReceivedMessage),
+    /// Every message up to this archive id has been reported; store it
+    /// and pass it back at the next start so catch-up begins there.
+    ArchivePosition(String),
+    /// Catching up from the archive finished.
+    CatchUpDone {
+        /// Messages fetched (duplicates of known ones included).
+        fetched: u32,
+    },
     /// An outgoing message moved on.
     Delivery {
         /// The host's token from [`OutgoingMessage::token`].
@@ -180,6 +195,21 @@ pub enum Command {
     Disconnect,
     /// Send a message now or as soon as online.
     Send(OutgoingMessage),
+    /// The network may have changed or the machine woke up: probe the
+    /// stream now (and drop it if it does not answer in time), or retry at
+    /// once if not connected.
+    CheckNow,
+    /// Tell the server whether the user is looking (XEP-0352).
+    SetActive(bool),
     /// Close everything and end the worker; answered when done.
     Shutdown(oneshot::Sender<()>),
+}
+
+/// What the host kept from earlier runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The roster version (XEP-0237).
+    pub roster_ver: Option<String>,
+    /// The last archive id reported in [`SessionEvent::ArchivePosition`].
+    pub archive_position: Option<String>,
 }

@@ -19,6 +19,11 @@ use crate::names::kebab_condition;
 #[derive(Debug)]
 pub(crate) enum Inbound {
     Message(ReceivedMessage),
+    /// One message of a MAM result page.
+    Archived {
+        queryid: Option<String>,
+        message: ReceivedMessage,
+    },
     /// The server bounced a message we sent (matched by its id).
     MessageError {
         id: String,
@@ -90,10 +95,13 @@ fn classify_message(message: Message, own: &BareJid, now_ms: i64) -> Inbound {
             None => Inbound::Ignored("error message without id"),
         };
     }
-    // Carbons are only believed from our own account: anyone else could
-    // forge "a message you sent".
+    // Carbons and archive results are only believed from our own account:
+    // anyone else could forge "a message you sent".
     if from_own_account(message.from.as_ref(), own) {
         for payload in &message.payloads {
+            if payload.is("result", ns::MAM) {
+                return archived(payload.clone(), own);
+            }
             if payload.is("received", ns::CARBONS)
                 && let Ok(carbon) = carbons::Received::try_from(payload.clone())
             {
@@ -121,6 +129,29 @@ fn classify_message(message: Message, own: &BareJid, now_ms: i64) -> Inbound {
         }
     }
     chat_message(message, MessageDirection::Incoming, own, None, now_ms)
+}
+
+fn archived(payload: Element, own: &BareJid) -> Inbound {
+    let Ok(result) = xmpp_parsers::mam::Result_::try_from(payload) else {
+        return Inbound::Ignored("unparsable archive result");
+    };
+    let inner = result.forwarded.message;
+    let direction = match &inner.from {
+        Some(from) if from.to_bare() == *own => MessageDirection::SentElsewhere,
+        _ => MessageDirection::Incoming,
+    };
+    match chat_message(inner, direction, own, result.forwarded.delay, 0) {
+        Inbound::Message(mut message) => {
+            // The archive's id is the stanza-id our server gave the message.
+            message.stanza_id = Some(result.id);
+            message.archived = true;
+            Inbound::Archived {
+                queryid: result.queryid.map(|q| q.0),
+                message,
+            }
+        }
+        other => other,
+    }
 }
 
 fn chat_message(
@@ -170,6 +201,7 @@ fn chat_message(
         timestamp_ms,
         origin_id,
         stanza_id,
+        archived: false,
     })
 }
 
@@ -312,6 +344,42 @@ mod tests {
                </forwarded></sent></message>",
         );
         assert!(matches!(inbound, Inbound::Ignored(_)), "{inbound:?}");
+    }
+
+    #[test]
+    fn archive_results_in_both_directions() {
+        let page = |from: &str, to: &str| {
+            format!(
+                "<message xmlns='jabber:client' to='me@example.org/w'>\
+                   <result xmlns='urn:xmpp:mam:2' queryid='q1' id='arch-9'>\
+                     <forwarded xmlns='urn:xmpp:forward:0'>\
+                       <delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>\
+                       <message xmlns='jabber:client' from='{from}' to='{to}' type='chat'><body>old</body></message>\
+                     </forwarded></result></message>"
+            )
+        };
+        let Inbound::Archived { queryid, message } =
+            parse(&page("bob@example.org/x", "me@example.org"))
+        else {
+            panic!()
+        };
+        assert_eq!(queryid.as_deref(), Some("q1"));
+        assert_eq!(message.stanza_id.as_deref(), Some("arch-9"));
+        assert_eq!(message.direction, MessageDirection::Incoming);
+        assert_eq!(message.peer.as_str(), "bob@example.org");
+        assert_eq!(message.timestamp_ms, 1_704_067_200_000);
+        let Inbound::Archived { message, .. } =
+            parse(&page("me@example.org/phone", "bob@example.org"))
+        else {
+            panic!()
+        };
+        assert_eq!(message.direction, MessageDirection::SentElsewhere);
+        assert_eq!(message.peer.as_str(), "bob@example.org");
+        let forged = page("bob@example.org/x", "me@example.org").replace(
+            "to='me@example.org/w'",
+            "to='me@example.org/w' from='mallory@evil.example'",
+        );
+        assert!(!matches!(parse(&forged), Inbound::Archived { .. }));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod connect;
 mod error;
 mod events;
 mod inbound;
+mod mam;
 mod names;
 pub mod policy;
 mod tls;
@@ -19,7 +20,7 @@ pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig
 pub use error::{FailureKind, SessionError};
 pub use events::{
     Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate, ReceivedMessage,
-    RosterItem, SessionEvent, SessionState,
+    RosterItem, SessionEvent, SessionState, Stored,
 };
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 
@@ -52,6 +53,17 @@ impl SessionHandle {
         self.command(Command::Send(message))
     }
 
+    /// Probe the stream now (after a wake or a network change), or retry
+    /// at once when not connected.
+    pub fn check_now(&self) -> Result<(), SessionGone> {
+        self.command(Command::CheckNow)
+    }
+
+    /// Tell the server whether the user is looking (XEP-0352).
+    pub fn set_active(&self, active: bool) -> Result<(), SessionGone> {
+        self.command(Command::SetActive(active))
+    }
+
     /// Close the stream cleanly (unavailable presence, acks collected,
     /// stream closed) and end the worker.
     pub async fn shutdown(&self) -> Result<(), SessionGone> {
@@ -66,16 +78,17 @@ impl SessionHandle {
 }
 
 /// Start a session's worker. It begins offline; call
-/// [`SessionHandle::connect`]. `roster_ver` is the roster version the host
-/// has stored, so an unchanged roster is not downloaded again.
+/// [`SessionHandle::connect`]. `stored` is what the host kept: the roster
+/// version, so an unchanged roster is not downloaded again, and the archive
+/// position catch-up starts from.
 pub fn spawn(
     account: AccountConfig,
     config: SessionConfig,
-    roster_ver: Option<String>,
+    stored: Stored,
 ) -> (SessionHandle, mpsc::UnboundedReceiver<SessionEvent>) {
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let worker = worker::Worker::new(account, config, roster_ver, commands_rx, events_tx);
+    let worker = worker::Worker::new(account, config, stored, commands_rx, events_tx);
     tokio::spawn(worker.run());
     (
         SessionHandle {

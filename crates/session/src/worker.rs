@@ -22,17 +22,82 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 use xmpp_parsers::stanza_id::OriginId;
 use xso::AsXml;
 
-use crate::config::{AccountConfig, SessionConfig};
-use crate::connect::{self, LoggedIn, Xml};
+use crate::config::{AccountConfig, ServerOverride, SessionConfig, Timeouts};
+use crate::connect::{self, LoggedIn, Resumption, Xml};
 use crate::error::SessionError;
-use crate::events::{Command, DeliveryStage, OutgoingMessage, SessionEvent, SessionState};
+use crate::events::{Command, DeliveryStage, OutgoingMessage, SessionEvent, SessionState, Stored};
 use crate::inbound::{self, Inbound};
-use crate::policy;
+use crate::{mam, policy};
 
 /// Why the worker stopped what it was doing.
 enum Interrupt {
     Disconnect,
     Shutdown(Option<oneshot::Sender<()>>),
+    /// Stop waiting and try now (a wake or a network change).
+    RetryNow,
+}
+
+/// What a stream that ended leaves for resuming it (XEP-0198).
+#[derive(Debug, Clone)]
+struct ResumeState {
+    id: String,
+    location: Option<ServerOverride>,
+    /// Stanzas we had handled on it.
+    handled: u32,
+}
+
+/// A connection attempt's result.
+enum Established {
+    Fresh {
+        logged_in: LoggedIn,
+        /// From a failed resume: how many of our stanzas the old stream's
+        /// server handled, so they are not sent twice.
+        old_h: Option<u32>,
+    },
+    Resumed {
+        stream: Xml,
+        jid: FullJid,
+        h: u32,
+        csi: bool,
+    },
+}
+
+async fn connect_once(
+    account: AccountConfig,
+    timeouts: Timeouts,
+    resume: Option<ResumeState>,
+    jid: Option<FullJid>,
+) -> Result<Established, SessionError> {
+    connect::within_login(&timeouts, async {
+        let location = resume.as_ref().and_then(|r| r.location.clone());
+        let authenticated = match connect::authenticate(&account, &timeouts, location.as_ref()).await {
+            Ok(a) => a,
+            // The location the server named may be gone; the usual address
+            // still leads to the same server.
+            Err(e) if location.is_some() && !e.is_terminal() => {
+                tracing::debug!("resume location unreachable ({e}); using the usual address");
+                connect::authenticate(&account, &timeouts, None).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let (Some(resume), Some(jid)) = (resume, jid) else {
+            let logged_in = connect::establish(authenticated, account.resource.clone()).await?;
+            return Ok(Established::Fresh { logged_in, old_h: None });
+        };
+        match connect::resume(authenticated, &resume.id, resume.handled).await? {
+            Resumption::Resumed { stream, h, csi } => Ok(Established::Resumed { stream, jid, h, csi }),
+            Resumption::Failed {
+                authenticated,
+                h,
+                condition,
+            } => {
+                tracing::info!(account = %account.jid, "resume refused ({condition}); starting a fresh session");
+                let logged_in = connect::establish(authenticated, account.resource.clone()).await?;
+                Ok(Established::Fresh { logged_in, old_h: h })
+            }
+        }
+    })
+    .await
 }
 
 /// How a connected period ended.
@@ -41,11 +106,22 @@ enum End {
     Lost(SessionError),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum IqPurpose {
     RosterGet,
     CarbonsEnable,
     Ping,
+    /// A page of archive catch-up; `after` is where it started.
+    ArchivePage {
+        after: Option<String>,
+    },
+}
+
+/// An archive catch-up under way.
+#[derive(Debug)]
+struct CatchUp {
+    queryid: String,
+    fetched: u32,
 }
 
 /// XEP-0198 counters of one stream.
@@ -63,10 +139,14 @@ struct Live {
     jid: FullJid,
     /// `None` when the server has no stream management.
     sm: Option<StreamCounters>,
-    /// Messages written but not yet acknowledged, with their stanza number.
-    inflight: VecDeque<(u32, OutgoingMessage)>,
+    /// How to resume this stream if it breaks.
+    resume: Option<(String, Option<ServerOverride>)>,
+    csi: bool,
     pending_iqs: HashMap<String, IqPurpose>,
     next_iq: u64,
+    /// A probe is out: the stream is dead if nothing arrives by then.
+    probe_deadline: Option<tokio::time::Instant>,
+    catch_up: Option<CatchUp>,
 }
 
 pub(crate) struct Worker {
@@ -76,8 +156,17 @@ pub(crate) struct Worker {
     events: mpsc::UnboundedSender<SessionEvent>,
     want_online: bool,
     roster_ver: Option<String>,
+    archive_position: Option<String>,
     /// Messages waiting for a stream, in send order.
     queued: VecDeque<OutgoingMessage>,
+    /// Messages written on a managed stream and not yet acknowledged, with
+    /// their stanza number; they outlive the stream until a resume acks or
+    /// resends them, or a fresh session resends them.
+    unacked: VecDeque<(u32, OutgoingMessage)>,
+    resumable: Option<ResumeState>,
+    /// The user is looking (XEP-0352).
+    active: bool,
+    jid: Option<FullJid>,
     /// Recently written messages by origin-id, so a bounce can be matched
     /// even after the server acknowledged the message.
     recent: VecDeque<(String, i64)>,
@@ -90,7 +179,7 @@ impl Worker {
     pub(crate) fn new(
         account: AccountConfig,
         config: SessionConfig,
-        roster_ver: Option<String>,
+        stored: Stored,
         commands: mpsc::UnboundedReceiver<Command>,
         events: mpsc::UnboundedSender<SessionEvent>,
     ) -> Self {
@@ -100,8 +189,13 @@ impl Worker {
             commands,
             events,
             want_online: false,
-            roster_ver,
+            roster_ver: stored.roster_ver,
+            archive_position: stored.archive_position,
             queued: VecDeque::new(),
+            unacked: VecDeque::new(),
+            resumable: None,
+            active: true,
+            jid: None,
             recent: VecDeque::new(),
             state: SessionState::Offline,
         }
@@ -140,10 +234,10 @@ impl Worker {
                         attempt = 0;
                         last_error = None;
                     }
-                    Some(Command::Disconnect) => {
-                        self.set_state(SessionState::Offline);
-                    }
+                    Some(Command::Disconnect) => self.set_state(SessionState::Offline),
                     Some(Command::Send(message)) => self.queued.push_back(message),
+                    Some(Command::SetActive(active)) => self.active = active,
+                    Some(Command::CheckNow) => {}
                     Some(Command::Shutdown(done)) => {
                         let _ = done.send(());
                         return;
@@ -158,13 +252,15 @@ impl Worker {
                 retry_in: None,
                 last_error: last_error.clone(),
             });
-            let account = self.account.clone();
-            let timeouts = self.config.timeouts;
-            let outcome = match self
-                .race(connect::connect_and_login(&account, &timeouts))
-                .await
-            {
+            let work = connect_once(
+                self.account.clone(),
+                self.config.timeouts,
+                self.resumable.clone(),
+                self.jid.clone(),
+            );
+            let outcome = match self.race(work).await {
                 Ok(outcome) => outcome,
+                Err(Interrupt::RetryNow) => continue,
                 Err(interrupt) => {
                     if self.interrupted(interrupt) {
                         return;
@@ -173,10 +269,10 @@ impl Worker {
                 }
             };
             let failure = match outcome {
-                Ok(logged_in) => {
+                Ok(established) => {
                     attempt = 0;
                     last_error = None;
-                    match self.run_connected(logged_in).await {
+                    match self.run_connected(established).await {
                         End::Interrupted(interrupt) => {
                             if self.interrupted(interrupt) {
                                 return;
@@ -191,6 +287,7 @@ impl Worker {
             if failure.is_terminal() {
                 tracing::warn!(account = %self.account.jid, "stopping: {failure}");
                 self.want_online = false;
+                self.forget_stream();
                 self.set_state(SessionState::Failed {
                     kind: failure.kind(),
                     reason: failure.to_string(),
@@ -199,18 +296,35 @@ impl Worker {
             }
             tracing::info!(account = %self.account.jid, attempt, "connection failed: {failure}");
             let reason = failure.to_string();
+            last_error = Some(reason.clone());
+            if self.resumable.is_some() && attempt == 0 {
+                // A stream that just broke is resumed at once: the server
+                // still holds the session, and every second counts.
+                continue;
+            }
             let wait = policy::delay(&self.config.backoff, attempt.max(1), &mut rng);
             self.set_state(SessionState::Connecting {
                 attempt: attempt + 1,
                 retry_in: Some(wait),
-                last_error: Some(reason.clone()),
+                last_error: Some(reason),
             });
-            last_error = Some(reason);
-            if let Err(interrupt) = self.race(tokio::time::sleep(wait)).await
-                && self.interrupted(interrupt)
-            {
-                return;
+            match self.race(tokio::time::sleep(wait)).await {
+                Ok(()) | Err(Interrupt::RetryNow) => {}
+                Err(interrupt) => {
+                    if self.interrupted(interrupt) {
+                        return;
+                    }
+                }
             }
+        }
+    }
+
+    /// The stream will not be resumed: what it left unacknowledged goes out
+    /// again on the next one, with the same origin-ids.
+    fn forget_stream(&mut self) {
+        self.resumable = None;
+        while let Some((_, message)) = self.unacked.pop_back() {
+            self.queued.push_front(message);
         }
     }
 
@@ -219,21 +333,24 @@ impl Worker {
         match interrupt {
             Interrupt::Disconnect => {
                 self.want_online = false;
+                self.forget_stream();
                 self.set_state(SessionState::Offline);
                 false
             }
             Interrupt::Shutdown(done) => {
+                self.forget_stream();
                 self.set_state(SessionState::Offline);
                 if let Some(done) = done {
                     let _ = done.send(());
                 }
                 true
             }
+            Interrupt::RetryNow => false,
         }
     }
 
     /// Run `work` while still taking commands: sends are queued, a
-    /// disconnect or shutdown abandons `work`.
+    /// disconnect or shutdown abandons `work`, a check abandons a wait.
     async fn race<F: Future>(&mut self, work: F) -> Result<F::Output, Interrupt> {
         tokio::pin!(work);
         loop {
@@ -242,6 +359,8 @@ impl Worker {
                 command = self.commands.recv() => match command {
                     None => return Err(Interrupt::Shutdown(None)),
                     Some(Command::Connect) => {}
+                    Some(Command::CheckNow) => return Err(Interrupt::RetryNow),
+                    Some(Command::SetActive(active)) => self.active = active,
                     Some(Command::Send(message)) => self.queued.push_back(message),
                     Some(Command::Disconnect) => return Err(Interrupt::Disconnect),
                     Some(Command::Shutdown(done)) => return Err(Interrupt::Shutdown(Some(done))),
@@ -250,56 +369,128 @@ impl Worker {
         }
     }
 
-    async fn run_connected(&mut self, logged_in: LoggedIn) -> End {
-        let LoggedIn {
-            stream,
-            jid,
-            sm,
-            early,
-        } = logged_in;
-        if let Some(enabled) = &sm {
-            tracing::debug!(
-                account = %self.account.jid,
-                id = ?enabled.id,
-                location = ?enabled.location,
-                resumable = enabled.resume,
-                "stream management enabled"
-            );
-        }
-        let mut live = Live {
-            stream,
-            jid: jid.clone(),
-            sm: sm.map(|_| StreamCounters::default()),
-            inflight: VecDeque::new(),
-            pending_iqs: HashMap::new(),
-            next_iq: 0,
+    async fn run_connected(&mut self, established: Established) -> End {
+        let (mut live, resumed, early) = match established {
+            Established::Fresh { logged_in, old_h } => {
+                let LoggedIn {
+                    stream,
+                    jid,
+                    sm,
+                    csi,
+                    early,
+                } = logged_in;
+                if let Some(h) = old_h {
+                    self.on_ack(h);
+                }
+                self.forget_stream();
+                if let Some(enabled) = &sm {
+                    tracing::debug!(
+                        account = %self.account.jid,
+                        id = ?enabled.id,
+                        location = ?enabled.location,
+                        resumable = enabled.resume,
+                        "stream management enabled"
+                    );
+                }
+                let resume = sm.as_ref().filter(|e| e.resume).and_then(|e| {
+                    let location = e
+                        .location
+                        .as_deref()
+                        .and_then(|l| ServerOverride::parse(l).ok());
+                    e.id.clone().map(|id| (id, location))
+                });
+                let live = Live {
+                    stream,
+                    jid,
+                    sm: sm.map(|_| StreamCounters::default()),
+                    resume,
+                    csi,
+                    pending_iqs: HashMap::new(),
+                    next_iq: 0,
+                    probe_deadline: None,
+                    catch_up: None,
+                };
+                (live, false, early)
+            }
+            Established::Resumed {
+                stream,
+                jid,
+                h,
+                csi,
+            } => {
+                let Some(previous) = self.resumable.take() else {
+                    return End::Lost(SessionError::Protocol(
+                        "resumed without a stream to resume".into(),
+                    ));
+                };
+                tracing::info!(account = %self.account.jid, "stream resumed");
+                self.on_ack(h);
+                // What the server had not handled goes out again on the
+                // resumed stream; it was never delivered, so no duplicate.
+                while let Some((_, message)) = self.unacked.pop_back() {
+                    self.queued.push_front(message);
+                }
+                let live = Live {
+                    stream,
+                    jid,
+                    sm: Some(StreamCounters {
+                        handled: previous.handled,
+                        sent: h,
+                    }),
+                    resume: Some((previous.id, previous.location)),
+                    csi,
+                    pending_iqs: HashMap::new(),
+                    next_iq: 0,
+                    probe_deadline: None,
+                    catch_up: None,
+                };
+                (live, true, Vec::new())
+            }
         };
-        let end = self.serve(&mut live, early).await;
-        // Anything not acknowledged goes out again, with the same origin-id,
-        // on the next stream; receivers recognise it by that id.
-        while let Some((_, message)) = live.inflight.pop_back() {
-            self.queued.push_front(message);
+        self.jid = Some(live.jid.clone());
+        let end = self.serve(&mut live, early, resumed).await;
+        if let End::Lost(_) = &end {
+            match (&live.resume, &live.sm) {
+                (Some((id, location)), Some(counters)) => {
+                    self.resumable = Some(ResumeState {
+                        id: id.clone(),
+                        location: location.clone(),
+                        handled: counters.handled,
+                    });
+                }
+                _ => self.forget_stream(),
+            }
         }
         end
     }
 
-    async fn serve(&mut self, live: &mut Live, early: Vec<Element>) -> End {
+    async fn serve(&mut self, live: &mut Live, early: Vec<Element>, resumed: bool) -> End {
         self.set_state(SessionState::Connected {
             jid: live.jid.clone(),
+            resumed,
         });
         for el in early {
             if let Err(e) = self.on_element(live, el).await {
                 return End::Lost(e);
             }
         }
-        if let Err(e) = self.start_session(live).await {
+        let started = if resumed {
+            self.after_resume(live).await
+        } else {
+            self.start_session(live).await
+        };
+        if let Err(e) = started {
             return End::Lost(e);
         }
         loop {
+            let probe_deadline = live.probe_deadline;
             tokio::select! {
                 item = live.stream.next() => {
                     let result = match item {
-                        Some(Ok(el)) => self.on_element(live, el).await,
+                        Some(Ok(el)) => {
+                            live.probe_deadline = None;
+                            self.on_element(live, el).await
+                        }
                         Some(Err(ReadError::SoftTimeout)) => self.probe(live).await,
                         Some(Err(ReadError::ParseError(e))) => {
                             tracing::debug!("skipping an element that does not parse: {e}");
@@ -318,41 +509,54 @@ impl Worker {
                         return End::Lost(e);
                     }
                 }
+                () = sleep_until_some(probe_deadline) => {
+                    return End::Lost(SessionError::Timeout {
+                        step: "waiting for the server to answer a probe",
+                        after: self.config.timeouts.probe_answer,
+                    });
+                }
                 command = self.commands.recv() => {
-                    let result = match command {
-                        None => return self.close(live, Interrupt::Shutdown(None)).await,
-                        Some(Command::Connect) => Ok(()),
-                        Some(Command::Send(message)) => {
-                            self.queued.push_back(message);
-                            // Take every send already waiting, so a burst
-                            // costs one ack request instead of one each.
-                            while let Ok(next) = self.commands.try_recv() {
-                                match next {
-                                    Command::Send(message) => self.queued.push_back(message),
-                                    Command::Connect => {}
-                                    Command::Disconnect => {
-                                        return self.close(live, Interrupt::Disconnect).await;
-                                    }
-                                    Command::Shutdown(done) => {
-                                        return self.close(live, Interrupt::Shutdown(Some(done))).await;
-                                    }
-                                }
-                            }
-                            self.flush_queue(live).await
-                        }
-                        Some(Command::Disconnect) => return self.close(live, Interrupt::Disconnect).await,
-                        Some(Command::Shutdown(done)) => {
-                            return self.close(live, Interrupt::Shutdown(Some(done))).await;
-                        }
-                    };
-                    if let Err(e) = result {
-                        return End::Lost(e);
+                    let mut commands = vec![command];
+                    // Take every command already waiting, so a burst of
+                    // sends costs one ack request instead of one each.
+                    while let Ok(next) = self.commands.try_recv() {
+                        commands.push(Some(next));
                     }
+                    let mut flush = false;
+                    for command in commands {
+                        let result = match command {
+                            None => return self.close(live, Interrupt::Shutdown(None)).await,
+                            Some(Command::Connect) => Ok(()),
+                            Some(Command::Send(message)) => {
+                                self.queued.push_back(message);
+                                flush = true;
+                                Ok(())
+                            }
+                            Some(Command::CheckNow) => self.probe(live).await,
+                            Some(Command::SetActive(active)) => {
+                                self.active = active;
+                                self.send_csi(live).await
+                            }
+                            Some(Command::Disconnect) => return self.close(live, Interrupt::Disconnect).await,
+                            Some(Command::Shutdown(done)) => {
+                                return self.close(live, Interrupt::Shutdown(Some(done))).await;
+                            }
+                        };
+                        if let Err(e) = result {
+                            return End::Lost(e);
+                        }
+                    }
+                    if flush
+                        && let Err(e) = self.flush_queue(live).await {
+                            return End::Lost(e);
+                        }
                 }
             }
         }
     }
 
+    /// A fresh session: roster by version, carbons, presence, then what
+    /// waited to be sent, then catch-up from the archive.
     async fn start_session(&mut self, live: &mut Live) -> Result<(), SessionError> {
         let roster = Roster {
             ver: Some(self.roster_ver.clone().unwrap_or_default()),
@@ -363,8 +567,75 @@ impl Worker {
         let id = live.iq_id(IqPurpose::CarbonsEnable);
         self.write_stanza(live, &Iq::from_set(id, carbons::Enable))
             .await?;
+        if !self.active {
+            self.send_csi(live).await?;
+        }
         self.write_stanza(live, &Presence::available()).await?;
+        self.flush_queue(live).await?;
+        let after = self.archive_position.clone();
+        self.request_archive_page(live, after).await
+    }
+
+    async fn after_resume(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        self.send_csi(live).await?;
         self.flush_queue(live).await
+    }
+
+    async fn send_csi(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        if !live.csi {
+            return Ok(());
+        }
+        if self.active {
+            self.write_nonza(live, &xmpp_parsers::csi::Active).await
+        } else {
+            self.write_nonza(live, &xmpp_parsers::csi::Inactive).await
+        }
+    }
+
+    async fn request_archive_page(
+        &mut self,
+        live: &mut Live,
+        after: Option<String>,
+    ) -> Result<(), SessionError> {
+        let queryid = live
+            .catch_up
+            .as_ref()
+            .map(|c| c.queryid.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        if live.catch_up.is_none() {
+            tracing::debug!(account = %self.account.jid, after = ?after, "catching up from the archive");
+            live.catch_up = Some(CatchUp {
+                queryid: queryid.clone(),
+                fetched: 0,
+            });
+        }
+        let query = mam::page_query(&queryid, after.as_deref());
+        let id = live.iq_id(IqPurpose::ArchivePage { after });
+        self.write_stanza(live, &Iq::from_set(id, query)).await
+    }
+
+    async fn on_archive_page(
+        &mut self,
+        live: &mut Live,
+        after: Option<String>,
+        payload: Option<Element>,
+    ) -> Result<(), SessionError> {
+        let Some((complete, last)) = mam::page_end(payload) else {
+            tracing::warn!("the server's archive answer does not parse; catch-up stopped");
+            live.catch_up = None;
+            return Ok(());
+        };
+        if let Some(last) = &last {
+            self.archive_position = Some(last.clone());
+            self.emit(SessionEvent::ArchivePosition(last.clone()));
+        }
+        if complete || last.is_none() || last == after {
+            let fetched = live.catch_up.take().map(|c| c.fetched).unwrap_or(0);
+            tracing::info!(account = %self.account.jid, fetched, "caught up from the archive");
+            self.emit(SessionEvent::CatchUpDone { fetched });
+            return Ok(());
+        }
+        self.request_archive_page(live, last).await
     }
 
     /// Write every queued message, then ask for one ack covering them.
@@ -392,7 +663,7 @@ impl Worker {
             });
             self.remember(&message);
             if let Some(counters) = &live.sm {
-                live.inflight.push_back((counters.sent, message));
+                self.unacked.push_back((counters.sent, message));
             }
         }
         if live.sm.is_some() {
@@ -409,8 +680,14 @@ impl Worker {
             .push_back((message.origin_id.clone(), message.token));
     }
 
+    /// Ask the server for a sign of life; the stream is dead if none comes
+    /// within the probe timeout.
     async fn probe(&mut self, live: &mut Live) -> Result<(), SessionError> {
-        tracing::debug!(account = %self.account.jid, "stream idle; probing it");
+        tracing::debug!(account = %self.account.jid, "probing the stream");
+        if live.probe_deadline.is_none() {
+            live.probe_deadline =
+                Some(tokio::time::Instant::now() + self.config.timeouts.probe_answer);
+        }
         if live.sm.is_some() {
             self.write_nonza(live, &sm::R).await
         } else {
@@ -442,7 +719,7 @@ impl Worker {
                         .attr("h")
                         .and_then(|h| h.parse::<u32>().ok())
                         .ok_or_else(|| SessionError::Protocol("<a/> without a valid h".into()))?;
-                    self.on_ack(live, h);
+                    self.on_ack(h);
                     Ok(())
                 }
                 other => {
@@ -462,14 +739,14 @@ impl Worker {
         Ok(())
     }
 
-    fn on_ack(&mut self, live: &mut Live, h: u32) {
+    fn on_ack(&mut self, h: u32) {
         // Sequence numbers wrap at 2^32: "acknowledged" means at most half
         // the number space behind h.
-        while let Some((seq, _)) = live.inflight.front() {
+        while let Some((seq, _)) = self.unacked.front() {
             if h.wrapping_sub(*seq) >= u32::MAX / 2 {
                 break;
             }
-            if let Some((_, message)) = live.inflight.pop_front() {
+            if let Some((_, message)) = self.unacked.pop_front() {
                 self.emit(SessionEvent::Delivery {
                     token: message.token,
                     stage: DeliveryStage::Acked,
@@ -480,7 +757,26 @@ impl Worker {
 
     async fn on_stanza(&mut self, live: &mut Live, inbound: Inbound) -> Result<(), SessionError> {
         match inbound {
-            Inbound::Message(message) => self.emit(SessionEvent::Message(message)),
+            Inbound::Message(message) => {
+                // During catch-up the position only moves with archive
+                // pages, so a restart mid-way cannot skip a gap.
+                let position = message
+                    .stanza_id
+                    .clone()
+                    .filter(|_| live.catch_up.is_none());
+                self.emit(SessionEvent::Message(message));
+                if let Some(id) = position {
+                    self.archive_position = Some(id.clone());
+                    self.emit(SessionEvent::ArchivePosition(id));
+                }
+            }
+            Inbound::Archived { queryid, message } => match &mut live.catch_up {
+                Some(catch_up) if Some(&catch_up.queryid) == queryid.as_ref() => {
+                    catch_up.fetched += 1;
+                    self.emit(SessionEvent::Message(message));
+                }
+                _ => tracing::debug!("archive result for a query we did not make"),
+            },
             Inbound::MessageError { id, reason } => {
                 if let Some((_, token)) = self.recent.iter().find(|(origin, _)| *origin == id) {
                     self.emit(SessionEvent::Delivery {
@@ -510,9 +806,26 @@ impl Worker {
             Inbound::IqResult { id, payload } => match live.pending_iqs.remove(&id) {
                 Some(IqPurpose::RosterGet) => self.on_roster(payload),
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
+                Some(IqPurpose::ArchivePage { after }) => {
+                    self.on_archive_page(live, after, payload).await?;
+                }
                 Some(IqPurpose::Ping) | None => {}
             },
             Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id) {
+                Some(IqPurpose::ArchivePage { after: Some(after) }) => {
+                    // Our position fell out of the archive (or the archive
+                    // was reset): fetch all of it; duplicates are dropped
+                    // by the store.
+                    tracing::warn!(
+                        after,
+                        "the archive refused our position ({reason}); fetching it all"
+                    );
+                    self.request_archive_page(live, None).await?;
+                }
+                Some(IqPurpose::ArchivePage { after: None }) => {
+                    tracing::warn!("the server refused archive catch-up: {reason}");
+                    live.catch_up = None;
+                }
                 Some(purpose) => {
                     tracing::warn!(?purpose, "the server refused our request: {reason}")
                 }
@@ -559,10 +872,10 @@ impl Worker {
         let goodbye = async {
             self.write_stanza(live, &Presence::new(PresenceType::Unavailable))
                 .await?;
-            if live.sm.is_some() && !live.inflight.is_empty() {
+            if live.sm.is_some() && !self.unacked.is_empty() {
                 self.write_nonza(live, &sm::R).await?;
                 let deadline = tokio::time::Instant::now() + self.config.timeouts.close;
-                while !live.inflight.is_empty() {
+                while !self.unacked.is_empty() {
                     match tokio::time::timeout_at(deadline, live.stream.next()).await {
                         Ok(Some(Ok(el))) => self.on_element(live, el).await?,
                         Ok(Some(Err(ReadError::SoftTimeout | ReadError::ParseError(_)))) => {}
@@ -600,6 +913,14 @@ impl Worker {
                 after: limit,
             }),
         }
+    }
+}
+
+/// Sleep until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

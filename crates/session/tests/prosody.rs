@@ -51,16 +51,16 @@ async fn two_sessions_chat_with_acks_roster_and_presence() {
     let (alice, mut alice_events) = spawn(
         account(&prosody, "alice", "a-pw"),
         SessionConfig::tight(),
-        None,
+        Stored::default(),
     );
     let (bob, mut bob_events) = spawn(
         account(&prosody, "bob", "b-pw"),
         SessionConfig::tight(),
-        None,
+        Stored::default(),
     );
     alice.connect().unwrap();
     bob.connect().unwrap();
-    let SessionEvent::State(SessionState::Connected { jid }) =
+    let SessionEvent::State(SessionState::Connected { jid, .. }) =
         wait_for(&mut alice_events, connected).await
     else {
         unreachable!()
@@ -151,12 +151,12 @@ async fn messages_sent_while_offline_go_out_on_connect() {
     let (alice, mut alice_events) = spawn(
         account(&prosody, "alice", "a-pw"),
         SessionConfig::tight(),
-        None,
+        Stored::default(),
     );
     let (bob, mut bob_events) = spawn(
         account(&prosody, "bob", "b-pw"),
         SessionConfig::tight(),
-        None,
+        Stored::default(),
     );
     bob.connect().unwrap();
     wait_for(&mut bob_events, connected).await;
@@ -198,7 +198,7 @@ async fn wrong_password_fails_once_and_waits_for_the_user() {
     let (alice, mut events) = spawn(
         account(&prosody, "alice", "nope"),
         SessionConfig::tight(),
-        None,
+        Stored::default(),
     );
     alice.connect().unwrap();
     let failed = wait_for(&mut events, |e| {

@@ -26,6 +26,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "the IPC protocol tests and docs talk to the daemon's socket with it",
     },
     Package {
+        name: "iproute2",
+        why: "`ss -K` cuts the daemon's TCP connections in the fault tests",
+    },
+    Package {
         name: "xvfb",
         why: "a virtual X server for the GUI's tests",
     },

@@ -24,9 +24,14 @@ pub(crate) fn status(state: &SessionState) -> ipc::ConnectionStatus {
                 ..ConnectionStatus::new(ConnectionState::Connecting, reason)
             }
         }
-        SessionState::Connected { jid } => {
-            ConnectionStatus::new(ConnectionState::Connected, format!("connected as {jid}"))
-        }
+        SessionState::Connected { jid, resumed } => ConnectionStatus::new(
+            ConnectionState::Connected,
+            if *resumed {
+                format!("connected as {jid} (session resumed)")
+            } else {
+                format!("connected as {jid}")
+            },
+        ),
         SessionState::Failed { kind, reason } => ConnectionStatus {
             error: Some(match kind {
                 FailureKind::Authentication => ipc::ConnectionError::Authentication,

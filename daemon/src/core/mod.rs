@@ -42,6 +42,8 @@ pub(crate) struct Core {
     pub(crate) account_files: AccountStore,
     pub(crate) accounts: BTreeMap<String, AccountRuntime>,
     pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
+    /// Connections that said a window of theirs is visible.
+    visible: std::collections::HashSet<ClientId>,
     pub(crate) seq: u64,
     pub(crate) session_config: SessionConfig,
     session_events: mpsc::UnboundedSender<TaggedEvent>,
@@ -68,6 +70,7 @@ impl Core {
             account_files,
             accounts: BTreeMap::new(),
             subscribers: HashMap::new(),
+            visible: std::collections::HashSet::new(),
             seq: 0,
             session_config,
             session_events,
@@ -103,7 +106,18 @@ impl Core {
                 None
             }
         };
-        let (session, mut events) = wimsy_session::spawn(account, self.session_config, roster_ver);
+        let archive_position = match self.store.archive_position(&entry.jid) {
+            Ok(position) => position,
+            Err(e) => {
+                tracing::warn!(account = %entry.jid, "could not read the archive position: {e}");
+                None
+            }
+        };
+        let stored = wimsy_session::Stored {
+            roster_ver,
+            archive_position,
+        };
+        let (session, mut events) = wimsy_session::spawn(account, self.session_config, stored);
         self.next_generation += 1;
         let generation = self.next_generation;
         let forward = self.session_events.clone();
@@ -127,6 +141,9 @@ impl Core {
                 }
             }
             Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),
+        }
+        if session.set_active(!self.visible.is_empty()).is_err() {
+            return Err("the session ended at once".to_owned());
         }
         // An account the user took offline stays offline across restarts.
         let offline = self.offline_by_user(&entry.jid);
@@ -176,6 +193,26 @@ impl Core {
         }
     }
 
+    /// Record whether `client` shows a window; tell every session when
+    /// that makes the user start or stop looking (XEP-0352).
+    pub(crate) fn set_visibility(&mut self, client: ClientId, visible: bool) {
+        let was_active = !self.visible.is_empty();
+        if visible {
+            self.visible.insert(client);
+        } else {
+            self.visible.remove(&client);
+        }
+        let active = !self.visible.is_empty();
+        if active != was_active {
+            tracing::debug!(active, "user attention changed");
+            for account in self.accounts.values() {
+                if account.session.set_active(active).is_err() {
+                    tracing::warn!(account = %account.entry.jid, "the session has ended");
+                }
+            }
+        }
+    }
+
     /// Number the event and queue it for every subscriber; a subscriber
     /// whose queue is full is dropped (it gets a `lagged` error).
     pub(crate) fn publish(&mut self, event: Event) {
@@ -211,6 +248,7 @@ impl Core {
                     }
                     CoreInput::Gone(client) => {
                         self.subscribers.remove(&client);
+                        self.set_visibility(client, false);
                     }
                 },
                 Some(tagged) = session_events.recv() => self.on_session_event(tagged),

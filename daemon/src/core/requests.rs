@@ -55,6 +55,9 @@ impl Core {
         request: Request,
     ) -> bool {
         let quit = matches!(request, Request::Quit);
+        if let Request::SetVisibility { visible } = request {
+            self.set_visibility(client.id, visible);
+        }
         let subscribe = matches!(request, Request::Subscribe);
         let answer = self.answer(request).await;
         let frame = match answer {
@@ -166,6 +169,7 @@ impl Core {
                 self.publish_unread(&account, &peer);
                 Ok(Response::Done)
             }
+            Request::SetVisibility { .. } => Ok(Response::Done),
             Request::Subscribe => Ok(Response::Subscribed {
                 snapshot: self.snapshot()?,
             }),

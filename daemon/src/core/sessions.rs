@@ -66,6 +66,16 @@ impl Core {
                 }
             }
             SessionEvent::RosterUnchanged => {}
+            SessionEvent::ArchivePosition(position) => {
+                // Events arrive in order, so every message up to this
+                // position is already stored.
+                if let Err(e) = self.store.set_archive_position(&account, &position) {
+                    tracing::error!(%account, "could not store the archive position: {e}");
+                }
+            }
+            SessionEvent::CatchUpDone { fetched } => {
+                tracing::info!(%account, fetched, "archive catch-up done");
+            }
             SessionEvent::RosterPushed { ver, item } => {
                 let item = convert::roster_item(&item);
                 if let Err(e) = self
