@@ -129,6 +129,13 @@ pub struct Backoff {
     pub initial: Duration,
     /// No retry waits longer than this.
     pub max: Duration,
+    /// After failing for this long without a success, stop retrying and
+    /// wait for a network change or the user.
+    pub retry_window: Duration,
+    /// A connection that lived shorter than this did not really succeed:
+    /// its loss continues the backoff instead of restarting it, so a
+    /// flapping server is slowed down, not hammered.
+    pub stable_after: Duration,
 }
 
 impl Default for Backoff {
@@ -136,6 +143,8 @@ impl Default for Backoff {
         Self {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(300),
+            retry_window: Duration::from_secs(30 * 60),
+            stable_after: Duration::from_secs(60),
         }
     }
 }
@@ -146,6 +155,8 @@ impl Backoff {
         Self {
             initial: Duration::from_millis(100),
             max: Duration::from_secs(2),
+            retry_window: Duration::from_secs(60),
+            stable_after: Duration::from_secs(2),
         }
     }
 }

@@ -30,6 +30,12 @@ pub enum SessionState {
         /// and nothing needs fetching again.
         resumed: bool,
     },
+    /// Not trying: there is no network route, or the retry window is
+    /// spent. A network change, a wake or `Connect` tries again.
+    WaitingForNetwork {
+        /// Why it waits.
+        reason: String,
+    },
     /// Stopped on a failure only the user can fix; `Connect` tries again.
     Failed {
         /// Which kind.
@@ -201,6 +207,10 @@ pub enum Command {
     CheckNow,
     /// Tell the server whether the user is looking (XEP-0352).
     SetActive(bool),
+    /// Whether the machine has a network route. Without one the session
+    /// waits instead of burning attempts; when one returns it retries at
+    /// once.
+    NetworkAvailable(bool),
     /// Close everything and end the worker; answered when done.
     Shutdown(oneshot::Sender<()>),
 }

@@ -59,6 +59,11 @@ impl SessionHandle {
         self.command(Command::CheckNow)
     }
 
+    /// Tell the session whether the machine has a network route.
+    pub fn network_available(&self, available: bool) -> Result<(), SessionGone> {
+        self.command(Command::NetworkAvailable(available))
+    }
+
     /// Tell the server whether the user is looking (XEP-0352).
     pub fn set_active(&self, active: bool) -> Result<(), SessionGone> {
         self.command(Command::SetActive(active))

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
+use tokio::time::Instant;
 
 use crate::config::Backoff;
 
@@ -25,16 +26,203 @@ pub fn delay(backoff: &Backoff, attempt: u32, rng: &mut impl Rng) -> Duration {
     Duration::from_millis(rng.random_range(0..=millis))
 }
 
+/// What to do after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Try again after this wait; it will be attempt number `attempt`.
+    RetryIn {
+        /// The wait.
+        wait: Duration,
+        /// The next attempt's number.
+        attempt: u32,
+    },
+    /// The retry window is spent: wait for a network change or the user.
+    GiveUp {
+        /// Attempts made in the window.
+        attempts: u32,
+    },
+}
+
+/// The one reconnection policy: counts attempts, decides every wait.
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    backoff: Backoff,
+    /// Failed attempts (and unstable connections) since the last stable
+    /// connection.
+    attempts: u32,
+    /// When the current run of failures began.
+    failing_since: Option<Instant>,
+    connected_at: Option<Instant>,
+}
+
+impl Reconnect {
+    /// A policy with these numbers.
+    pub fn new(backoff: Backoff) -> Self {
+        Self {
+            backoff,
+            attempts: 0,
+            failing_since: None,
+            connected_at: None,
+        }
+    }
+
+    /// Start afresh (the user asked, or the network came back).
+    pub fn reset(&mut self) {
+        self.attempts = 0;
+        self.failing_since = None;
+    }
+
+    /// Attempts counted in the current run of failures.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// A connection came up.
+    pub fn connected(&mut self, now: Instant) {
+        self.connected_at = Some(now);
+    }
+
+    /// A live connection was lost. A stable one starts a new run of
+    /// failures; a short-lived one continues the old run.
+    pub fn lost(&mut self, now: Instant) {
+        let lived = self
+            .connected_at
+            .take()
+            .map(|at| now.saturating_duration_since(at));
+        if lived.is_some_and(|lived| lived >= self.backoff.stable_after) {
+            self.reset();
+        } else {
+            self.attempts = self.attempts.saturating_add(1);
+        }
+        self.failing_since.get_or_insert(now);
+    }
+
+    /// An attempt failed: how long to wait, or whether to give up.
+    pub fn failed(&mut self, now: Instant, rng: &mut impl Rng) -> Decision {
+        self.attempts = self.attempts.saturating_add(1);
+        let since = *self.failing_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= self.backoff.retry_window {
+            return Decision::GiveUp {
+                attempts: self.attempts,
+            };
+        }
+        Decision::RetryIn {
+            wait: delay(&self.backoff, self.attempts, rng),
+            attempt: self.attempts + 1,
+        }
+    }
+
+    /// The wait before reconnecting after [`Self::lost`]: none after a
+    /// stable connection (resume at once), backoff after a flapping one.
+    pub fn after_loss(&self, rng: &mut impl Rng) -> Duration {
+        if self.attempts == 0 {
+            Duration::ZERO
+        } else {
+            delay(&self.backoff, self.attempts, rng)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    fn test_backoff() -> Backoff {
+        Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            retry_window: Duration::from_secs(600),
+            stable_after: Duration::from_secs(30),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_grow_then_the_window_expires() {
+        let mut policy = Reconnect::new(test_backoff());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let mut waited = Duration::ZERO;
+        let mut attempts = 0;
+        loop {
+            match policy.failed(Instant::now(), &mut rng) {
+                Decision::RetryIn { wait, attempt } => {
+                    attempts += 1;
+                    assert_eq!(attempt, attempts + 1);
+                    assert!(wait <= ceiling(&test_backoff(), attempts));
+                    tokio::time::advance(wait.max(Duration::from_millis(1))).await;
+                    waited += wait;
+                }
+                Decision::GiveUp { attempts: made } => {
+                    assert_eq!(made, attempts + 1);
+                    break;
+                }
+            }
+        }
+        assert!(
+            waited >= Duration::from_secs(590),
+            "kept trying for the window: {waited:?}"
+        );
+        // Capped at 60 s with full jitter: 600 s cannot take more than a
+        // few dozen attempts, nor fewer than 10.
+        assert!((10..200).contains(&attempts), "{attempts}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stable_connection_resets_and_resumes_at_once() {
+        let mut policy = Reconnect::new(test_backoff());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        for _ in 0..5 {
+            policy.failed(Instant::now(), &mut rng);
+        }
+        policy.connected(Instant::now());
+        tokio::time::advance(Duration::from_secs(31)).await;
+        policy.lost(Instant::now());
+        assert_eq!(policy.attempts(), 0);
+        assert_eq!(policy.after_loss(&mut rng), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flapping_connection_is_slowed_down() {
+        let mut policy = Reconnect::new(test_backoff());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut ceilings = Vec::new();
+        for _ in 0..8 {
+            policy.connected(Instant::now());
+            tokio::time::advance(Duration::from_secs(2)).await;
+            policy.lost(Instant::now());
+            ceilings.push(ceiling(&test_backoff(), policy.attempts()));
+            let wait = policy.after_loss(&mut rng);
+            assert!(wait <= *ceilings.last().unwrap());
+            tokio::time::advance(wait).await;
+        }
+        assert_eq!(policy.attempts(), 8);
+        assert!(ceilings.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*ceilings.last().unwrap(), Duration::from_secs(60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reset_restarts_the_window() {
+        let mut policy = Reconnect::new(test_backoff());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        policy.failed(Instant::now(), &mut rng);
+        tokio::time::advance(Duration::from_secs(700)).await;
+        assert!(matches!(
+            policy.failed(Instant::now(), &mut rng),
+            Decision::GiveUp { .. }
+        ));
+        policy.reset();
+        assert!(matches!(
+            policy.failed(Instant::now(), &mut rng),
+            Decision::RetryIn { attempt: 2, .. }
+        ));
+    }
 
     #[test]
     fn ceiling_doubles_then_caps() {
         let b = Backoff {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(60),
+            ..Backoff::default()
         };
         let got: Vec<u64> = (1..=9).map(|a| ceiling(&b, a).as_secs()).collect();
         assert_eq!(got, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use minidom::Element;
@@ -35,6 +36,8 @@ enum Interrupt {
     Shutdown(Option<oneshot::Sender<()>>),
     /// Stop waiting and try now (a wake or a network change).
     RetryNow,
+    /// The network went away: stop trying until it returns.
+    NetworkDown,
 }
 
 /// What a stream that ended leaves for resuming it (XEP-0198).
@@ -166,6 +169,10 @@ pub(crate) struct Worker {
     resumable: Option<ResumeState>,
     /// The user is looking (XEP-0352).
     active: bool,
+    /// The machine has a network route.
+    network_up: bool,
+    /// The retry window is spent; waiting for a change.
+    gave_up: Option<String>,
     jid: Option<FullJid>,
     /// Recently written messages by origin-id, so a bounce can be matched
     /// even after the server acknowledged the message.
@@ -195,6 +202,8 @@ impl Worker {
             unacked: VecDeque::new(),
             resumable: None,
             active: true,
+            network_up: true,
+            gave_up: None,
             jid: None,
             recent: VecDeque::new(),
             state: SessionState::Offline,
@@ -219,8 +228,9 @@ impl Worker {
 
     pub(crate) async fn run(mut self) {
         self.emit(SessionEvent::State(SessionState::Offline));
-        let mut attempt: u32 = 0;
+        let mut policy = policy::Reconnect::new(self.config.backoff);
         let mut last_error: Option<String> = None;
+        let mut wait: Option<Duration> = None;
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
         loop {
             if !self.want_online {
@@ -231,12 +241,15 @@ impl Worker {
                     None => return,
                     Some(Command::Connect) => {
                         self.want_online = true;
-                        attempt = 0;
+                        self.gave_up = None;
+                        policy.reset();
                         last_error = None;
+                        wait = None;
                     }
                     Some(Command::Disconnect) => self.set_state(SessionState::Offline),
                     Some(Command::Send(message)) => self.queued.push_back(message),
                     Some(Command::SetActive(active)) => self.active = active,
+                    Some(Command::NetworkAvailable(up)) => self.network_up = up,
                     Some(Command::CheckNow) => {}
                     Some(Command::Shutdown(done)) => {
                         let _ = done.send(());
@@ -246,9 +259,65 @@ impl Worker {
                 continue;
             }
 
-            attempt = attempt.saturating_add(1);
+            if !self.network_up || self.gave_up.is_some() {
+                let reason = self
+                    .gave_up
+                    .clone()
+                    .unwrap_or_else(|| "no network route; waiting for one".to_owned());
+                self.set_state(SessionState::WaitingForNetwork { reason });
+                // No attempts are made or counted until something changes.
+                match self.commands.recv().await {
+                    None => return,
+                    Some(Command::NetworkAvailable(up)) => {
+                        self.network_up = up;
+                        if up {
+                            self.gave_up = None;
+                            policy.reset();
+                            wait = None;
+                        }
+                    }
+                    Some(Command::CheckNow | Command::Connect) => {
+                        // A wake or the user: worth one more try, even
+                        // without a known route.
+                        self.network_up = true;
+                        self.gave_up = None;
+                        policy.reset();
+                        wait = None;
+                    }
+                    Some(Command::Disconnect) => {
+                        self.want_online = false;
+                        self.forget_stream();
+                    }
+                    Some(Command::Send(message)) => self.queued.push_back(message),
+                    Some(Command::SetActive(active)) => self.active = active,
+                    Some(Command::Shutdown(done)) => {
+                        self.forget_stream();
+                        self.set_state(SessionState::Offline);
+                        let _ = done.send(());
+                        return;
+                    }
+                }
+                continue;
+            }
+
+            if let Some(pause) = wait.take().filter(|p| !p.is_zero()) {
+                self.set_state(SessionState::Connecting {
+                    attempt: policy.attempts() + 1,
+                    retry_in: Some(pause),
+                    last_error: last_error.clone(),
+                });
+                match self.race(tokio::time::sleep(pause), true).await {
+                    Ok(()) | Err(Interrupt::RetryNow) => {}
+                    Err(interrupt) => {
+                        if self.interrupted(interrupt) {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            }
             self.set_state(SessionState::Connecting {
-                attempt,
+                attempt: policy.attempts() + 1,
                 retry_in: None,
                 last_error: last_error.clone(),
             });
@@ -258,9 +327,8 @@ impl Worker {
                 self.resumable.clone(),
                 self.jid.clone(),
             );
-            let outcome = match self.race(work).await {
+            let outcome = match self.race(work, false).await {
                 Ok(outcome) => outcome,
-                Err(Interrupt::RetryNow) => continue,
                 Err(interrupt) => {
                     if self.interrupted(interrupt) {
                         return;
@@ -270,13 +338,22 @@ impl Worker {
             };
             let failure = match outcome {
                 Ok(established) => {
-                    attempt = 0;
+                    policy.connected(tokio::time::Instant::now());
                     last_error = None;
                     match self.run_connected(established).await {
                         End::Interrupted(interrupt) => {
                             if self.interrupted(interrupt) {
                                 return;
                             }
+                            continue;
+                        }
+                        End::Lost(error) if !error.is_terminal() => {
+                            tracing::info!(account = %self.account.jid, "connection lost: {error}");
+                            policy.lost(tokio::time::Instant::now());
+                            // After a stable connection: resume at once;
+                            // after a flapping one: back off.
+                            wait = Some(policy.after_loss(&mut rng));
+                            last_error = Some(error.to_string());
                             continue;
                         }
                         End::Lost(error) => error,
@@ -294,26 +371,14 @@ impl Worker {
                 });
                 continue;
             }
-            tracing::info!(account = %self.account.jid, attempt, "connection failed: {failure}");
-            let reason = failure.to_string();
-            last_error = Some(reason.clone());
-            if self.resumable.is_some() && attempt == 0 {
-                // A stream that just broke is resumed at once: the server
-                // still holds the session, and every second counts.
-                continue;
-            }
-            let wait = policy::delay(&self.config.backoff, attempt.max(1), &mut rng);
-            self.set_state(SessionState::Connecting {
-                attempt: attempt + 1,
-                retry_in: Some(wait),
-                last_error: Some(reason),
-            });
-            match self.race(tokio::time::sleep(wait)).await {
-                Ok(()) | Err(Interrupt::RetryNow) => {}
-                Err(interrupt) => {
-                    if self.interrupted(interrupt) {
-                        return;
-                    }
+            tracing::info!(account = %self.account.jid, attempt = policy.attempts() + 1, "connection attempt failed: {failure}");
+            last_error = Some(failure.to_string());
+            match policy.failed(tokio::time::Instant::now(), &mut rng) {
+                policy::Decision::RetryIn { wait: pause, .. } => wait = Some(pause),
+                policy::Decision::GiveUp { attempts } => {
+                    self.gave_up = Some(format!(
+                        "gave up after {attempts} attempts ({failure}); waiting for a network change or `wimsyctl connect`"
+                    ));
                 }
             }
         }
@@ -345,13 +410,14 @@ impl Worker {
                 }
                 true
             }
-            Interrupt::RetryNow => false,
+            Interrupt::RetryNow | Interrupt::NetworkDown => false,
         }
     }
 
     /// Run `work` while still taking commands: sends are queued, a
-    /// disconnect or shutdown abandons `work`, a check abandons a wait.
-    async fn race<F: Future>(&mut self, work: F) -> Result<F::Output, Interrupt> {
+    /// disconnect, a shutdown or a lost network abandons `work`; a wake or a
+    /// network change abandons it too when it is only a wait.
+    async fn race<F: Future>(&mut self, work: F, is_wait: bool) -> Result<F::Output, Interrupt> {
         tokio::pin!(work);
         loop {
             tokio::select! {
@@ -359,7 +425,21 @@ impl Worker {
                 command = self.commands.recv() => match command {
                     None => return Err(Interrupt::Shutdown(None)),
                     Some(Command::Connect) => {}
-                    Some(Command::CheckNow) => return Err(Interrupt::RetryNow),
+                    Some(Command::NetworkAvailable(false)) => {
+                        self.network_up = false;
+                        return Err(Interrupt::NetworkDown);
+                    }
+                    Some(Command::NetworkAvailable(true)) => {
+                        self.network_up = true;
+                        if is_wait {
+                            return Err(Interrupt::RetryNow);
+                        }
+                    }
+                    Some(Command::CheckNow) => {
+                        if is_wait {
+                            return Err(Interrupt::RetryNow);
+                        }
+                    }
                     Some(Command::SetActive(active)) => self.active = active,
                     Some(Command::Send(message)) => self.queued.push_back(message),
                     Some(Command::Disconnect) => return Err(Interrupt::Disconnect),
@@ -533,6 +613,12 @@ impl Worker {
                                 Ok(())
                             }
                             Some(Command::CheckNow) => self.probe(live).await,
+                            Some(Command::NetworkAvailable(up)) => {
+                                // Either way the path may have changed:
+                                // find out now whether the stream lives.
+                                self.network_up = up;
+                                self.probe(live).await
+                            }
                             Some(Command::SetActive(active)) => {
                                 self.active = active;
                                 self.send_csi(live).await

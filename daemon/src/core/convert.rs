@@ -32,6 +32,9 @@ pub(crate) fn status(state: &SessionState) -> ipc::ConnectionStatus {
                 format!("connected as {jid}")
             },
         ),
+        SessionState::WaitingForNetwork { reason } => {
+            ConnectionStatus::new(ConnectionState::WaitingForNetwork, reason.clone())
+        }
         SessionState::Failed { kind, reason } => ConnectionStatus {
             error: Some(match kind {
                 FailureKind::Authentication => ipc::ConnectionError::Authentication,
