@@ -7,6 +7,7 @@ mod core;
 mod instance;
 mod ipc_server;
 mod paths;
+mod system;
 
 use std::future::Future;
 
@@ -79,7 +80,9 @@ pub async fn run(
         stopping_rx,
     ));
 
-    let exit = core.run(input_rx, session_rx, shutdown).await;
+    let (system_tx, system_rx) = mpsc::channel(16);
+    system::spawn(system_tx);
+    let exit = core.run(input_rx, session_rx, system_rx, shutdown).await;
     match exit {
         core::Exit::Quit => tracing::info!("quit requested by a client; stopping"),
         core::Exit::Signal => tracing::info!("stop signal received; stopping"),

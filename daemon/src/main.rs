@@ -33,8 +33,11 @@ fn init_logging() {
         .add_directive("tokio_xmpp=debug".parse().unwrap_or_else(|_| {
             tracing_subscriber::filter::Directive::from(tracing::Level::DEBUG)
         }));
+    // Colours only on a terminal: not in journald, files or pipes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
 }

@@ -37,6 +37,7 @@ pub fn bin(name: &str) -> PathBuf {
 pub struct Daemon {
     child: Option<Child>,
     log_level: &'static str,
+    netns: Option<String>,
     /// Its socket.
     pub socket: PathBuf,
     dir: tempfile::TempDir,
@@ -50,10 +51,20 @@ impl Daemon {
 
     /// Like [`Self::start`], logging at `level` (`WIMSY_LOG`).
     pub fn start_logging(level: &'static str) -> Result<Self> {
+        Self::start_with(level, None)
+    }
+
+    /// Like [`Self::start`], inside network namespace `netns`.
+    pub fn start_in(netns: &str) -> Result<Self> {
+        Self::start_with("debug", Some(netns.to_owned()))
+    }
+
+    fn start_with(level: &'static str, netns: Option<String>) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut daemon = Self {
             child: None,
             log_level: level,
+            netns,
             socket: dir.path().join("run/wimsyd.sock"),
             dir,
         };
@@ -63,7 +74,14 @@ impl Daemon {
 
     /// The `wimsyd` command line for this daemon's directories.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(bin("wimsyd"));
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(bin("wimsyd"));
+                c
+            }
+            None => Command::new(bin("wimsyd")),
+        };
         cmd.arg("--config-dir")
             .arg(self.dir.path().join("config"))
             .arg("--data-dir")

@@ -231,6 +231,7 @@ impl Worker {
         let mut policy = policy::Reconnect::new(self.config.backoff);
         let mut last_error: Option<String> = None;
         let mut wait: Option<Duration> = None;
+        let mut try_anyway = false;
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
         loop {
             if !self.want_online {
@@ -259,7 +260,7 @@ impl Worker {
                 continue;
             }
 
-            if !self.network_up || self.gave_up.is_some() {
+            if (!self.network_up && !try_anyway) || self.gave_up.is_some() {
                 let reason = self
                     .gave_up
                     .clone()
@@ -276,11 +277,17 @@ impl Worker {
                             wait = None;
                         }
                     }
-                    Some(Command::CheckNow | Command::Connect) => {
-                        // A wake or the user: worth one more try, even
-                        // without a known route.
-                        self.network_up = true;
+                    // A wake or a change of addresses renews the retry
+                    // window, but without a route there is nothing to try.
+                    Some(Command::CheckNow) => {
                         self.gave_up = None;
+                        policy.reset();
+                        wait = None;
+                    }
+                    // The user asked: one attempt, route or not.
+                    Some(Command::Connect) => {
+                        self.gave_up = None;
+                        try_anyway = true;
                         policy.reset();
                         wait = None;
                     }
@@ -299,6 +306,7 @@ impl Worker {
                 }
                 continue;
             }
+            try_anyway = false;
 
             if let Some(pause) = wait.take().filter(|p| !p.is_zero()) {
                 self.set_state(SessionState::Connecting {

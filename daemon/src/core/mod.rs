@@ -42,6 +42,8 @@ pub(crate) struct Core {
     pub(crate) account_files: AccountStore,
     pub(crate) accounts: BTreeMap<String, AccountRuntime>,
     pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
+    /// The machine has a network route.
+    network_up: bool,
     /// Connections that said a window of theirs is visible.
     visible: std::collections::HashSet<ClientId>,
     pub(crate) seq: u64,
@@ -71,6 +73,7 @@ impl Core {
             accounts: BTreeMap::new(),
             subscribers: HashMap::new(),
             visible: std::collections::HashSet::new(),
+            network_up: crate::system::network_available(),
             seq: 0,
             session_config,
             session_events,
@@ -142,7 +145,9 @@ impl Core {
             }
             Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),
         }
-        if session.set_active(!self.visible.is_empty()).is_err() {
+        if session.set_active(!self.visible.is_empty()).is_err()
+            || session.network_available(self.network_up).is_err()
+        {
             return Err("the session ended at once".to_owned());
         }
         // An account the user took offline stays offline across restarts.
@@ -193,6 +198,24 @@ impl Core {
         }
     }
 
+    fn on_system_event(&mut self, event: crate::system::SystemEvent) {
+        use crate::system::SystemEvent;
+        for account in self.accounts.values() {
+            let told = match event {
+                SystemEvent::NetworkAvailable(up) => account.session.network_available(up),
+                SystemEvent::NetworkChanged | SystemEvent::Woke { .. } => {
+                    account.session.check_now()
+                }
+            };
+            if told.is_err() {
+                tracing::warn!(account = %account.entry.jid, "the session has ended");
+            }
+        }
+        if let SystemEvent::NetworkAvailable(up) = event {
+            self.network_up = up;
+        }
+    }
+
     /// Record whether `client` shows a window; tell every session when
     /// that makes the user start or stop looking (XEP-0352).
     pub(crate) fn set_visibility(&mut self, client: ClientId, visible: bool) {
@@ -229,6 +252,7 @@ impl Core {
         &mut self,
         mut inputs: mpsc::Receiver<CoreInput>,
         mut session_events: mpsc::UnboundedReceiver<TaggedEvent>,
+        mut system_events: mpsc::Receiver<crate::system::SystemEvent>,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Exit {
         tokio::pin!(shutdown);
@@ -252,6 +276,7 @@ impl Core {
                     }
                 },
                 Some(tagged) = session_events.recv() => self.on_session_event(tagged),
+                Some(event) = system_events.recv() => self.on_system_event(event),
             }
         }
     }

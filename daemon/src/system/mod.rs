@@ -1,0 +1,38 @@
+//! What the machine tells us: network routes coming and going, and wakes
+//! from suspend. Each becomes a [`SystemEvent`] for the core, which tells
+//! the sessions (they probe at once, resume or reconnect at once, or stop
+//! retrying while there is no route).
+
+mod clock;
+#[cfg(target_os = "linux")]
+mod netlink;
+pub(crate) mod routes;
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+/// A change the sessions must react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SystemEvent {
+    /// Whether a default route exists now.
+    NetworkAvailable(bool),
+    /// Routes or addresses changed: live streams may be dead.
+    NetworkChanged,
+    /// The wall clock jumped ahead of the monotonic one: we were asleep.
+    Woke { gap: Duration },
+}
+
+/// Whether the machine has a network route right now.
+pub(crate) fn network_available() -> bool {
+    routes::default_route_present().unwrap_or(true)
+}
+
+/// Start the watchers; they run until `events` closes.
+pub(crate) fn spawn(events: mpsc::Sender<SystemEvent>) {
+    tokio::spawn(clock::watch(events.clone(), clock::CHECK_EVERY));
+    #[cfg(target_os = "linux")]
+    tokio::spawn(netlink::watch(events));
+    #[cfg(not(target_os = "linux"))]
+    drop(events);
+}
