@@ -131,3 +131,45 @@ fn two_frontends_see_the_same_events_in_the_same_order() {
         assert_eq!(bodies, ["n0", "n1", "n2"]);
     });
 }
+
+#[test]
+fn a_message_sent_from_another_device_is_stored_as_outgoing_once() {
+    let prosody = prosody_with(&["alice", "bob"]);
+    let laptop = connected_daemon(&prosody, "alice");
+    let phone = connected_daemon(&prosody, "alice");
+    let bob = connected_daemon(&prosody, "bob");
+    let (alice_jid, bob_jid) = (prosody.jid("alice"), prosody.jid("bob"));
+
+    assert!(phone.ctl(&["send", &bob_jid, "from", "my", "phone"]).status.success());
+    wait_until(DEADLINE, "bob to receive it", || {
+        history_bodies(&bob, &alice_jid).contains(&"from my phone".to_owned())
+    })
+    .unwrap();
+    wait_until(DEADLINE, "the laptop to store the carbon", || {
+        history_bodies(&laptop, &bob_jid).contains(&"from my phone".to_owned())
+    })
+    .unwrap();
+    let page = laptop.ctl_json(&["history", &bob_jid]);
+    let copies: Vec<_> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["body"] == "from my phone")
+        .collect();
+    assert_eq!(copies.len(), 1, "stored once: {page}");
+    assert_eq!(copies[0]["direction"], "out");
+    assert_eq!(
+        laptop.ctl_json(&["status"])["accounts"][0]["unread"],
+        0,
+        "our own words are not unread"
+    );
+
+    // And a reply from bob reaches both of alice's devices.
+    assert!(bob.ctl(&["send", &alice_jid, "hi both"]).status.success());
+    for device in [&laptop, &phone] {
+        wait_until(DEADLINE, "both devices to get the reply", || {
+            history_bodies(device, &bob_jid).contains(&"hi both".to_owned())
+        })
+        .unwrap();
+    }
+}

@@ -90,7 +90,12 @@ pub enum Command {
         account: Option<String>,
     },
     /// Print the current state, then every change as it happens, until Ctrl-C
-    Follow,
+    Follow {
+        /// Count as a visible window while following: the daemon tells the
+        /// server the user is looking (XEP-0352), as an open GUI does
+        #[arg(long)]
+        visible: bool,
+    },
     /// Stop wimsyd cleanly
     Quit,
     /// Ask wimsyd for an error on purpose (to test scripts' error paths)
@@ -136,8 +141,9 @@ pub enum Plan {
     Request(Request),
     /// One request that needs a password and a resolved path first.
     AccountAdd(AccountAdd),
-    /// Subscribe and print events until stopped.
-    Follow,
+    /// Subscribe and print events until stopped; `visible` counts as a
+    /// visible window meanwhile.
+    Follow { visible: bool },
 }
 
 impl Command {
@@ -179,7 +185,7 @@ impl Command {
                 account: account.clone(),
                 peer: peer.clone(),
             },
-            Self::Follow => return Plan::Follow,
+            Self::Follow { visible } => return Plan::Follow { visible: *visible },
             Self::Quit => Request::Quit,
             Self::Fail => Request::Fail,
         };
@@ -262,7 +268,8 @@ mod tests {
                 account: Some("a@example.org".into())
             })
         );
-        assert_eq!(plan(&["follow"]), Plan::Follow);
+        assert_eq!(plan(&["follow"]), Plan::Follow { visible: false });
+        assert_eq!(plan(&["follow", "--visible"]), Plan::Follow { visible: true });
         assert_eq!(plan(&["quit"]), Plan::Request(Request::Quit));
         assert_eq!(plan(&["fail"]), Plan::Request(Request::Fail));
         assert_eq!(

@@ -13,8 +13,8 @@ const CLOSED: &str = "wimsyd closed the connection";
 
 /// Follow until stopped. Ctrl-C and a clean close by the daemon are
 /// success; a broken connection or an error frame is a failure.
-pub async fn run(path: &Path, json: bool) -> Result<(), Failure> {
-    let (mut client, mut state) = subscribe(path, json).await?;
+pub async fn run(path: &Path, json: bool, visible: bool) -> Result<(), Failure> {
+    let (mut client, mut state) = subscribe(path, json, visible).await?;
 
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -51,14 +51,14 @@ pub async fn run(path: &Path, json: bool) -> Result<(), Failure> {
                             "wimsyctl: missed events {expected} to {}; subscribing again",
                             got - 1
                         );
-                        (client, state) = subscribe(path, json).await?;
+                        (client, state) = subscribe(path, json, visible).await?;
                     }
                 }
             }
             Ok(None) => return closed(json, None),
             Err(ClientError::Remote(body)) if body.code == ErrorCode::Lagged => {
                 eprintln!("wimsyctl: {}; subscribing again", body.message);
-                (client, state) = subscribe(path, json).await?;
+                (client, state) = subscribe(path, json, visible).await?;
             }
             Err(ClientError::Remote(body)) if body.code == ErrorCode::ShuttingDown => {
                 return closed(json, Some(&body.message));
@@ -69,8 +69,13 @@ pub async fn run(path: &Path, json: bool) -> Result<(), Failure> {
 }
 
 /// Connect, subscribe and print the snapshot.
-async fn subscribe(path: &Path, json: bool) -> Result<(Client, FrontendState), Failure> {
+async fn subscribe(path: &Path, json: bool, visible: bool) -> Result<(Client, FrontendState), Failure> {
     let mut client = connect(path).await?;
+    if visible {
+        client
+            .request(wimsy_ipc::Request::SetVisibility { visible: true })
+            .await?;
+    }
     let snapshot = client.subscribe().await?;
     emit(&if json {
         json_snapshot_line(&snapshot)

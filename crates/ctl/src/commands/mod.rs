@@ -17,7 +17,7 @@ use crate::render::{Clock, response};
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let path = wimsy_ipc::resolve_socket_path(cli.socket.as_deref());
     match cli.command.plan() {
-        Plan::Follow => follow::run(&path, cli.json).await,
+        Plan::Follow { visible } => follow::run(&path, cli.json, visible).await,
         Plan::Request(request) => {
             let mut client = connect(&path).await?;
             ask(&mut client, request, cli.json).await
