@@ -145,7 +145,9 @@ struct Live {
     /// How to resume this stream if it breaks.
     resume: Option<(String, Option<ServerOverride>)>,
     csi: bool,
-    pending_iqs: HashMap<String, IqPurpose>,
+    /// Requests we sent, with the time by which they must be answered.
+    pending_iqs: HashMap<String, (IqPurpose, tokio::time::Instant)>,
+    iq_timeout: Duration,
     next_iq: u64,
     /// A probe is out: the stream is dead if nothing arrives by then.
     probe_deadline: Option<tokio::time::Instant>,
@@ -494,6 +496,7 @@ impl Worker {
                     resume,
                     csi,
                     pending_iqs: HashMap::new(),
+                    iq_timeout: self.config.timeouts.iq,
                     next_iq: 0,
                     probe_deadline: None,
                     catch_up: None,
@@ -528,6 +531,7 @@ impl Worker {
                     resume: Some((previous.id, previous.location)),
                     csi,
                     pending_iqs: HashMap::new(),
+                    iq_timeout: self.config.timeouts.iq,
                     next_iq: 0,
                     probe_deadline: None,
                     catch_up: None,
@@ -572,7 +576,13 @@ impl Worker {
         }
         loop {
             let probe_deadline = live.probe_deadline;
+            let iq_deadline = live.pending_iqs.values().map(|(_, at)| *at).min();
             tokio::select! {
+                () = sleep_until_some(iq_deadline) => {
+                    if let Err(e) = self.expire_iqs(live).await {
+                        return End::Lost(e);
+                    }
+                }
                 item = live.stream.next() => {
                     let result = match item {
                         Some(Ok(el)) => {
@@ -647,6 +657,29 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Requests the server left unanswered: give up on them, and probe the
+    /// stream, which may be what is dead.
+    async fn expire_iqs(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        let now = tokio::time::Instant::now();
+        let expired: Vec<String> = live
+            .pending_iqs
+            .iter()
+            .filter(|(_, (_, at))| *at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            if let Some((purpose, _)) = live.pending_iqs.remove(&id) {
+                tracing::warn!(account = %self.account.jid, ?purpose, "the server did not answer in time");
+                if let IqPurpose::ArchivePage { .. } = purpose {
+                    // The next fresh session catches up from the stored
+                    // position again; nothing is skipped.
+                    live.catch_up = None;
+                }
+            }
+        }
+        self.probe(live).await
     }
 
     /// A fresh session: roster by version, carbons, presence, then what
@@ -897,7 +930,8 @@ impl Worker {
                 let to = from.unwrap_or_else(|| Jid::from(live.jid.domain().to_owned()));
                 self.write_stanza(live, &Iq::empty_result(to, id)).await?;
             }
-            Inbound::IqResult { id, payload } => match live.pending_iqs.remove(&id) {
+            Inbound::IqResult { id, payload } => match live.pending_iqs.remove(&id).map(|(p, _)| p)
+            {
                 Some(IqPurpose::RosterGet) => self.on_roster(payload),
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
                 Some(IqPurpose::ArchivePage { after }) => {
@@ -905,7 +939,7 @@ impl Worker {
                 }
                 Some(IqPurpose::Ping) | None => {}
             },
-            Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id) {
+            Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id).map(|(p, _)| p) {
                 Some(IqPurpose::ArchivePage { after: Some(after) }) => {
                     // Our position fell out of the archive (or the archive
                     // was reset): fetch all of it; duplicates are dropped
@@ -1022,7 +1056,8 @@ impl Live {
     fn iq_id(&mut self, purpose: IqPurpose) -> String {
         self.next_iq += 1;
         let id = format!("w{}", self.next_iq);
-        self.pending_iqs.insert(id.clone(), purpose);
+        let deadline = tokio::time::Instant::now() + self.iq_timeout;
+        self.pending_iqs.insert(id.clone(), (purpose, deadline));
         id
     }
 }
