@@ -1,0 +1,195 @@
+//! What arrives on a live stream: stanzas, acks, stream errors.
+
+use minidom::Element;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::ns;
+use xmpp_parsers::roster::Roster;
+use xmpp_parsers::sm;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+
+use crate::error::SessionError;
+use crate::events::{DeliveryStage, SessionEvent};
+use crate::inbound::{self, Inbound};
+
+use super::*;
+
+impl Worker {
+    pub(super) async fn on_element(
+        &mut self,
+        live: &mut Live,
+        el: Element,
+    ) -> Result<(), SessionError> {
+        if inbound::is_stanza(&el) {
+            if let Some(counters) = &mut live.sm {
+                counters.handled = counters.handled.wrapping_add(1);
+            }
+            let own = live.jid.to_bare();
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            return self
+                .on_stanza(live, inbound::classify(el, &own, now_ms))
+                .await;
+        }
+        if el.ns() == ns::SM {
+            return match el.name() {
+                "r" => {
+                    let handled = live.sm.as_ref().map(|c| c.handled).unwrap_or(0);
+                    self.write_nonza(live, &sm::A::new(handled)).await
+                }
+                "a" => {
+                    let h = el
+                        .attr("h")
+                        .and_then(|h| h.parse::<u32>().ok())
+                        .ok_or_else(|| SessionError::Protocol("<a/> without a valid h".into()))?;
+                    self.on_ack(h);
+                    Ok(())
+                }
+                other => {
+                    tracing::debug!("ignoring stream-management element <{other}/>");
+                    Ok(())
+                }
+            };
+        }
+        if el.is("error", ns::STREAM) {
+            return Err(crate::names::stream_error_element(el));
+        }
+        tracing::debug!(
+            name = el.name(),
+            ns = el.ns(),
+            "ignoring unknown top-level element"
+        );
+        Ok(())
+    }
+
+    pub(super) fn on_ack(&mut self, h: u32) {
+        // Sequence numbers wrap at 2^32: "acknowledged" means at most half
+        // the number space behind h.
+        while let Some((seq, _)) = self.unacked.front() {
+            if h.wrapping_sub(*seq) >= u32::MAX / 2 {
+                break;
+            }
+            if let Some((_, message)) = self.unacked.pop_front() {
+                self.emit(SessionEvent::Delivery {
+                    token: message.token,
+                    stage: DeliveryStage::Acked,
+                });
+            }
+        }
+    }
+
+    pub(super) async fn on_stanza(
+        &mut self,
+        live: &mut Live,
+        inbound: Inbound,
+    ) -> Result<(), SessionError> {
+        match inbound {
+            Inbound::Message(message) => {
+                // During catch-up the position only moves with archive
+                // pages, so a restart mid-way cannot skip a gap.
+                let position = message
+                    .stanza_id
+                    .clone()
+                    .filter(|_| live.catch_up.is_none());
+                self.emit(SessionEvent::Message(message));
+                if let Some(id) = position {
+                    self.archive_position = Some(id.clone());
+                    self.emit(SessionEvent::ArchivePosition(id));
+                }
+            }
+            Inbound::Archived { queryid, message } => match &mut live.catch_up {
+                Some(catch_up) if Some(&catch_up.queryid) == queryid.as_ref() => {
+                    catch_up.fetched += 1;
+                    self.emit(SessionEvent::Message(message));
+                }
+                _ => tracing::debug!("archive result for a query we did not make"),
+            },
+            Inbound::MessageError { id, reason } => {
+                if let Some((_, token)) = self.recent.iter().find(|(origin, _)| *origin == id) {
+                    self.emit(SessionEvent::Delivery {
+                        token: *token,
+                        stage: DeliveryStage::Failed(reason),
+                    });
+                }
+            }
+            Inbound::Presence(update) => self.emit(SessionEvent::Presence(update)),
+            Inbound::RosterPush { id, ver, items } => {
+                let answer = Iq::empty_result(Jid::from(live.jid.to_bare()), id);
+                self.write_stanza(live, &answer).await?;
+                if ver.is_some() {
+                    self.roster_ver.clone_from(&ver);
+                }
+                for item in items {
+                    self.emit(SessionEvent::RosterPushed {
+                        ver: ver.clone(),
+                        item,
+                    });
+                }
+            }
+            Inbound::Ping { id, from } => {
+                let to = from.unwrap_or_else(|| Jid::from(live.jid.domain().to_owned()));
+                self.write_stanza(live, &Iq::empty_result(to, id)).await?;
+            }
+            Inbound::IqResult { id, payload } => match live.pending_iqs.remove(&id).map(|(p, _)| p)
+            {
+                Some(IqPurpose::RosterGet) => self.on_roster(payload),
+                Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
+                Some(IqPurpose::ArchivePage { after }) => {
+                    self.on_archive_page(live, after, payload).await?;
+                }
+                Some(IqPurpose::Ping) | None => {}
+            },
+            Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id).map(|(p, _)| p) {
+                Some(IqPurpose::ArchivePage { after: Some(after) }) => {
+                    // Our position fell out of the archive (or the archive
+                    // was reset): fetch all of it; duplicates are dropped
+                    // by the store.
+                    tracing::warn!(
+                        after,
+                        "the archive refused our position ({reason}); fetching it all"
+                    );
+                    self.request_archive_page(live, None).await?;
+                }
+                Some(IqPurpose::ArchivePage { after: None }) => {
+                    tracing::warn!("the server refused archive catch-up: {reason}");
+                    live.catch_up = None;
+                }
+                Some(purpose) => {
+                    tracing::warn!(?purpose, "the server refused our request: {reason}")
+                }
+                None => tracing::debug!("error answer to an unknown request: {reason}"),
+            },
+            Inbound::UnsupportedIq { id, from } => {
+                let error = StanzaError::new(
+                    ErrorType::Cancel,
+                    DefinedCondition::ServiceUnavailable,
+                    "en",
+                    "not supported by this client",
+                );
+                let mut answer = Iq::from_error(id, error);
+                if let Some(from) = from {
+                    answer = answer.with_to(from);
+                }
+                self.write_stanza(live, &answer).await?;
+            }
+            Inbound::Ignored(why) => tracing::trace!("ignored stanza: {why}"),
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_roster(&mut self, payload: Option<Element>) {
+        let Some(payload) = payload else {
+            self.emit(SessionEvent::RosterUnchanged);
+            return;
+        };
+        match Roster::try_from(payload) {
+            Ok(roster) => {
+                self.roster_ver.clone_from(&roster.ver);
+                self.emit(SessionEvent::RosterReplaced {
+                    ver: roster.ver,
+                    items: roster.items.into_iter().map(inbound::roster_item).collect(),
+                });
+            }
+            Err(e) => tracing::warn!("the server's roster does not parse: {e}"),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Establishing a stream: a fresh session or a resumed one (XEP-0198), and
+//! what each leaves for the next.
+
+use std::collections::HashMap;
+
+use xmpp_parsers::jid::FullJid;
+
+use crate::config::{AccountConfig, ServerOverride, Timeouts};
+use crate::connect::{self, LoggedIn, Resumption, Xml};
+use crate::error::SessionError;
+
+use super::*;
+
+/// A connection attempt's result.
+pub(super) enum Established {
+    Fresh {
+        logged_in: LoggedIn,
+        /// From a failed resume: how many of our stanzas the old stream's
+        /// server handled, so they are not sent twice.
+        old_h: Option<u32>,
+    },
+    Resumed {
+        stream: Xml,
+        jid: FullJid,
+        h: u32,
+        csi: bool,
+    },
+}
+
+pub(super) async fn connect_once(
+    account: AccountConfig,
+    timeouts: Timeouts,
+    resume: Option<ResumeState>,
+    jid: Option<FullJid>,
+) -> Result<Established, SessionError> {
+    connect::within_login(&timeouts, async {
+        let location = resume.as_ref().and_then(|r| r.location.clone());
+        let authenticated = match connect::authenticate(&account, &timeouts, location.as_ref()).await {
+            Ok(a) => a,
+            // The location the server named may be gone; the usual address
+            // still leads to the same server.
+            Err(e) if location.is_some() && !e.is_terminal() => {
+                tracing::debug!("resume location unreachable ({e}); using the usual address");
+                connect::authenticate(&account, &timeouts, None).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let (Some(resume), Some(jid)) = (resume, jid) else {
+            let logged_in = connect::establish(authenticated, account.resource.clone()).await?;
+            return Ok(Established::Fresh { logged_in, old_h: None });
+        };
+        match connect::resume(authenticated, &resume.id, resume.handled).await? {
+            Resumption::Resumed { stream, h, csi } => Ok(Established::Resumed { stream, jid, h, csi }),
+            Resumption::Failed {
+                authenticated,
+                h,
+                condition,
+            } => {
+                tracing::info!(account = %account.jid, "resume refused ({condition}); starting a fresh session");
+                let logged_in = connect::establish(authenticated, account.resource.clone()).await?;
+                Ok(Established::Fresh { logged_in, old_h: h })
+            }
+        }
+    })
+    .await
+}
+
+impl Worker {
+    pub(super) async fn run_connected(&mut self, established: Established) -> End {
+        let (mut live, resumed, early) = match established {
+            Established::Fresh { logged_in, old_h } => {
+                let LoggedIn {
+                    stream,
+                    jid,
+                    sm,
+                    csi,
+                    early,
+                } = logged_in;
+                if let Some(h) = old_h {
+                    self.on_ack(h);
+                }
+                self.forget_stream();
+                if let Some(enabled) = &sm {
+                    tracing::debug!(
+                        account = %self.account.jid,
+                        id = ?enabled.id,
+                        location = ?enabled.location,
+                        resumable = enabled.resume,
+                        "stream management enabled"
+                    );
+                }
+                let resume = sm.as_ref().filter(|e| e.resume).and_then(|e| {
+                    let location = e
+                        .location
+                        .as_deref()
+                        .and_then(|l| ServerOverride::parse(l).ok());
+                    e.id.clone().map(|id| (id, location))
+                });
+                let live = Live {
+                    stream,
+                    jid,
+                    sm: sm.map(|_| StreamCounters::default()),
+                    resume,
+                    csi,
+                    pending_iqs: HashMap::new(),
+                    iq_timeout: self.config.timeouts.iq,
+                    next_iq: 0,
+                    probe_deadline: None,
+                    catch_up: None,
+                };
+                (live, false, early)
+            }
+            Established::Resumed {
+                stream,
+                jid,
+                h,
+                csi,
+            } => {
+                let Some(previous) = self.resumable.take() else {
+                    return End::Lost(SessionError::Protocol(
+                        "resumed without a stream to resume".into(),
+                    ));
+                };
+                tracing::info!(account = %self.account.jid, "stream resumed");
+                self.on_ack(h);
+                // What the server had not handled goes out again on the
+                // resumed stream; it was never delivered, so no duplicate.
+                while let Some((_, message)) = self.unacked.pop_back() {
+                    self.queued.push_front(message);
+                }
+                let live = Live {
+                    stream,
+                    jid,
+                    sm: Some(StreamCounters {
+                        handled: previous.handled,
+                        sent: h,
+                    }),
+                    resume: Some((previous.id, previous.location)),
+                    csi,
+                    pending_iqs: HashMap::new(),
+                    iq_timeout: self.config.timeouts.iq,
+                    next_iq: 0,
+                    probe_deadline: None,
+                    catch_up: None,
+                };
+                (live, true, Vec::new())
+            }
+        };
+        self.jid = Some(live.jid.clone());
+        let end = self.serve(&mut live, early, resumed).await;
+        if let End::Lost(_) = &end {
+            match (&live.resume, &live.sm) {
+                (Some((id, location)), Some(counters)) => {
+                    self.resumable = Some(ResumeState {
+                        id: id.clone(),
+                        location: location.clone(),
+                        handled: counters.handled,
+                    });
+                }
+                _ => self.forget_stream(),
+            }
+        }
+        end
+    }
+}

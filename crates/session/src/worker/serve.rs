@@ -1,0 +1,312 @@
+//! Serving a live stream: the select loop, session start, sends, probes,
+//! CSI, closing, writes.
+
+use futures::{SinkExt, StreamExt};
+use minidom::Element;
+use tokio_xmpp::xmlstream::ReadError;
+use xmpp_parsers::carbons;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::message::{Id as MessageId, Lang, Message};
+use xmpp_parsers::ping::Ping;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+use xmpp_parsers::roster::Roster;
+use xmpp_parsers::sm;
+use xmpp_parsers::stanza_id::OriginId;
+use xso::AsXml;
+
+use crate::connect;
+use crate::error::SessionError;
+use crate::events::{Command, DeliveryStage, OutgoingMessage, SessionEvent, SessionState};
+
+use super::*;
+
+impl Worker {
+    pub(super) async fn serve(
+        &mut self,
+        live: &mut Live,
+        early: Vec<Element>,
+        resumed: bool,
+    ) -> End {
+        self.set_state(SessionState::Connected {
+            jid: live.jid.clone(),
+            resumed,
+        });
+        for el in early {
+            if let Err(e) = self.on_element(live, el).await {
+                return End::Lost(e);
+            }
+        }
+        let started = if resumed {
+            self.after_resume(live).await
+        } else {
+            self.start_session(live).await
+        };
+        if let Err(e) = started {
+            return End::Lost(e);
+        }
+        loop {
+            let probe_deadline = live.probe_deadline;
+            let iq_deadline = live.pending_iqs.values().map(|(_, at)| *at).min();
+            tokio::select! {
+                () = sleep_until_some(iq_deadline) => {
+                    if let Err(e) = self.expire_iqs(live).await {
+                        return End::Lost(e);
+                    }
+                }
+                item = live.stream.next() => {
+                    let result = match item {
+                        Some(Ok(el)) => {
+                            live.probe_deadline = None;
+                            self.on_element(live, el).await
+                        }
+                        Some(Err(ReadError::SoftTimeout)) => self.probe(live).await,
+                        Some(Err(ReadError::ParseError(e))) => {
+                            tracing::debug!("skipping an element that does not parse: {e}");
+                            Ok(())
+                        }
+                        Some(Err(ReadError::HardError(e))) => Err(match e.kind() {
+                            std::io::ErrorKind::TimedOut => SessionError::Timeout {
+                                step: "waiting for the server to answer a probe",
+                                after: self.config.timeouts.probe_answer,
+                            },
+                            _ => SessionError::Io(e),
+                        }),
+                        Some(Err(ReadError::StreamFooterReceived)) | None => Err(SessionError::Closed),
+                    };
+                    if let Err(e) = result {
+                        return End::Lost(e);
+                    }
+                }
+                () = sleep_until_some(probe_deadline) => {
+                    return End::Lost(SessionError::Timeout {
+                        step: "waiting for the server to answer a probe",
+                        after: self.config.timeouts.probe_answer,
+                    });
+                }
+                command = self.commands.recv() => {
+                    let mut commands = vec![command];
+                    // Take every command already waiting, so a burst of
+                    // sends costs one ack request instead of one each.
+                    while let Ok(next) = self.commands.try_recv() {
+                        commands.push(Some(next));
+                    }
+                    let mut flush = false;
+                    for command in commands {
+                        let result = match command {
+                            None => return self.close(live, Interrupt::Shutdown(None)).await,
+                            Some(Command::Connect) => Ok(()),
+                            Some(Command::Send(message)) => {
+                                self.queued.push_back(message);
+                                flush = true;
+                                Ok(())
+                            }
+                            Some(Command::CheckNow) => self.probe(live).await,
+                            Some(Command::NetworkAvailable(up)) => {
+                                // Either way the path may have changed:
+                                // find out now whether the stream lives.
+                                self.network_up = up;
+                                self.probe(live).await
+                            }
+                            Some(Command::SetActive(active)) => {
+                                self.active = active;
+                                self.send_csi(live).await
+                            }
+                            Some(Command::Disconnect) => return self.close(live, Interrupt::Disconnect).await,
+                            Some(Command::Shutdown(done)) => {
+                                return self.close(live, Interrupt::Shutdown(Some(done))).await;
+                            }
+                        };
+                        if let Err(e) = result {
+                            return End::Lost(e);
+                        }
+                    }
+                    if flush
+                        && let Err(e) = self.flush_queue(live).await {
+                            return End::Lost(e);
+                        }
+                }
+            }
+        }
+    }
+
+    /// Requests the server left unanswered: give up on them, and probe the
+    /// stream, which may be what is dead.
+    pub(super) async fn expire_iqs(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        let now = tokio::time::Instant::now();
+        let expired: Vec<String> = live
+            .pending_iqs
+            .iter()
+            .filter(|(_, (_, at))| *at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            if let Some((purpose, _)) = live.pending_iqs.remove(&id) {
+                tracing::warn!(account = %self.account.jid, ?purpose, "the server did not answer in time");
+                if let IqPurpose::ArchivePage { .. } = purpose {
+                    // The next fresh session catches up from the stored
+                    // position again; nothing is skipped.
+                    live.catch_up = None;
+                }
+            }
+        }
+        self.probe(live).await
+    }
+
+    /// A fresh session: roster by version, carbons, presence, then what
+    /// waited to be sent, then catch-up from the archive.
+    pub(super) async fn start_session(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        let roster = Roster {
+            ver: Some(self.roster_ver.clone().unwrap_or_default()),
+            items: vec![],
+        };
+        let id = live.iq_id(IqPurpose::RosterGet);
+        self.write_stanza(live, &Iq::from_get(id, roster)).await?;
+        let id = live.iq_id(IqPurpose::CarbonsEnable);
+        self.write_stanza(live, &Iq::from_set(id, carbons::Enable))
+            .await?;
+        if !self.active {
+            self.send_csi(live).await?;
+        }
+        self.write_stanza(live, &Presence::available()).await?;
+        self.flush_queue(live).await?;
+        let after = self.archive_position.clone();
+        self.request_archive_page(live, after).await
+    }
+
+    pub(super) async fn after_resume(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        self.send_csi(live).await?;
+        self.flush_queue(live).await
+    }
+
+    pub(super) async fn send_csi(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        if !live.csi {
+            return Ok(());
+        }
+        if self.active {
+            self.write_nonza(live, &xmpp_parsers::csi::Active).await
+        } else {
+            self.write_nonza(live, &xmpp_parsers::csi::Inactive).await
+        }
+    }
+
+    /// Write every queued message, then ask for one ack covering them.
+    pub(super) async fn flush_queue(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        if self.queued.is_empty() {
+            return Ok(());
+        }
+        while let Some(message) = self.queued.pop_front() {
+            let stanza = Message::chat(Some(message.to.clone()))
+                .with_body(Lang::default(), message.body.clone())
+                .with_payload(OriginId {
+                    id: message.origin_id.clone(),
+                });
+            let stanza = Message {
+                id: Some(MessageId(message.origin_id.clone())),
+                ..stanza
+            };
+            if let Err(e) = self.write_stanza(live, &stanza).await {
+                self.queued.push_front(message);
+                return Err(e);
+            }
+            self.emit(SessionEvent::Delivery {
+                token: message.token,
+                stage: DeliveryStage::Sent,
+            });
+            self.remember(&message);
+            if let Some(counters) = &live.sm {
+                self.unacked.push_back((counters.sent, message));
+            }
+        }
+        if live.sm.is_some() {
+            self.write_nonza(live, &sm::R).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn remember(&mut self, message: &OutgoingMessage) {
+        if self.recent.len() == RECENT_LIMIT {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((message.origin_id.clone(), message.token));
+    }
+
+    /// Ask the server for a sign of life; the stream is dead if none comes
+    /// within the probe timeout.
+    pub(super) async fn probe(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        tracing::debug!(account = %self.account.jid, "probing the stream");
+        if live.probe_deadline.is_none() {
+            live.probe_deadline =
+                Some(tokio::time::Instant::now() + self.config.timeouts.probe_answer);
+        }
+        if live.sm.is_some() {
+            self.write_nonza(live, &sm::R).await
+        } else {
+            let id = live.iq_id(IqPurpose::Ping);
+            let ping = Iq::from_get(id, Ping).with_to(Jid::from(live.jid.domain().to_owned()));
+            self.write_stanza(live, &ping).await
+        }
+    }
+
+    /// Close cleanly: unavailable presence, wait for outstanding acks, then
+    /// the stream footer.
+    pub(super) async fn close(&mut self, live: &mut Live, interrupt: Interrupt) -> End {
+        let goodbye = async {
+            self.write_stanza(live, &Presence::new(PresenceType::Unavailable))
+                .await?;
+            if live.sm.is_some() && !self.unacked.is_empty() {
+                self.write_nonza(live, &sm::R).await?;
+                let deadline = tokio::time::Instant::now() + self.config.timeouts.close;
+                while !self.unacked.is_empty() {
+                    match tokio::time::timeout_at(deadline, live.stream.next()).await {
+                        Ok(Some(Ok(el))) => self.on_element(live, el).await?,
+                        Ok(Some(Err(ReadError::SoftTimeout | ReadError::ParseError(_)))) => {}
+                        Ok(_) | Err(_) => break,
+                    }
+                }
+            }
+            Ok::<(), SessionError>(())
+        };
+        if let Err(e) = goodbye.await {
+            tracing::debug!("closing: {e}");
+        }
+        connect::close(&mut live.stream, self.config.timeouts.close).await;
+        End::Interrupted(interrupt)
+    }
+
+    pub(super) async fn write_stanza<T: AsXml>(
+        &self,
+        live: &mut Live,
+        item: &T,
+    ) -> Result<(), SessionError> {
+        self.write(live, item).await?;
+        if let Some(counters) = &mut live.sm {
+            counters.sent = counters.sent.wrapping_add(1);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn write_nonza<T: AsXml>(
+        &self,
+        live: &mut Live,
+        item: &T,
+    ) -> Result<(), SessionError> {
+        self.write(live, item).await
+    }
+
+    pub(super) async fn write<T: AsXml>(
+        &self,
+        live: &mut Live,
+        item: &T,
+    ) -> Result<(), SessionError> {
+        let limit = self.config.timeouts.probe_answer;
+        match tokio::time::timeout(limit, live.stream.send(item)).await {
+            Ok(result) => result.map_err(SessionError::Io),
+            Err(_) => Err(SessionError::Timeout {
+                step: "writing to the server",
+                after: limit,
+            }),
+        }
+    }
+}
