@@ -26,6 +26,16 @@ pub enum InstanceError {
         /// The socket.
         path: PathBuf,
     },
+    /// The socket's directory could be entered or changed by someone else.
+    #[error(
+        "refusing to use {path} for the socket: {reason}; it must be a directory only you can enter (chmod 700, owned by you), or pick another --socket"
+    )]
+    UnsafeSocketDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A file operation failed.
     #[error("could not {action} {path}: {source}")]
     Io {
@@ -74,15 +84,16 @@ pub fn lock(data_dir: &Path) -> Result<InstanceLock, InstanceError> {
 /// missing, a socket file nobody answers on (left by a crash) is removed, and
 /// a live one is refused.
 pub async fn bind_socket(path: &Path) -> Result<Listener, InstanceError> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.exists()
-    {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(io("create", dir))?;
+        }
         #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(io("create", dir))?;
+        check_private_dir(dir)?;
     }
     if path.exists() {
         if wimsy_ipc::connect_stream(path).await.is_ok() {
@@ -123,4 +134,50 @@ fn listener_options(path: &Path) -> Result<ListenerOptions<'static>, InstanceErr
         .to_ns_name::<GenericNamespaced>()
         .map_err(io("name the pipe", path))?;
     Ok(ListenerOptions::new().name(name))
+}
+
+/// Whoever can enter the socket's directory could replace the socket, so
+/// it must be ours and closed to everyone else.
+#[cfg(unix)]
+fn check_private_dir(dir: &Path) -> Result<(), InstanceError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(dir).map_err(io("inspect", dir))?;
+    let unsafe_dir = |reason: String| InstanceError::UnsafeSocketDir {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    if !meta.is_dir() {
+        return Err(unsafe_dir(
+            "it is not a directory (or is a symbolic link)".to_owned(),
+        ));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(unsafe_dir(format!(
+            "it belongs to uid {}, not to you (uid {me})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(unsafe_dir(format!(
+            "its permissions are {mode:o}, open to other users"
+        )));
+    }
+    Ok(())
+}
+
+/// The peer of a new connection runs as our own user.
+#[cfg(unix)]
+pub(crate) fn peer_is_us(stream: &interprocess::local_socket::tokio::Stream) -> Result<(), String> {
+    use interprocess::local_socket::traits::StreamCommon as _;
+    let creds = stream
+        .peer_creds()
+        .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
+    let me = rustix::process::geteuid().as_raw();
+    match creds.euid() {
+        Some(uid) if uid == me => Ok(()),
+        Some(uid) => Err(format!("peer runs as uid {uid}, not as our uid {me}")),
+        None => Err("the peer's uid is unknown".to_owned()),
+    }
 }

@@ -256,6 +256,13 @@ async fn serve_client(
     limits: IpcLimits,
     mut stopping: watch::Receiver<bool>,
 ) {
+    // The socket's 0600 mode and 0700 directory keep others out; this
+    // check also holds where those are bypassed (root, a leaked fd).
+    #[cfg(unix)]
+    if let Err(why) = crate::instance::peer_is_us(&stream) {
+        tracing::warn!(client = id, "refused a connection: {why}");
+        return;
+    }
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = FrameReader::new(read);
     let role = match tokio::time::timeout(

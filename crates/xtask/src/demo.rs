@@ -199,6 +199,12 @@ pub(crate) fn run() -> Result<()> {
 
 fn tempfile_dir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("wimsy-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    // The daemons' sockets live here: wimsyd insists on a private directory.
+    let mut builder = std::fs::DirBuilder::new();
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .recursive(true)
+        .create(&dir)
+        .with_context(|| format!("could not create {}", dir.display()))?;
     Ok(dir)
 }
