@@ -299,23 +299,37 @@ async fn serve_client(
     // still gets every answer.
     let mut unanswered: usize = 0;
     let mut reading = true;
-    while reading || unanswered > 0 {
+    // The frame being written and how much of it is out. Writes go out with
+    // `write`, which is cancel-safe, so a cut-off or a stop never leaves half
+    // a frame behind.
+    let mut current: Option<(Arc<[u8]>, usize)> = None;
+    let mut lagged = false;
+    while reading || unanswered > 0 || current.is_some() {
         tokio::select! {
             biased;
             _ = stopping.changed() => break,
             () = cut_off.notified() => {
-                let lagged = error_frame(None, ErrorCode::Lagged,
-                    "this connection fell too far behind the event stream; reconnect and subscribe again");
-                let _ = tokio::time::timeout(Duration::from_secs(1), write_frame(&mut write, &lagged)).await;
+                lagged = true;
                 break;
             }
-            Some(outbound) = out_rx.recv() => {
+            written = write.write(current.as_ref().map(|(b, at)| &b[*at..]).unwrap_or_default()), if current.is_some() => {
+                match written {
+                    Ok(0) | Err(_) => return gone(&core, id).await,
+                    Ok(n) => {
+                        if let Some((bytes, at)) = current.as_mut() {
+                            *at += n;
+                            if *at == bytes.len() {
+                                current = None;
+                            }
+                        }
+                    }
+                }
+            }
+            Some(outbound) = out_rx.recv(), if current.is_none() => {
                 if outbound.answers {
                     unanswered = unanswered.saturating_sub(1);
                 }
-                if write.write_all(&outbound.bytes).await.is_err() {
-                    break;
-                }
+                current = Some((outbound.bytes, 0));
             }
             next = next_request(&mut reader), if reading => {
                 let input = match next {
@@ -342,12 +356,45 @@ async fn serve_client(
             }
         }
     }
-    // Frames already queued (a `quit` answer, the last events) still go out.
-    while let Ok(outbound) = out_rx.try_recv() {
-        if write.write_all(&outbound.bytes).await.is_err() {
-            break;
+    // What is already queued (a `quit` answer, the last events) or, for a
+    // client cut off, the rest of its current frame and the `lagged`
+    // error, gets a grace period to go out; a client that still does not
+    // read is then closed.
+    let mut tail: Vec<Arc<[u8]>> = Vec::new();
+    if let Some((bytes, at)) = current.take() {
+        tail.push(bytes[at..].into());
+    }
+    if lagged {
+        let error = error_frame(
+            None,
+            ErrorCode::Lagged,
+            "this connection fell too far behind the event stream; reconnect and subscribe again",
+        );
+        if let Ok(bytes) = encode_frame(&error) {
+            tail.push(bytes.into());
+        }
+    } else {
+        while let Ok(outbound) = out_rx.try_recv() {
+            tail.push(outbound.bytes);
         }
     }
+    let flush = async {
+        for bytes in &tail {
+            if write.write_all(bytes).await.is_err() {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(limits.handshake_timeout, flush)
+        .await
+        .is_err()
+    {
+        tracing::debug!(client = id, "client did not take its last frames; closing");
+    }
     let _ = write.shutdown().await;
+    gone(&core, id).await;
+}
+
+async fn gone(core: &mpsc::Sender<CoreInput>, id: ClientId) {
     let _ = core.send(CoreInput::Gone(id)).await;
 }

@@ -23,6 +23,12 @@ struct Args {
     /// Use short timeouts and retry waits (for tests on loopback)
     #[arg(long, hide = true)]
     tight_timeouts: bool,
+    /// How long a new client has to say hello, in ms (tests)
+    #[arg(long, hide = true)]
+    handshake_timeout_ms: Option<u64>,
+    /// Frames queued for one client before it is cut off (tests)
+    #[arg(long, hide = true)]
+    client_queue: Option<usize>,
 }
 
 fn init_logging() {
@@ -84,10 +90,17 @@ fn main() -> ExitCode {
     } else {
         wimsyd::SessionConfig::default()
     };
+    let mut ipc = wimsyd::IpcLimits::default();
+    if let Some(ms) = args.handshake_timeout_ms {
+        ipc.handshake_timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(frames) = args.client_queue {
+        ipc.client_queue = frames;
+    }
     let options = wimsyd::DaemonOptions {
         paths,
         session,
-        ipc: wimsyd::IpcLimits::default(),
+        ipc,
     };
     // One thread: the daemon mostly waits, and one thread keeps its memory
     // and wakeups low.

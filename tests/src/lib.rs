@@ -38,6 +38,7 @@ pub struct Daemon {
     child: Option<Child>,
     log_level: &'static str,
     netns: Option<String>,
+    extra_args: Vec<String>,
     /// Its socket.
     pub socket: PathBuf,
     dir: tempfile::TempDir,
@@ -54,6 +55,21 @@ impl Daemon {
         Self::start_with(level, None)
     }
 
+    /// Like [`Self::start`], with extra `wimsyd` arguments.
+    pub fn start_args(args: &[&str]) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut daemon = Self {
+            child: None,
+            log_level: "debug",
+            netns: None,
+            extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
+            socket: dir.path().join("run/wimsyd.sock"),
+            dir,
+        };
+        daemon.spawn()?;
+        Ok(daemon)
+    }
+
     /// Like [`Self::start`], inside network namespace `netns`.
     pub fn start_in(netns: &str) -> Result<Self> {
         Self::start_with("debug", Some(netns.to_owned()))
@@ -65,6 +81,7 @@ impl Daemon {
             child: None,
             log_level: level,
             netns,
+            extra_args: Vec::new(),
             socket: dir.path().join("run/wimsyd.sock"),
             dir,
         };
@@ -89,6 +106,7 @@ impl Daemon {
             .arg("--socket")
             .arg(&self.socket)
             .arg("--tight-timeouts")
+            .args(&self.extra_args)
             .env("WIMSY_LOG", self.log_level)
             .env_remove("WIMSY_SOCKET");
         cmd

@@ -1,9 +1,11 @@
 //! What the machine tells us: network routes coming and going, and wakes
-//! from suspend. Each becomes a [`SystemEvent`] for the core, which tells
+//! from suspend (from logind where it runs, else from the clock gap). Each becomes a [`SystemEvent`] for the core, which tells
 //! the sessions (they probe at once, resume or reconnect at once, or stop
 //! retrying while there is no route).
 
 mod clock;
+#[cfg(target_os = "linux")]
+mod logind;
 #[cfg(target_os = "linux")]
 mod netlink;
 pub(crate) mod routes;
@@ -19,7 +21,8 @@ pub(crate) enum SystemEvent {
     NetworkAvailable(bool),
     /// Routes or addresses changed: live streams may be dead.
     NetworkChanged,
-    /// The wall clock jumped ahead of the monotonic one: we were asleep.
+    /// We were asleep: the wall clock jumped ahead of the monotonic one
+    /// (`gap` is the time slept), or logind said so (`gap` is zero).
     Woke { gap: Duration },
 }
 
@@ -31,6 +34,8 @@ pub(crate) fn network_available() -> bool {
 /// Start the watchers; they run until `events` closes.
 pub(crate) fn spawn(events: mpsc::Sender<SystemEvent>) {
     tokio::spawn(clock::watch(events.clone(), clock::CHECK_EVERY));
+    #[cfg(target_os = "linux")]
+    tokio::spawn(logind::watch(events.clone()));
     #[cfg(target_os = "linux")]
     tokio::spawn(netlink::watch(events));
     #[cfg(not(target_os = "linux"))]
