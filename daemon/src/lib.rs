@@ -6,6 +6,7 @@ mod accounts;
 mod core;
 mod instance;
 mod ipc_server;
+pub mod logging;
 mod paths;
 mod system;
 

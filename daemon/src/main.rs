@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// Wimsy's background daemon: keeps your XMPP accounts connected whether or
 /// not a window is open. Frontends (wimsy, wimsy-tray, wimsyctl) attach to it.
@@ -29,23 +28,6 @@ struct Args {
     /// Frames queued for one client before it is cut off (tests)
     #[arg(long, hide = true)]
     client_queue: Option<usize>,
-}
-
-fn init_logging() {
-    // tokio-xmpp's trace-level wire capture prints the SASL exchange, so it
-    // is capped below trace whatever the user asks for.
-    let filter = EnvFilter::try_from_env("WIMSY_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info"))
-        .add_directive("tokio_xmpp=debug".parse().unwrap_or_else(|_| {
-            tracing_subscriber::filter::Directive::from(tracing::Level::DEBUG)
-        }));
-    // Colours only on a terminal: not in journald, files or pipes.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 async fn stop_signal() {
@@ -73,7 +55,7 @@ async fn stop_signal() {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging();
+    wimsyd::logging::init();
     let paths = match wimsyd::Paths::resolve(
         args.config_dir.as_deref(),
         args.data_dir.as_deref(),

@@ -132,8 +132,11 @@ fn an_invalid_jid_is_refused_with_exit_code_1() {
 #[test]
 fn a_login_logged_at_trace_never_shows_the_password() {
     let password = "Tr4ce-Secret-pw";
+    // PLAIN only, so the password itself (base64) crosses the wire and the
+    // wire capture would print it if nothing redacted it.
     let prosody = wimsy_testkit::Prosody::builder()
         .account("alice", password)
+        .extra_config("disable_sasl_mechanisms = { \"SCRAM-SHA-1\", \"SCRAM-SHA-1-PLUS\" }")
         .start()
         .unwrap();
     let daemon = Daemon::start_logging("trace").unwrap();
@@ -144,6 +147,11 @@ fn a_login_logged_at_trace_never_shows_the_password() {
         .unwrap();
     let log = daemon.log();
     assert!(log.contains("TRACE"), "the log really is at trace level");
+    assert!(
+        prosody.log().contains("mechanism='PLAIN'"),
+        "the test really used PLAIN"
+    );
+    assert!(log.contains("SEND <iq"), "the wire capture is on: {log}");
     let b64 = |s: &str| {
         const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let bytes = s.as_bytes();
@@ -167,4 +175,8 @@ fn a_login_logged_at_trace_never_shows_the_password() {
     for form in &forms {
         assert!(!log.contains(form.as_str()), "the log contains {form:?}");
     }
+    assert!(
+        log.contains("[SASL exchange redacted]"),
+        "the SASL part is redacted"
+    );
 }
