@@ -114,9 +114,9 @@ mod tests {
                 inner: &mut sink,
                 buf: Vec::new(),
             };
-            write!(
+            writeln!(
                 writer,
-                "SEND <response xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">c2VjcmV0</response>\n"
+                "SEND <response xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">c2VjcmV0</response>"
             )
             .unwrap();
         }
