@@ -140,7 +140,12 @@ fn a_message_sent_from_another_device_is_stored_as_outgoing_once() {
     let bob = connected_daemon(&prosody, "bob");
     let (alice_jid, bob_jid) = (prosody.jid("alice"), prosody.jid("bob"));
 
-    assert!(phone.ctl(&["send", &bob_jid, "from", "my", "phone"]).status.success());
+    assert!(
+        phone
+            .ctl(&["send", &bob_jid, "from", "my", "phone"])
+            .status
+            .success()
+    );
     wait_until(DEADLINE, "bob to receive it", || {
         history_bodies(&bob, &alice_jid).contains(&"from my phone".to_owned())
     })

@@ -269,7 +269,10 @@ mod tests {
             })
         );
         assert_eq!(plan(&["follow"]), Plan::Follow { visible: false });
-        assert_eq!(plan(&["follow", "--visible"]), Plan::Follow { visible: true });
+        assert_eq!(
+            plan(&["follow", "--visible"]),
+            Plan::Follow { visible: true }
+        );
         assert_eq!(plan(&["quit"]), Plan::Request(Request::Quit));
         assert_eq!(plan(&["fail"]), Plan::Request(Request::Fail));
         assert_eq!(

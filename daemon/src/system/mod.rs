@@ -1,7 +1,8 @@
 //! What the machine tells us: network routes coming and going, and wakes
-//! from suspend (from logind where it runs, else from the clock gap). Each becomes a [`SystemEvent`] for the core, which tells
-//! the sessions (they probe at once, resume or reconnect at once, or stop
-//! retrying while there is no route).
+//! from suspend (from logind where it runs, else from the clock gap). Each
+//! becomes a [`SystemEvent`] for the core, which tells the sessions (they
+//! probe at once, resume or reconnect at once, or stop retrying while there
+//! is no route).
 
 mod clock;
 #[cfg(target_os = "linux")]

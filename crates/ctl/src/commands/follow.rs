@@ -69,7 +69,11 @@ pub async fn run(path: &Path, json: bool, visible: bool) -> Result<(), Failure> 
 }
 
 /// Connect, subscribe and print the snapshot.
-async fn subscribe(path: &Path, json: bool, visible: bool) -> Result<(Client, FrontendState), Failure> {
+async fn subscribe(
+    path: &Path,
+    json: bool,
+    visible: bool,
+) -> Result<(Client, FrontendState), Failure> {
     let mut client = connect(path).await?;
     if visible {
         client
