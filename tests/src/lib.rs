@@ -52,36 +52,26 @@ impl Daemon {
 
     /// Like [`Self::start`], logging at `level` (`WIMSY_LOG`).
     pub fn start_logging(level: &'static str) -> Result<Self> {
-        Self::start_with(level, None)
+        Self::start_with(level, None, &[])
     }
 
     /// Like [`Self::start`], with extra `wimsyd` arguments.
     pub fn start_args(args: &[&str]) -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let mut daemon = Self {
-            child: None,
-            log_level: "debug",
-            netns: None,
-            extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
-            socket: dir.path().join("run/wimsyd.sock"),
-            dir,
-        };
-        daemon.spawn()?;
-        Ok(daemon)
+        Self::start_with("debug", None, args)
     }
 
     /// Like [`Self::start`], inside network namespace `netns`.
     pub fn start_in(netns: &str) -> Result<Self> {
-        Self::start_with("debug", Some(netns.to_owned()))
+        Self::start_with("debug", Some(netns.to_owned()), &[])
     }
 
-    fn start_with(level: &'static str, netns: Option<String>) -> Result<Self> {
+    fn start_with(level: &'static str, netns: Option<String>, args: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut daemon = Self {
             child: None,
             log_level: level,
             netns,
-            extra_args: Vec::new(),
+            extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
             socket: dir.path().join("run/wimsyd.sock"),
             dir,
         };
