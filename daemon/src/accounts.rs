@@ -19,6 +19,10 @@ pub struct AccountEntry {
     /// Extra CA file for this account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// The server certificate the user trusts for this account
+    /// (`SHA256:AB:...`); with it, no other certificate is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_sha256: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -172,6 +176,7 @@ mod tests {
             jid: "a@example.org".into(),
             server: Some("127.0.0.1:5222".into()),
             ca_file: None,
+            pinned_sha256: Some("SHA256:AB:CD".into()),
         };
         store.save(std::slice::from_ref(&entry)).unwrap();
         store.set_password("a@example.org", "pw").unwrap();

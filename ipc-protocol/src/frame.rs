@@ -215,6 +215,7 @@ pub const KNOWN_OPS: &[&str] = &[
     "account_add",
     "account_list",
     "account_remove",
+    "account_trust",
     "connect",
     "disconnect",
     "roster",

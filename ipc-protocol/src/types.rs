@@ -57,6 +57,17 @@ pub enum Request {
         /// Bare JID of the account.
         jid: String,
     },
+    /// Trust the server certificate with this fingerprint for this account
+    /// from now on (and no other), then reconnect it. Meant for a server
+    /// with a self-signed certificate, after the user has checked the
+    /// fingerprint a `certificate` error reported.
+    AccountTrust {
+        /// Bare JID of the account.
+        jid: String,
+        /// SHA-256 of the certificate: `SHA256:AB:CD:...` as reported, or
+        /// bare hex, any case.
+        fingerprint: String,
+    },
     /// Go online (one account, or all).
     Connect {
         /// Bare JID; all accounts when absent.
@@ -328,6 +339,11 @@ pub struct ConnectionStatus {
     /// For `connecting` while waiting: milliseconds until the next attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_in_ms: Option<u64>,
+    /// For `error` with `certificate`: the SHA-256 fingerprint of the
+    /// certificate the server offered (`SHA256:AB:CD:...`), to check out of
+    /// band and pass to [`Request::AccountTrust`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl ConnectionStatus {
@@ -339,6 +355,7 @@ impl ConnectionStatus {
             error: None,
             attempt: None,
             retry_in_ms: None,
+            fingerprint: None,
         }
     }
 }

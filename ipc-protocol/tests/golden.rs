@@ -12,6 +12,9 @@ use std::path::PathBuf;
 
 use wimsy_ipc::*;
 
+const FINGERPRINT: &str = "SHA256:3A:7B:1C:5D:9E:0F:21:43:65:87:A9:CB:ED:0F:12:34:\
+                           56:78:9A:BC:DE:F0:11:22:33:44:55:66:77:88:99:AA";
+
 fn message() -> ChatMessage {
     ChatMessage {
         id: 7,
@@ -127,6 +130,16 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
         ),
         ("quit", f(13, Request::Quit)),
         ("fail", f(14, Request::Fail)),
+        (
+            "account_trust",
+            f(
+                16,
+                Request::AccountTrust {
+                    jid: "alice@example.org".into(),
+                    fingerprint: FINGERPRINT.into(),
+                },
+            ),
+        ),
     ]
 }
 
@@ -344,6 +357,27 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
             ),
         ),
         ("e_shutting_down", event(50, Event::ShuttingDown)),
+        (
+            "e_connection_certificate",
+            event(
+                51,
+                Event::Connection {
+                    account: "alice@example.org".into(),
+                    status: ConnectionStatus {
+                        error: Some(ConnectionError::Certificate),
+                        fingerprint: Some(FINGERPRINT.into()),
+                        ..ConnectionStatus::new(
+                            ConnectionState::Error,
+                            format!(
+                                "the certificate of example.org is not trusted (UnknownIssuer); \
+                                 if this is your server, check its fingerprint out of band, then \
+                                 trust it with `wimsyctl account trust alice@example.org {FINGERPRINT}`"
+                            ),
+                        )
+                    },
+                },
+            ),
+        ),
     ]
 }
 

@@ -35,6 +35,7 @@ fn request() -> impl Strategy<Value = Request> {
             ca_file: None
         }),
         any::<bool>().prop_map(|visible| Request::SetVisibility { visible }),
+        (text(), text()).prop_map(|(jid, fingerprint)| Request::AccountTrust { jid, fingerprint }),
     ]
 }
 

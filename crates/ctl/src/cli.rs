@@ -116,6 +116,16 @@ pub enum AccountCommand {
         /// Bare JID of the account
         jid: String,
     },
+    /// Trust the server certificate with this fingerprint (and no other)
+    /// for the account, then reconnect it. Check the fingerprint out of band
+    /// first: `wimsyctl status` shows the one the server offered
+    Trust {
+        /// Bare JID of the account
+        jid: String,
+        /// The certificate's SHA-256 fingerprint, SHA256:AB:CD:... as shown,
+        /// or bare hex
+        fingerprint: String,
+    },
 }
 
 /// `wimsyctl account add ...`
@@ -156,6 +166,10 @@ impl Command {
             Self::Account(AccountCommand::Remove { jid }) => {
                 Request::AccountRemove { jid: jid.clone() }
             }
+            Self::Account(AccountCommand::Trust { jid, fingerprint }) => Request::AccountTrust {
+                jid: jid.clone(),
+                fingerprint: fingerprint.clone(),
+            },
             Self::Connect { jid } => Request::Connect {
                 account: jid.clone(),
             },
@@ -236,6 +250,13 @@ mod tests {
             plan(&["account", "remove", "a@example.org"]),
             Plan::Request(Request::AccountRemove {
                 jid: "a@example.org".into()
+            })
+        );
+        assert_eq!(
+            plan(&["account", "trust", "a@example.org", "SHA256:AB:CD"]),
+            Plan::Request(Request::AccountTrust {
+                jid: "a@example.org".into(),
+                fingerprint: "SHA256:AB:CD".into(),
             })
         );
         assert_eq!(
@@ -391,6 +412,7 @@ mod tests {
             &["frobnicate"][..],
             &["account"][..],
             &["account", "remove"][..],
+            &["account", "trust", "a@example.org"][..],
             &["status", "--bogus"][..],
             &["history"][..],
         ] {

@@ -74,6 +74,10 @@ pub struct AccountConfig {
     pub server: Option<ServerOverride>,
     /// Extra CA certificates (PEM) trusted for this account only.
     pub ca_file: Option<PathBuf>,
+    /// SHA-256 of the server's end-entity certificate (DER) the user
+    /// accepted: with it, exactly that certificate is accepted and any
+    /// other refused, and `ca_file` is not used.
+    pub pinned_sha256: Option<[u8; 32]>,
     /// The resource to bind; the server picks one when `None`.
     pub resource: Option<String>,
 }

@@ -160,7 +160,7 @@ pub(crate) async fn authenticate(
     location: Option<&ServerOverride>,
 ) -> Result<Authenticated, SessionError> {
     let domain = account.jid.domain().as_str().to_owned();
-    let tls_config = tls::client_config(account.ca_file.as_deref())?;
+    let tls_config = tls::client_config(account)?;
     let (tcp, peer) = dial(account, location).await?;
     tracing::debug!(account = %account.jid, %peer, "tcp connected");
     // Nagle delays our small stanzas behind delayed ACKs; chat wants latency.
@@ -201,7 +201,7 @@ pub(crate) async fn authenticate(
     let tls_stream = TlsConnector::from(tls_config)
         .connect(server_name, tcp)
         .await
-        .map_err(|e| tls::classify_handshake_error(&domain, e))?;
+        .map_err(|e| tls::classify_handshake_error(&domain, &account.jid.to_string(), e))?;
     let channel_binding = channel_binding(&tls_stream);
 
     let secure = xmlstream::initiate_stream(

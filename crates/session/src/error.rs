@@ -53,15 +53,36 @@ pub enum SessionError {
         /// The server.
         host: String,
     },
-    /// The certificate chain did not verify.
+    /// The certificate did not verify, and none is pinned.
     #[error(
-        "the certificate of {host} is not trusted ({detail}); if you run this server, give its CA with --ca-file"
+        "the certificate of {host} is not trusted ({detail}){}",
+        untrusted_advice(account, fingerprint.as_deref())
     )]
     Certificate {
         /// The server name checked.
         host: String,
+        /// The account's bare JID, for the command that trusts the
+        /// certificate.
+        account: String,
         /// What rustls said.
         detail: String,
+        /// The offered certificate's fingerprint (`SHA256:AB:...`), when
+        /// the verification got to see it.
+        fingerprint: Option<String>,
+    },
+    /// The server offered another certificate than the pinned one.
+    #[error(
+        "the certificate of {host} changed: pinned {pinned}, offered {offered}; if the server really changed its certificate, check the new fingerprint out of band, then `wimsyctl account trust {account} {offered}`"
+    )]
+    CertificateChanged {
+        /// The server name.
+        host: String,
+        /// The account's bare JID.
+        account: String,
+        /// The fingerprint the user accepted.
+        pinned: String,
+        /// The fingerprint offered now.
+        offered: String,
     },
     /// The extra CA file could not be used.
     #[error("could not use CA file {path}: {detail}")]
@@ -101,7 +122,9 @@ impl SessionError {
     pub fn kind(&self) -> FailureKind {
         match self {
             Self::Authentication { .. } => FailureKind::Authentication,
-            Self::Certificate { .. } | Self::NoStartTls { .. } => FailureKind::Certificate,
+            Self::Certificate { .. }
+            | Self::CertificateChanged { .. }
+            | Self::NoStartTls { .. } => FailureKind::Certificate,
             Self::CaFile { .. } => FailureKind::Config,
             Self::Stream { .. } => FailureKind::Stream,
             Self::Protocol(_) => FailureKind::Protocol,
@@ -113,6 +136,16 @@ impl SessionError {
         }
     }
 
+    /// The fingerprint of the certificate the server offered, when it was
+    /// refused: what the user may check and then trust.
+    pub fn fingerprint(&self) -> Option<&str> {
+        match self {
+            Self::Certificate { fingerprint, .. } => fingerprint.as_deref(),
+            Self::CertificateChanged { offered, .. } => Some(offered),
+            _ => None,
+        }
+    }
+
     /// Retrying without the user's action cannot help: wrong password,
     /// untrusted certificate, another client took over the resource, or the
     /// server revoked our authorization.
@@ -120,6 +153,7 @@ impl SessionError {
         match self {
             Self::Authentication { .. }
             | Self::Certificate { .. }
+            | Self::CertificateChanged { .. }
             | Self::NoStartTls { .. }
             | Self::CaFile { .. } => true,
             Self::Stream { condition, .. } => matches!(
@@ -128,5 +162,68 @@ impl SessionError {
             ),
             _ => false,
         }
+    }
+}
+
+/// What to do about an untrusted certificate: pin it once checked, or
+/// give the CA that signed it.
+fn untrusted_advice(account: &str, fingerprint: Option<&str>) -> String {
+    match fingerprint {
+        Some(fingerprint) => format!(
+            "; if this is your server, check its fingerprint out of band, then trust it with `wimsyctl account trust {account} {fingerprint}`, or give its CA with --ca-file"
+        ),
+        None => "; if you run this server, give its CA with --ca-file".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_errors_say_what_to_do_and_stay_terminal() {
+        let fp = "SHA256:AB:CD";
+        let untrusted = SessionError::Certificate {
+            host: "example.org".into(),
+            account: "a@example.org".into(),
+            detail: "UnknownIssuer".into(),
+            fingerprint: Some(fp.into()),
+        };
+        let text = untrusted.to_string();
+        assert!(text.contains("not trusted (UnknownIssuer)"), "{text}");
+        assert!(
+            text.contains("`wimsyctl account trust a@example.org SHA256:AB:CD`"),
+            "{text}"
+        );
+        assert_eq!(untrusted.fingerprint(), Some(fp));
+        let changed = SessionError::CertificateChanged {
+            host: "example.org".into(),
+            account: "a@example.org".into(),
+            pinned: "SHA256:01".into(),
+            offered: fp.into(),
+        };
+        assert_eq!(
+            changed.to_string(),
+            "the certificate of example.org changed: pinned SHA256:01, offered SHA256:AB:CD; \
+             if the server really changed its certificate, check the new fingerprint out of \
+             band, then `wimsyctl account trust a@example.org SHA256:AB:CD`"
+        );
+        assert_eq!(changed.fingerprint(), Some(fp));
+        for error in [&untrusted, &changed] {
+            assert!(error.is_terminal());
+            assert_eq!(error.kind(), FailureKind::Certificate);
+        }
+        let unverified = SessionError::Certificate {
+            host: "example.org".into(),
+            account: "a@example.org".into(),
+            detail: "BadSignature".into(),
+            fingerprint: None,
+        };
+        assert!(
+            unverified
+                .to_string()
+                .ends_with("give its CA with --ca-file")
+        );
+        assert_eq!(unverified.fingerprint(), None);
     }
 }

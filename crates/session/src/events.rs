@@ -42,6 +42,9 @@ pub enum SessionState {
         kind: FailureKind,
         /// What happened and what to do.
         reason: String,
+        /// For a refused certificate: the fingerprint of the one offered
+        /// (`SHA256:AB:...`), which the user may check and then trust.
+        fingerprint: Option<String>,
     },
 }
 

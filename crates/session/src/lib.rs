@@ -9,6 +9,7 @@ mod config;
 mod connect;
 mod error;
 mod events;
+mod fingerprint;
 mod inbound;
 mod mam;
 mod names;
@@ -22,6 +23,7 @@ pub use events::{
     Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate, ReceivedMessage,
     RosterItem, SessionEvent, SessionState, Stored,
 };
+pub use fingerprint::{Fingerprint, FingerprintError};
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 
 use tokio::sync::{mpsc, oneshot};

@@ -17,6 +17,7 @@ fn account(prosody: &Prosody, user: &str, password: &str) -> AccountConfig {
         password: Password::new(password),
         server: Some(ServerOverride::parse(&prosody.server()).unwrap()),
         ca_file: Some(prosody.ca_file().to_path_buf()),
+        pinned_sha256: None,
         resource: Some("test".into()),
     }
 }
@@ -205,7 +206,7 @@ async fn wrong_password_fails_once_and_waits_for_the_user() {
         matches!(e, SessionEvent::State(SessionState::Failed { .. }))
     })
     .await;
-    let SessionEvent::State(SessionState::Failed { kind, reason }) = failed else {
+    let SessionEvent::State(SessionState::Failed { kind, reason, .. }) = failed else {
         unreachable!()
     };
     assert_eq!(kind, FailureKind::Authentication);

@@ -288,6 +288,32 @@ impl Prosody {
         &self.paths.ca_file
     }
 
+    /// PEM of the server's own (end-entity) certificate, for tests that
+    /// compute its fingerprint.
+    pub fn cert_file(&self) -> &Path {
+        &self.paths.cert_file
+    }
+
+    /// Gives the server a new certificate and key, signed by a new CA
+    /// (written to [`ca_file`](Self::ca_file), which then no longer holds
+    /// the old CA), and restarts the server if it is running so that it
+    /// presents them: what a client sees when a server's certificate is
+    /// replaced. Data and port stay.
+    pub fn replace_certificate(&mut self) -> anyhow::Result<()> {
+        let tls = TestTls::generate()?;
+        let running = self.child.is_some();
+        if running {
+            self.stop()?;
+        }
+        write_file(&self.paths.ca_file, &tls.ca_pem)?;
+        write_file(&self.paths.cert_file, &tls.leaf_pem)?;
+        write_file(&self.paths.key_file, &tls.leaf_key_pem)?;
+        if running {
+            self.start_again()?;
+        }
+        Ok(())
+    }
+
     /// `"user@localhost"`.
     pub fn jid(&self, user: &str) -> String {
         format!("{user}@{DOMAIN}")

@@ -259,3 +259,30 @@ fn a_server_outlives_a_killed_test_process_by_a_second_at_most() {
     result.unwrap();
     assert!(log.contains("parent process"), "{log}");
 }
+
+#[test]
+fn a_replaced_certificate_is_served_after_the_restart() {
+    let mut server = Prosody::builder()
+        .account("alice", "alice-pw")
+        .start()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let old_ca = dir.path().join("old-ca.pem");
+    std::fs::copy(server.ca_file(), &old_ca).unwrap();
+    let old_cert = std::fs::read_to_string(server.cert_file()).unwrap();
+    assert!(old_cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    let port = server.port();
+
+    server.replace_certificate().unwrap();
+
+    assert_eq!(server.port(), port);
+    assert_ne!(
+        std::fs::read_to_string(server.cert_file()).unwrap(),
+        old_cert
+    );
+    let out = s_client(&server, server.ca_file());
+    assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+    let out = s_client(&server, &old_ca);
+    assert!(!out.contains("Verify return code: 0 (ok)"), "{out}");
+    assert!(server.check_login("alice", "alice-pw").unwrap());
+}

@@ -35,7 +35,11 @@ pub(crate) fn status(state: &SessionState) -> ipc::ConnectionStatus {
         SessionState::WaitingForNetwork { reason } => {
             ConnectionStatus::new(ConnectionState::WaitingForNetwork, reason.clone())
         }
-        SessionState::Failed { kind, reason } => ConnectionStatus {
+        SessionState::Failed {
+            kind,
+            reason,
+            fingerprint,
+        } => ConnectionStatus {
             error: Some(match kind {
                 FailureKind::Authentication => ipc::ConnectionError::Authentication,
                 FailureKind::Certificate => ipc::ConnectionError::Certificate,
@@ -43,6 +47,7 @@ pub(crate) fn status(state: &SessionState) -> ipc::ConnectionStatus {
                 FailureKind::Stream => ipc::ConnectionError::Stream,
                 FailureKind::Protocol | FailureKind::Config => ipc::ConnectionError::Protocol,
             }),
+            fingerprint: fingerprint.clone(),
             ..ConnectionStatus::new(ConnectionState::Error, reason.clone())
         },
     }

@@ -7,6 +7,7 @@ mod convert;
 mod presence;
 mod requests;
 mod sessions;
+mod trust;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -28,6 +29,9 @@ pub(crate) struct AccountRuntime {
     pub(crate) generation: u64,
     pub(crate) status: ConnectionStatus,
     pub(crate) presence: PresenceBook,
+    /// The fingerprint of the certificate the server last offered and we
+    /// refused, to compare with what the user then trusts.
+    pub(crate) offered_fingerprint: Option<String>,
 }
 
 /// Events from every session, tagged with their account.
@@ -100,6 +104,13 @@ impl Core {
             password: wimsy_session::Password::new(password),
             server,
             ca_file: entry.ca_file.as_ref().map(Into::into),
+            pinned_sha256: entry
+                .pinned_sha256
+                .as_deref()
+                .map(wimsy_session::Fingerprint::parse)
+                .transpose()
+                .map_err(|e| format!("invalid pinned_sha256 in the accounts file: {e}"))?
+                .map(|pin| pin.bytes()),
             resource: None,
         };
         let roster_ver = match self.store.roster(&entry.jid) {
@@ -167,6 +178,7 @@ impl Core {
                     ConnectionStatus::new(wimsy_ipc::ConnectionState::Connecting, "connecting")
                 },
                 presence: PresenceBook::default(),
+                offered_fingerprint: None,
             },
         );
         Ok(())

@@ -13,9 +13,9 @@ use super::{Core, convert, sessions};
 use crate::accounts::AccountEntry;
 use crate::ipc_server::ClientHandle;
 
-type Answer = Result<Response, ErrorBody>;
+pub(super) type Answer = Result<Response, ErrorBody>;
 
-fn fail(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+pub(super) fn fail(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody::new(code, message)
 }
 
@@ -115,6 +115,9 @@ impl Core {
                     .collect(),
             }),
             Request::AccountRemove { jid } => self.account_remove(&jid).await,
+            Request::AccountTrust { jid, fingerprint } => {
+                self.account_trust(&jid, &fingerprint).await
+            }
             Request::Connect { account } => {
                 for jid in self.targets(account.as_deref())? {
                     self.set_online(&jid, true);
@@ -189,7 +192,7 @@ impl Core {
         }
     }
 
-    fn known(&self, jid: &str) -> Result<String, ErrorBody> {
+    pub(super) fn known(&self, jid: &str) -> Result<String, ErrorBody> {
         let jid = bare_jid(jid)?.to_string();
         if self.accounts.contains_key(&jid) {
             Ok(jid)
@@ -291,6 +294,7 @@ impl Core {
             jid: jid.clone(),
             server,
             ca_file,
+            pinned_sha256: None,
         };
         let mut entries: Vec<AccountEntry> =
             self.accounts.values().map(|a| a.entry.clone()).collect();

@@ -182,6 +182,9 @@ impl Core {
         if runtime.status == status {
             return;
         }
+        if status.fingerprint.is_some() {
+            runtime.offered_fingerprint.clone_from(&status.fingerprint);
+        }
         runtime.status = status.clone();
         let was_online = if went_offline {
             runtime.presence.clear()
@@ -204,7 +207,7 @@ impl Core {
         }
     }
 
-    fn publish_contact(&mut self, account: &str, item: &wimsy_store::RosterItem) {
+    pub(super) fn publish_contact(&mut self, account: &str, item: &wimsy_store::RosterItem) {
         let presence = self
             .accounts
             .get(account)

@@ -38,10 +38,23 @@ pub fn state_word(state: ConnectionState) -> &'static str {
     state.as_str()
 }
 
-/// What is known beside the state: the reason, and for `connecting` the
-/// attempt and the time to the next one. Empty when there is nothing.
+/// What is known beside the state: the reason, for a certificate error
+/// the offered certificate's fingerprint, and for `connecting` the attempt
+/// and the time to the next one. Empty when there is nothing.
 pub fn status_detail(status: &ConnectionStatus) -> String {
-    let reason = inline(status.reason.trim());
+    let mut reason = inline(status.reason.trim());
+    // Our daemon's reason already names it; another one's might not.
+    if let Some(fingerprint) = status.fingerprint.as_deref().map(str::trim)
+        && !fingerprint.is_empty()
+        && !reason.contains(fingerprint)
+    {
+        let fingerprint = format!("certificate fingerprint {}", inline(fingerprint));
+        reason = if reason.is_empty() {
+            fingerprint
+        } else {
+            format!("{reason}; {fingerprint}")
+        };
+    }
     let mut retry = Vec::new();
     if let Some(attempt) = status.attempt {
         retry.push(format!("attempt {attempt}"));
@@ -252,6 +265,26 @@ mod tests {
         assert_eq!(
             status_text(&error),
             "error: authentication failed: not-authorized"
+        );
+    }
+
+    #[test]
+    fn a_certificate_error_shows_the_fingerprint() {
+        let fp = "SHA256:AB:CD";
+        let mut error = ConnectionStatus::new(ConnectionState::Error, "not trusted");
+        error.error = Some(ConnectionError::Certificate);
+        error.fingerprint = Some(fp.into());
+        assert_eq!(
+            status_text(&error),
+            "error: not trusted; certificate fingerprint SHA256:AB:CD"
+        );
+        // Not twice when the reason already says it.
+        error.reason = format!("not trusted; `wimsyctl account trust a@b {fp}`");
+        assert_eq!(status_detail(&error), error.reason);
+        error.reason.clear();
+        assert_eq!(
+            status_detail(&error),
+            "certificate fingerprint SHA256:AB:CD"
         );
     }
 

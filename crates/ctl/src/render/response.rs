@@ -54,6 +54,11 @@ fn done(request: &Request) -> String {
             )
         }
         Request::AccountRemove { jid } => format!("account {} removed", inline(jid)),
+        Request::AccountTrust { jid, fingerprint } => format!(
+            "{} now trusts only the certificate {}; it reconnects now (see `wimsyctl status`)",
+            inline(jid),
+            inline(fingerprint.trim())
+        ),
         Request::Connect { account: None } => "connecting every account".into(),
         Request::Connect { account: Some(jid) } => format!("connecting {}", inline(jid)),
         Request::Disconnect { account: None } => "every account is offline".into(),
@@ -351,6 +356,14 @@ bob@example.net    -               -"
                     jid: "a@example.org".into(),
                 },
                 "account a@example.org removed",
+            ),
+            (
+                Request::AccountTrust {
+                    jid: "a@example.org".into(),
+                    fingerprint: " SHA256:AB:CD\n".into(),
+                },
+                "a@example.org now trusts only the certificate SHA256:AB:CD; \
+                 it reconnects now (see `wimsyctl status`)",
             ),
             (
                 Request::Connect { account: None },

@@ -316,6 +316,7 @@ impl Worker {
                 self.set_state(SessionState::Failed {
                     kind: failure.kind(),
                     reason: failure.to_string(),
+                    fingerprint: failure.fingerprint().map(str::to_owned),
                 });
                 continue;
             }

@@ -1,0 +1,258 @@
+//! Which server certificates an account accepts (trust on first use):
+//!
+//! - with a pin, exactly the pinned end-entity certificate, whoever signed
+//!   it and whatever its names and dates: the user vouched for those bytes.
+//!   Any other certificate is refused, even one a public CA signed, because
+//!   a changed certificate is exactly what an attacker would present;
+//! - without a pin, the usual checks (the OS roots plus the account's CA
+//!   file, the server's name, the dates); a certificate that fails them is
+//!   refused with its fingerprint, so the user can check it out of band
+//!   and pin it.
+//!
+//! Either way the handshake signatures are verified with the provider's
+//! algorithms, so the server must hold the certificate's private key.
+
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
+
+use crate::fingerprint::Fingerprint;
+
+/// Why our verifier refused a certificate. It travels inside rustls's
+/// error (as `CertificateError::Other`) and is taken out again by
+/// `classify_handshake_error`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum Rejected {
+    /// Not verifiable from the roots, and nothing is pinned.
+    #[error("certificate {offered} is not trusted: {detail}")]
+    Untrusted {
+        /// The offered certificate.
+        offered: Fingerprint,
+        /// What the usual verification said.
+        detail: String,
+    },
+    /// Not the pinned certificate.
+    #[error("certificate {offered} is not the pinned {pinned}")]
+    Changed {
+        /// The certificate the user accepted.
+        pinned: Fingerprint,
+        /// The one the server offered now.
+        offered: Fingerprint,
+    },
+}
+
+impl Rejected {
+    fn into_error(self) -> rustls::Error {
+        rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(self))))
+    }
+}
+
+#[derive(Debug)]
+enum Trust {
+    Pinned(Fingerprint),
+    /// `None` when there is not a single root (no OS store, no CA file):
+    /// then nothing verifies, and every certificate is offered for pinning.
+    Verified(Option<Arc<WebPkiServerVerifier>>),
+}
+
+/// One account's certificate check.
+#[derive(Debug)]
+pub(crate) struct AccountVerifier {
+    trust: Trust,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl AccountVerifier {
+    /// Accept only the certificate with this fingerprint.
+    pub(crate) fn pinned(pin: Fingerprint, provider: &Arc<CryptoProvider>) -> Self {
+        Self {
+            trust: Trust::Pinned(pin),
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+
+    /// Verify against `roots`, offering the fingerprint on failure.
+    pub(crate) fn verified(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Self {
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| tracing::debug!("no usual certificate verification: {e}"))
+            .ok();
+        Self {
+            trust: Trust::Verified(webpki),
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+}
+
+impl ServerCertVerifier for AccountVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let offered = Fingerprint::of_der(end_entity.as_ref());
+        match &self.trust {
+            Trust::Pinned(pinned) if *pinned == offered => Ok(ServerCertVerified::assertion()),
+            Trust::Pinned(pinned) => Err(Rejected::Changed {
+                pinned: *pinned,
+                offered,
+            }
+            .into_error()),
+            Trust::Verified(Some(webpki)) => webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .map_err(|e| match e {
+                    rustls::Error::InvalidCertificate(detail) => Rejected::Untrusted {
+                        offered,
+                        detail: format!("{detail:?}"),
+                    }
+                    .into_error(),
+                    other => other,
+                }),
+            Trust::Verified(None) => Err(Rejected::Untrusted {
+                offered,
+                detail: "no trusted CA certificates at all".to_owned(),
+            }
+            .into_error()),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    use super::*;
+
+    fn provider() -> Arc<CryptoProvider> {
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    }
+
+    /// A CA and a leaf for `localhost` signed by it.
+    fn ca_and_leaf() -> (CertificateDer<'static>, CertificateDer<'static>) {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        (ca.der().clone(), leaf.der().clone())
+    }
+
+    fn check(verifier: &AccountVerifier, leaf: &CertificateDer<'_>) -> Result<(), rustls::Error> {
+        let name = ServerName::try_from("localhost").unwrap();
+        verifier
+            .verify_server_cert(leaf, &[], &name, &[], UnixTime::now())
+            .map(|_| ())
+    }
+
+    fn rejection(error: rustls::Error) -> Rejected {
+        let rustls::Error::InvalidCertificate(CertificateError::Other(other)) = error else {
+            panic!("not our rejection: {error:?}");
+        };
+        other.0.downcast_ref::<Rejected>().unwrap().clone()
+    }
+
+    #[test]
+    fn a_pin_accepts_exactly_its_certificate() {
+        let (_, leaf) = ca_and_leaf();
+        let (_, other) = ca_and_leaf();
+        let pin = Fingerprint::of_der(&leaf);
+        let verifier = AccountVerifier::pinned(pin, &provider());
+        check(&verifier, &leaf).unwrap();
+        match rejection(check(&verifier, &other).unwrap_err()) {
+            Rejected::Changed { pinned, offered } => {
+                assert_eq!(pinned, pin);
+                assert_eq!(offered, Fingerprint::of_der(&other));
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn without_a_pin_the_usual_checks_apply_and_a_failure_offers_the_fingerprint() {
+        let (ca, leaf) = ca_and_leaf();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca).unwrap();
+        check(&AccountVerifier::verified(roots, &provider()), &leaf).unwrap();
+
+        let (other_ca, _) = ca_and_leaf();
+        let mut wrong = RootCertStore::empty();
+        wrong.add(other_ca).unwrap();
+        for verifier in [
+            AccountVerifier::verified(wrong, &provider()),
+            AccountVerifier::verified(RootCertStore::empty(), &provider()),
+        ] {
+            match rejection(check(&verifier, &leaf).unwrap_err()) {
+                Rejected::Untrusted { offered, detail } => {
+                    assert_eq!(offered, Fingerprint::of_der(&leaf));
+                    assert!(!detail.is_empty());
+                }
+                r => panic!("{r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_handshake_error_becomes_a_terminal_certificate_error() {
+        let (_, leaf) = ca_and_leaf();
+        let (_, other) = ca_and_leaf();
+        let verifier = AccountVerifier::pinned(Fingerprint::of_der(&leaf), &provider());
+        let io = |e: rustls::Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let changed = super::super::classify_handshake_error(
+            "localhost",
+            "a@localhost",
+            io(check(&verifier, &other).unwrap_err()),
+        );
+        assert!(changed.is_terminal());
+        assert_eq!(
+            changed.fingerprint(),
+            Some(Fingerprint::of_der(&other).to_string().as_str())
+        );
+        assert!(changed.to_string().contains("changed"), "{changed}");
+
+        let verifier = AccountVerifier::verified(RootCertStore::empty(), &provider());
+        let untrusted = super::super::classify_handshake_error(
+            "localhost",
+            "a@localhost",
+            io(check(&verifier, &leaf).unwrap_err()),
+        );
+        assert!(untrusted.is_terminal());
+        assert_eq!(
+            untrusted.fingerprint(),
+            Some(Fingerprint::of_der(&leaf).to_string().as_str())
+        );
+    }
+}
