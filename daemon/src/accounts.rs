@@ -1,12 +1,12 @@
-//! The accounts file (`accounts.toml` in the config dir) and the password
-//! files beside it. Passwords live in 0600 files under a 0700 directory,
-//! never in the accounts file, argv or logs.
+//! The accounts file (`accounts.toml` in the config dir). Passwords are
+//! never in it: they are in the keyring or the fallback files (`secrets`).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::private_fs::{FileError, create_private_dir, write_atomically};
 
 /// One account as configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,15 +35,8 @@ struct AccountsFile {
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsError {
     /// A file could not be read or written.
-    #[error("could not {action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// Which file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// The accounts file is not valid TOML of the expected shape.
     #[error("{path} is not a valid accounts file: {detail}; fix or remove it")]
     Parse {
@@ -54,23 +47,14 @@ pub enum AccountsError {
     },
 }
 
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> AccountsError {
-    let path = path.to_path_buf();
-    move |source| AccountsError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
-/// The account files in one config directory.
+/// The accounts file in one config directory.
 #[derive(Debug, Clone)]
 pub struct AccountStore {
     dir: PathBuf,
 }
 
 impl AccountStore {
-    /// Account files under `config_dir`.
+    /// The accounts file under `config_dir`.
     pub fn new(config_dir: &Path) -> Self {
         Self {
             dir: config_dir.to_path_buf(),
@@ -81,21 +65,13 @@ impl AccountStore {
         self.dir.join("accounts.toml")
     }
 
-    fn secrets_dir(&self) -> PathBuf {
-        self.dir.join("passwords")
-    }
-
-    fn password_path(&self, jid: &str) -> PathBuf {
-        self.secrets_dir().join(jid)
-    }
-
     /// Every configured account; none when there is no file yet.
     pub fn load(&self) -> Result<Vec<AccountEntry>, AccountsError> {
         let path = self.accounts_path();
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error("read", &path)(e)),
+            Err(e) => return Err(crate::private_fs::io_error("read", &path)(e).into()),
         };
         let file: AccountsFile = toml::from_str(&text).map_err(|e| AccountsError::Parse {
             path: path.clone(),
@@ -104,8 +80,7 @@ impl AccountStore {
         Ok(file.accounts)
     }
 
-    /// Replace the accounts file (written to a temporary file, then renamed,
-    /// so a crash never leaves half a file).
+    /// Replace the accounts file (atomically, readable by the user only).
     pub fn save(&self, accounts: &[AccountEntry]) -> Result<(), AccountsError> {
         create_private_dir(&self.dir)?;
         let path = self.accounts_path();
@@ -116,51 +91,8 @@ impl AccountStore {
             path: path.clone(),
             detail: e.to_string(),
         })?;
-        write_atomically(&path, text.as_bytes())
+        Ok(write_atomically(&path, text.as_bytes())?)
     }
-
-    /// The stored password of `jid`.
-    pub fn password(&self, jid: &str) -> Result<String, AccountsError> {
-        let path = self.password_path(jid);
-        fs::read_to_string(&path)
-            .map(|p| p.trim_end_matches('\n').to_owned())
-            .map_err(io_error("read the password file", &path))
-    }
-
-    /// Store the password of `jid` in a 0600 file.
-    pub fn set_password(&self, jid: &str, password: &str) -> Result<(), AccountsError> {
-        create_private_dir(&self.secrets_dir())?;
-        write_atomically(&self.password_path(jid), password.as_bytes())
-    }
-
-    /// Forget the password of `jid`.
-    pub fn remove_password(&self, jid: &str) -> Result<(), AccountsError> {
-        let path = self.password_path(jid);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error("remove", &path)(e)),
-            _ => Ok(()),
-        }
-    }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), AccountsError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(io_error("create", dir))
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AccountsError> {
-    let tmp = path.with_extension("tmp");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(io_error("write", &tmp))?;
-    file.write_all(bytes).map_err(io_error("write", &tmp))?;
-    file.sync_all().map_err(io_error("sync", &tmp))?;
-    fs::rename(&tmp, path).map_err(io_error("replace", path))
 }
 
 #[cfg(test)]
@@ -168,7 +100,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accounts_and_passwords_round_trip_with_private_modes() {
+    fn accounts_round_trip_in_a_private_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = AccountStore::new(&dir.path().join("cfg"));
         assert!(store.load().unwrap().is_empty());
@@ -179,18 +111,14 @@ mod tests {
             pinned_sha256: Some("SHA256:AB:CD".into()),
         };
         store.save(std::slice::from_ref(&entry)).unwrap();
-        store.set_password("a@example.org", "pw").unwrap();
         assert_eq!(store.load().unwrap(), vec![entry]);
-        assert_eq!(store.password("a@example.org").unwrap(), "pw");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(store.password_path("a@example.org")), 0o600);
-            assert_eq!(mode(store.secrets_dir()), 0o700);
+            assert_eq!(mode(store.accounts_path()), 0o600);
+            assert_eq!(mode(dir.path().join("cfg")), 0o700);
         }
-        store.remove_password("a@example.org").unwrap();
-        assert!(store.password("a@example.org").is_err());
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod instance;
 mod ipc_server;
 pub mod logging;
 mod paths;
+mod private_fs;
+mod secrets;
 mod system;
 
 use std::future::Future;
@@ -18,6 +20,7 @@ pub use accounts::{AccountEntry, AccountStore, AccountsError};
 pub use instance::InstanceError;
 pub use ipc_server::IpcLimits;
 pub use paths::{NoHome, Paths};
+pub use private_fs::FileError;
 pub use wimsy_session::SessionConfig;
 
 /// Everything that tunes a daemon.
@@ -59,14 +62,16 @@ pub async fn run(
     let listener = instance::bind_socket(&paths.socket).await?;
     tracing::info!(socket = %paths.socket.display(), accounts = entries.len(), "wimsyd listening");
 
+    let secrets = secrets::Secrets::open(&paths.config_dir).await;
+
     let (session_tx, session_rx) = mpsc::unbounded_channel();
-    let mut core = core::Core::new(store, account_files.clone(), options.session, session_tx);
+    let mut core = core::Core::new(store, account_files, secrets, options.session, session_tx);
     for entry in entries {
         let jid = entry.jid.clone();
-        let started = account_files
-            .password(&jid)
-            .map_err(|e| e.to_string())
-            .and_then(|password| core.start_account(entry, password));
+        let started = match core.secrets.get(&jid).await {
+            Ok(password) => core.start_account(entry, password),
+            Err(e) => Err(e.to_string()),
+        };
         if let Err(e) = started {
             tracing::error!(account = %jid, "account not started: {e}");
         }

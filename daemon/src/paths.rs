@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 /// The daemon's three locations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// `~/.config/wimsy/`: accounts file and password files.
+    /// `~/.config/wimsy/`: the accounts file (and the password files where
+    /// there is no OS keyring).
     pub config_dir: PathBuf,
     /// `~/.local/share/wimsy/`: the message store and the instance lock.
     pub data_dir: PathBuf,

@@ -39,6 +39,7 @@ pub struct Daemon {
     log_level: &'static str,
     netns: Option<String>,
     extra_args: Vec<String>,
+    env: Vec<(String, String)>,
     /// Its socket.
     pub socket: PathBuf,
     dir: tempfile::TempDir,
@@ -52,26 +53,48 @@ impl Daemon {
 
     /// Like [`Self::start`], logging at `level` (`WIMSY_LOG`).
     pub fn start_logging(level: &'static str) -> Result<Self> {
-        Self::start_with(level, None, &[])
+        Self::start_with(level, None, &[], &[])
     }
 
     /// Like [`Self::start`], with extra `wimsyd` arguments.
     pub fn start_args(args: &[&str]) -> Result<Self> {
-        Self::start_with("debug", None, args)
+        Self::start_with("debug", None, args, &[])
     }
 
     /// Like [`Self::start`], inside network namespace `netns`.
     pub fn start_in(netns: &str) -> Result<Self> {
-        Self::start_with("debug", Some(netns.to_owned()), &[])
+        Self::start_with("debug", Some(netns.to_owned()), &[], &[])
     }
 
-    fn start_with(level: &'static str, netns: Option<String>, args: &[&str]) -> Result<Self> {
+    /// Like [`Self::start`], with these `(key, value)` pairs in its
+    /// environment (for this run and every later [`Self::spawn`]; they win
+    /// over the harness's own, `WIMSY_LOG` included).
+    pub fn start_env(env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_with("debug", None, &[], env)
+    }
+
+    /// Set `key=value` in the environment of the next [`Self::spawn`].
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
+    fn start_with(
+        level: &'static str,
+        netns: Option<String>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut daemon = Self {
             child: None,
             log_level: level,
             netns,
             extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             socket: dir.path().join("run/wimsyd.sock"),
             dir,
         };
@@ -98,7 +121,17 @@ impl Daemon {
             .arg("--tight-timeouts")
             .args(&self.extra_args)
             .env("WIMSY_LOG", self.log_level)
-            .env_remove("WIMSY_SOCKET");
+            .env_remove("WIMSY_SOCKET")
+            // No session bus unless a test gives one: passwords go to the
+            // 0600 files, never to the keyring of whoever runs the tests.
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!(
+                    "unix:path={}",
+                    self.dir.path().join("no-session-bus").display()
+                ),
+            )
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -121,6 +121,14 @@ impl BusDaemon {
             .env("WIMSY_LOG", "debug")
             .env_remove("WIMSY_SOCKET")
             .env("DBUS_SYSTEM_BUS_ADDRESS", bus_address)
+            // Passwords in the 0600 files, as Daemon does.
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!(
+                    "unix:path={}",
+                    daemon.dir().join("no-session-bus").display()
+                ),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -19,6 +19,7 @@ use wimsy_store::Store;
 
 use crate::accounts::{AccountEntry, AccountStore};
 use crate::ipc_server::{ClientHandle, ClientId, CoreInput};
+use crate::secrets::Secrets;
 use presence::PresenceBook;
 
 /// One account while the daemon runs.
@@ -44,6 +45,7 @@ pub(crate) struct TaggedEvent {
 pub(crate) struct Core {
     pub(crate) store: Store,
     pub(crate) account_files: AccountStore,
+    pub(crate) secrets: Secrets,
     pub(crate) accounts: BTreeMap<String, AccountRuntime>,
     pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
     /// The machine has a network route.
@@ -68,12 +70,14 @@ impl Core {
     pub(crate) fn new(
         store: Store,
         account_files: AccountStore,
+        secrets: Secrets,
         session_config: SessionConfig,
         session_events: mpsc::UnboundedSender<TaggedEvent>,
     ) -> Self {
         Self {
             store,
             account_files,
+            secrets,
             accounts: BTreeMap::new(),
             subscribers: HashMap::new(),
             visible: std::collections::HashSet::new(),
@@ -90,7 +94,7 @@ impl Core {
     pub(crate) fn start_account(
         &mut self,
         entry: AccountEntry,
-        password: String,
+        password: wimsy_session::Password,
     ) -> Result<(), String> {
         let jid =
             BareJid::new(&entry.jid).map_err(|e| format!("invalid JID {:?}: {e}", entry.jid))?;
@@ -101,7 +105,7 @@ impl Core {
             .transpose()?;
         let account = wimsy_session::AccountConfig {
             jid,
-            password: wimsy_session::Password::new(password),
+            password,
             server,
             ca_file: entry.ca_file.as_ref().map(Into::into),
             pinned_sha256: entry

@@ -102,7 +102,10 @@ impl Core {
                 password,
                 server,
                 ca_file,
-            } => self.account_add(&jid, password.expose(), server, ca_file),
+            } => {
+                self.account_add(&jid, password.expose(), server, ca_file)
+                    .await
+            }
             Request::AccountList => Ok(Response::Accounts {
                 accounts: self
                     .accounts
@@ -261,7 +264,7 @@ impl Core {
         })
     }
 
-    fn account_add(
+    async fn account_add(
         &mut self,
         jid: &str,
         password: &str,
@@ -299,14 +302,16 @@ impl Core {
         let mut entries: Vec<AccountEntry> =
             self.accounts.values().map(|a| a.entry.clone()).collect();
         entries.push(entry.clone());
-        let config_error =
-            |e: crate::accounts::AccountsError| fail(ErrorCode::Internal, e.to_string());
+        let internal = |e: &dyn std::fmt::Display| fail(ErrorCode::Internal, e.to_string());
+        self.secrets
+            .set(&jid, password)
+            .await
+            .map_err(|e| internal(&e))?;
         self.account_files
-            .set_password(&jid, password)
-            .map_err(config_error)?;
-        self.account_files.save(&entries).map_err(config_error)?;
+            .save(&entries)
+            .map_err(|e| internal(&e))?;
         self.set_online(&jid, true);
-        self.start_account(entry, password.to_owned())
+        self.start_account(entry, wimsy_session::Password::new(password))
             .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
         let status = self
             .accounts
@@ -332,12 +337,12 @@ impl Core {
             return Err(fail(ErrorCode::UnknownAccount, format!("no account {jid}")));
         };
         let entries: Vec<AccountEntry> = self.accounts.values().map(|a| a.entry.clone()).collect();
-        let config_error =
-            |e: crate::accounts::AccountsError| fail(ErrorCode::Internal, e.to_string());
-        self.account_files.save(&entries).map_err(config_error)?;
         self.account_files
-            .remove_password(&jid)
-            .map_err(config_error)?;
+            .save(&entries)
+            .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
+        // The account goes even when its password cannot (a locked keyring,
+        // say); the answer then says what is left behind.
+        let forgotten = self.secrets.delete(&jid).await;
         let close = self.session_config.timeouts.close * 2;
         if tokio::time::timeout(close, runtime.session.shutdown())
             .await
@@ -346,8 +351,16 @@ impl Core {
             tracing::warn!(account = %jid, "session did not close in time");
         }
         tracing::info!(account = %jid, "account removed");
-        self.publish(Event::AccountRemoved { account: jid });
-        Ok(Response::Done)
+        self.publish(Event::AccountRemoved {
+            account: jid.clone(),
+        });
+        forgotten.map(|()| Response::Done).map_err(|e| {
+            tracing::warn!(account = %jid, "the password was not deleted: {e}");
+            fail(
+                ErrorCode::Internal,
+                format!("{jid} is removed, but its password could not be deleted: {e}"),
+            )
+        })
     }
 
     fn send(&mut self, account: Option<&str>, to: &str, body: &str) -> Answer {

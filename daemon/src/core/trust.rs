@@ -17,7 +17,11 @@ impl Core {
             .map_err(|e| fail(ErrorCode::InvalidArgument, e.to_string()))?
             .to_string();
         let internal = |e: crate::accounts::AccountsError| fail(ErrorCode::Internal, e.to_string());
-        let password = self.account_files.password(&jid).map_err(internal)?;
+        let password = self
+            .secrets
+            .get(&jid)
+            .await
+            .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
         let Some(runtime) = self.accounts.get(&jid) else {
             return Err(fail(ErrorCode::UnknownAccount, format!("no account {jid}")));
         };
@@ -62,7 +66,11 @@ impl Core {
     /// Replace `entry`'s session with a new one built from `entry`: the old
     /// one is closed cleanly (what it had not delivered stays in the
     /// outbox, which the new one sends), then the new one starts.
-    async fn restart_account(&mut self, entry: AccountEntry, password: String) -> Answer {
+    async fn restart_account(
+        &mut self,
+        entry: AccountEntry,
+        password: wimsy_session::Password,
+    ) -> Answer {
         let jid = entry.jid.clone();
         let Some(mut old) = self.accounts.remove(&jid) else {
             return Err(fail(ErrorCode::UnknownAccount, format!("no account {jid}")));
