@@ -69,11 +69,12 @@ pub async fn run(
     for entry in entries {
         let jid = entry.jid.clone();
         let started = match core.secrets.get(&jid).await {
-            Ok(password) => core.start_account(entry, password),
+            Ok(password) => core.start_account(entry.clone(), password),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = started {
             tracing::error!(account = %jid, "account not started: {e}");
+            core.dormant.insert(jid, (entry, e));
         }
     }
 

@@ -163,3 +163,46 @@ fn an_account_taken_offline_stays_offline_across_a_restart() {
     daemon.spawn().unwrap();
     daemon.wait_state(&jid, "connected").unwrap();
 }
+
+#[test]
+fn an_account_whose_password_is_missing_stays_configured_and_can_be_repaired() {
+    let prosody = prosody_with(&["alice", "bob"]);
+    let mut daemon = connected_daemon(&prosody, "alice");
+    let alice = prosody.jid("alice");
+    assert_eq!(daemon.terminate().unwrap().code(), Some(0));
+    let password_file = daemon.dir().join("config/passwords").join(&alice);
+    std::fs::remove_file(&password_file).unwrap();
+    daemon.spawn().unwrap();
+
+    let reason = daemon.wait_state(&alice, "error").unwrap();
+    assert!(
+        reason.contains("not started") && reason.contains("account add"),
+        "{reason}"
+    );
+    // Another change to the accounts file must not drop alice from it.
+    assert!(
+        daemon
+            .add_account(&prosody, "bob", "bob-pw")
+            .status
+            .success()
+    );
+    let list = daemon.ctl_json(&["account", "list"]);
+    let jids: Vec<&str> = list["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["jid"].as_str().unwrap())
+        .collect();
+    assert!(jids.contains(&alice.as_str()), "{list}");
+    let file = std::fs::read_to_string(daemon.dir().join("config/accounts.toml")).unwrap();
+    assert!(file.contains(&alice), "{file}");
+
+    // Adding it again repairs it.
+    assert!(
+        daemon
+            .add_account(&prosody, "alice", "alice-pw")
+            .status
+            .success()
+    );
+    daemon.wait_state(&alice, "connected").unwrap();
+}

@@ -47,6 +47,10 @@ pub(crate) struct Core {
     pub(crate) account_files: AccountStore,
     pub(crate) secrets: Secrets,
     pub(crate) accounts: BTreeMap<String, AccountRuntime>,
+    /// Configured accounts that could not start (their password could not
+    /// be read), with why. They stay in the accounts file and in `status`
+    /// until the user re-adds or removes them.
+    pub(crate) dormant: BTreeMap<String, (AccountEntry, String)>,
     pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
     /// The machine has a network route.
     network_up: bool,
@@ -79,6 +83,7 @@ impl Core {
             account_files,
             secrets,
             accounts: BTreeMap::new(),
+            dormant: BTreeMap::new(),
             subscribers: HashMap::new(),
             visible: std::collections::HashSet::new(),
             network_up: crate::system::network_available(),
@@ -250,6 +255,25 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// Every configured account as the accounts file must list it, with
+    /// `replacing` standing in for its namesake (or added).
+    pub(crate) fn configured_entries(&self, replacing: Option<&AccountEntry>) -> Vec<AccountEntry> {
+        let mut entries: BTreeMap<String, AccountEntry> = self
+            .accounts
+            .values()
+            .map(|a| (a.entry.jid.clone(), a.entry.clone()))
+            .chain(
+                self.dormant
+                    .values()
+                    .map(|(e, _)| (e.jid.clone(), e.clone())),
+            )
+            .collect();
+        if let Some(entry) = replacing {
+            entries.insert(entry.jid.clone(), entry.clone());
+        }
+        entries.into_values().collect()
     }
 
     /// Number the event and queue it for every subscriber; a subscriber

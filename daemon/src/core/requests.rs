@@ -46,6 +46,19 @@ fn bare_jid(value: &str) -> Result<BareJid, ErrorBody> {
     Ok(jid)
 }
 
+/// The status of an account that could not start.
+fn dormant_status(jid: &str, why: &str) -> wimsy_ipc::ConnectionStatus {
+    wimsy_ipc::ConnectionStatus {
+        error: Some(wimsy_ipc::ConnectionError::Other),
+        ..wimsy_ipc::ConnectionStatus::new(
+            wimsy_ipc::ConnectionState::Error,
+            format!(
+                "not started: {why}; add it again with `wimsyctl account add {jid}` (or remove it)"
+            ),
+        )
+    }
+}
+
 impl Core {
     /// Answer one request; `true` when the daemon must stop.
     pub(crate) async fn handle_request(
@@ -82,21 +95,30 @@ impl Core {
             Request::Hello { .. } => {
                 Err(fail(ErrorCode::InvalidArgument, "hello was already done"))
             }
-            Request::Status => Ok(Response::Status {
-                accounts: self
+            Request::Status => {
+                let unread = |jid: &str| {
+                    self.store
+                        .chats(jid)
+                        .map(|chats| chats.iter().map(|c| c.unread).sum())
+                        .unwrap_or(0)
+                };
+                let mut accounts: Vec<AccountStatus> = self
                     .accounts
                     .iter()
                     .map(|(jid, a)| AccountStatus {
                         jid: jid.clone(),
                         status: a.status.clone(),
-                        unread: self
-                            .store
-                            .chats(jid)
-                            .map(|chats| chats.iter().map(|c| c.unread).sum())
-                            .unwrap_or(0),
+                        unread: unread(jid),
                     })
-                    .collect(),
-            }),
+                    .collect();
+                accounts.extend(self.dormant.iter().map(|(jid, (_, why))| AccountStatus {
+                    jid: jid.clone(),
+                    status: dormant_status(jid, why),
+                    unread: unread(jid),
+                }));
+                accounts.sort_by(|a, b| a.jid.cmp(&b.jid));
+                Ok(Response::Status { accounts })
+            }
             Request::AccountAdd {
                 jid,
                 password,
@@ -108,12 +130,12 @@ impl Core {
             }
             Request::AccountList => Ok(Response::Accounts {
                 accounts: self
-                    .accounts
-                    .values()
-                    .map(|a| AccountInfo {
-                        jid: a.entry.jid.clone(),
-                        server: a.entry.server.clone(),
-                        ca_file: a.entry.ca_file.clone(),
+                    .configured_entries(None)
+                    .into_iter()
+                    .map(|entry| AccountInfo {
+                        jid: entry.jid,
+                        server: entry.server,
+                        ca_file: entry.ca_file,
                     })
                     .collect(),
             }),
@@ -299,9 +321,7 @@ impl Core {
             ca_file,
             pinned_sha256: None,
         };
-        let mut entries: Vec<AccountEntry> =
-            self.accounts.values().map(|a| a.entry.clone()).collect();
-        entries.push(entry.clone());
+        let entries = self.configured_entries(Some(&entry));
         let internal = |e: &dyn std::fmt::Display| fail(ErrorCode::Internal, e.to_string());
         self.secrets
             .set(&jid, password)
@@ -313,6 +333,7 @@ impl Core {
         self.set_online(&jid, true);
         self.start_account(entry, wimsy_session::Password::new(password))
             .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
+        self.dormant.remove(&jid);
         let status = self
             .accounts
             .get(&jid)
@@ -332,11 +353,24 @@ impl Core {
     }
 
     async fn account_remove(&mut self, jid: &str) -> Answer {
+        let bare = bare_jid(jid)?.to_string();
+        if self.dormant.remove(&bare).is_some() {
+            let entries = self.configured_entries(None);
+            self.account_files
+                .save(&entries)
+                .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
+            if let Err(e) = self.secrets.delete(&bare).await {
+                tracing::warn!(account = %bare, "could not forget the password: {e}");
+            }
+            tracing::info!(account = %bare, "account removed");
+            self.publish(Event::AccountRemoved { account: bare });
+            return Ok(Response::Done);
+        }
         let jid = self.known(jid)?;
         let Some(runtime) = self.accounts.remove(&jid) else {
             return Err(fail(ErrorCode::UnknownAccount, format!("no account {jid}")));
         };
-        let entries: Vec<AccountEntry> = self.accounts.values().map(|a| a.entry.clone()).collect();
+        let entries = self.configured_entries(None);
         self.account_files
             .save(&entries)
             .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;

@@ -44,17 +44,7 @@ impl Core {
             pinned_sha256: Some(pin),
             ..runtime.entry.clone()
         };
-        let entries: Vec<AccountEntry> = self
-            .accounts
-            .values()
-            .map(|a| {
-                if a.entry.jid == jid {
-                    entry.clone()
-                } else {
-                    a.entry.clone()
-                }
-            })
-            .collect();
+        let entries = self.configured_entries(Some(&entry));
         self.account_files.save(&entries).map_err(internal)?;
         // Trusting is asking to connect: an account the user had taken
         // offline comes back too.
