@@ -43,6 +43,18 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
     },
 ];
 
+/// What `cargo xtask bench` needs.
+pub(crate) const BENCH_PACKAGES: &[Package] = &[
+    Package {
+        name: "prosody",
+        why: "the real XMPP server the benchmarks run against",
+    },
+    Package {
+        name: "iproute2",
+        why: "`ss -K` cuts connections and `ip netns` takes the network away",
+    },
+];
+
 /// What `cargo xtask demo` needs.
 pub(crate) const DEMO_PACKAGES: &[Package] = &[Package {
     name: "prosody",

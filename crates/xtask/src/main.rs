@@ -1,27 +1,33 @@
 //! `cargo xtask test` and `cargo xtask demo`: the two commands of the
-//! README's quick start. Both install the Debian packages they need first.
+//! README's quick start; `cargo xtask bench`: the resilience figures in
+//! docs/benchmarks.md. All install the Debian packages they need first.
 
 mod apt;
+mod bench;
 mod demo;
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test|demo>
+const USAGE: &str = "usage: cargo xtask <test|demo|bench>
 
   test   install missing system packages, then run cargo fmt --check,
          clippy with -D warnings, and every test (with a real Prosody)
   demo   install missing system packages, start a local Prosody with two
          throwaway accounts on loopback, wimsyd for one of them, a peer that
          says hello, and the GUI (or `wimsyctl follow` without a display);
-         Ctrl-C stops all of it";
+         Ctrl-C stops all of it
+  bench  build the release binaries and measure recovery times and
+         throughput against real Prosody instances; `--quick` for a short
+         run (see `cargo xtask bench --help`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,358 @@
+//! `cargo xtask bench [--quick] [--out PATH]`: resilience figures of the
+//! real release binaries against real Prosody instances, printed as a
+//! Markdown table and written to docs/benchmarks.md (full) or
+//! target/bench/benchmarks-quick.md (`--quick`).
+//!
+//! Measurement only: no figure is checked against a limit. A scenario that
+//! cannot run to its end (a wait past its deadline, a resume that did not
+//! happen) is reported as failed and makes the command fail.
+
+mod catchup;
+mod cut;
+mod detect;
+mod harness;
+mod network;
+mod outbox;
+mod preset;
+mod report;
+mod restart;
+mod watch;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{apt, cargo, workspace_root};
+use harness::Ctx;
+use preset::Preset;
+use report::{Doc, Machine, Row};
+
+pub(crate) const USAGE: &str = "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M]
+
+  Builds wimsyd and wimsyctl in release mode, then measures how fast the
+  daemon detects a dead connection, comes back after a server restart, a
+  cut and a network loss, drains its outbox and catches up from the
+  archive, against private Prosody instances on loopback (needs root).
+  Prints a Markdown table and writes docs/benchmarks.md.
+
+  --quick     every scenario at a small size, in under two minutes; writes
+              target/bench/benchmarks-quick.md instead
+  --out PATH  write the report to PATH
+  --only N,M  run only these scenarios (1-6); the report (only their
+              figures) goes to target/bench/benchmarks-partial.md";
+
+struct Args {
+    quick: bool,
+    out: Option<PathBuf>,
+    only: Vec<u32>,
+}
+
+fn parse(args: &[String]) -> Result<Option<Args>> {
+    let mut parsed = Args {
+        quick: false,
+        out: None,
+        only: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => parsed.quick = true,
+            "--out" => {
+                let path = it.next().context("--out needs a path")?;
+                parsed.out = Some(PathBuf::from(path));
+            }
+            "--only" => {
+                let list = it.next().context("--only needs scenario numbers")?;
+                for n in list.split(',') {
+                    match n.trim().parse::<u32>() {
+                        Ok(n @ 1..=6) => parsed.only.push(n),
+                        _ => bail!("--only takes scenario numbers 1 to 6, like `--only 3,4`"),
+                    }
+                }
+            }
+            "-h" | "--help" => return Ok(None),
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let Some(args) = parse(args)? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    apt::ensure(apt::BENCH_PACKAGES)?;
+    crate::run(
+        &cargo(),
+        &["build", "--release", "-p", "wimsyd", "-p", "wimsyctl"],
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let wimsyd = target.join("release/wimsyd");
+    if !wimsyd.exists() {
+        bail!("{} is missing after the build", wimsyd.display());
+    }
+    let ctx = Ctx {
+        wimsyd,
+        quick: args.quick,
+    };
+    let machine = Machine::probe();
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (rows, failures) = runtime.block_on(scenarios(ctx.clone(), args.only.clone()));
+    let total = started.elapsed();
+
+    let table = report::table(&rows);
+    println!("{table}");
+    let mut command = String::from("cargo xtask bench");
+    if args.quick {
+        command.push_str(" --quick");
+    }
+    if !args.only.is_empty() {
+        let only: Vec<String> = args.only.iter().map(u32::to_string).collect();
+        command.push_str(&format!(" --only {}", only.join(",")));
+    }
+    let methods = [
+        (detect::TITLE, detect::METHOD),
+        (restart::TITLE, restart::METHOD),
+        (cut::TITLE, cut::METHOD),
+        (network::TITLE, network::METHOD),
+        (outbox::TITLE, outbox::METHOD),
+        (catchup::TITLE, catchup::METHOD),
+    ];
+    let doc = Doc {
+        quick: args.quick,
+        command: &command,
+        machine: &machine,
+        methods: &methods,
+        rows: &rows,
+        total,
+        date: today(),
+    };
+    let out = args.out.unwrap_or_else(|| {
+        if !args.only.is_empty() {
+            target.join("bench/benchmarks-partial.md")
+        } else if args.quick {
+            target.join("bench/benchmarks-quick.md")
+        } else {
+            workspace_root().join("docs/benchmarks.md")
+        }
+    });
+    report::write(&out, &doc.render())?;
+    eprintln!(
+        "bench: {} in {:.0} s; report written to {}",
+        if args.quick { "quick run" } else { "full run" },
+        total.as_secs_f64(),
+        out.display()
+    );
+    if !failures.is_empty() {
+        bail!(
+            "{} scenario(s) could not run to the end:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Every scenario in order (or those in `only`); failures become rows
+/// and messages, and the others still run.
+async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
+    let wants = |n: u32| only.is_empty() || only.contains(&n);
+    let mut out = Outcome::default();
+    let runs = ctx.runs();
+
+    // Full mode: the two slow figures wait on timers for minutes with idle
+    // CPUs, so they run side by side (each with its own server and daemon)
+    // before everything else, and nothing else runs meanwhile.
+    let slow_detect = (!ctx.quick && wants(1)).then(|| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { detect::run(&ctx, Preset::Default, 1).await })
+    });
+    let slow_restart = (!ctx.quick && wants(2)).then(|| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { restart::run(&ctx, Preset::Default, 3).await })
+    });
+    if slow_detect.is_some() || slow_restart.is_some() {
+        eprintln!(
+            "bench: the slow figures first: 1. detection with the default timeouts (~4.5 min) \
+             and 2. restart with the default backoff (3 × 60 s), side by side"
+        );
+    }
+    let slow_started = Instant::now();
+    let detect_default = match slow_detect {
+        Some(task) => Some(task.await.flat()),
+        None => None,
+    };
+    let restart_default = match slow_restart {
+        Some(task) => Some(task.await.flat()),
+        None => None,
+    };
+    if detect_default.is_some() || restart_default.is_some() {
+        eprintln!(
+            "bench: the slow figures took {:.0} s",
+            slow_started.elapsed().as_secs_f64()
+        );
+    }
+
+    if let Some(result) = detect_default {
+        out.record("1. detection (default timeouts)", result, one);
+    }
+    if wants(1) {
+        let runs = if ctx.quick { 2 } else { runs };
+        out.step(
+            "1. detection (tight preset)",
+            detect::run(&ctx, Preset::Tight, runs),
+            one,
+        )
+        .await;
+    }
+    if wants(2) {
+        out.step(
+            "2. restart (tight preset)",
+            restart::run(&ctx, Preset::Tight, runs),
+            many,
+        )
+        .await;
+    }
+    if let Some(result) = restart_default {
+        out.record("2. restart (default backoff)", result, many);
+    }
+    let root = is_root();
+    for (n, title) in [(3, cut::TITLE), (4, network::TITLE)] {
+        if wants(n) && !root {
+            out.rows.push(Row::empty(
+                title,
+                "skipped: needs root (`ss -K`, `ip netns`)",
+            ));
+        }
+    }
+    if wants(3) && root {
+        out.step("3. cut", cut::run(&ctx, runs), one).await;
+    }
+    if wants(4) && root {
+        out.step("4. network back", network::run(&ctx, runs), one)
+            .await;
+    }
+    if wants(5) {
+        out.step("5. outbox drain", outbox::run(&ctx, runs), many)
+            .await;
+    }
+    if wants(6) {
+        out.step("6. archive catch-up", catchup::run(&ctx, runs, false), many)
+            .await;
+        out.step(
+            "6. archive catch-up with mod_offline",
+            catchup::run(&ctx, runs.min(3), true),
+            many,
+        )
+        .await;
+    }
+    (out.rows, out.failures)
+}
+
+fn one(row: Row) -> Vec<Row> {
+    vec![row]
+}
+
+fn many(rows: Vec<Row>) -> Vec<Row> {
+    rows
+}
+
+#[derive(Default)]
+struct Outcome {
+    rows: Vec<Row>,
+    failures: Vec<String>,
+}
+
+impl Outcome {
+    async fn step<T>(
+        &mut self,
+        title: &str,
+        work: impl Future<Output = Result<T>>,
+        into_rows: fn(T) -> Vec<Row>,
+    ) {
+        eprintln!("bench: {title}...");
+        let started = Instant::now();
+        let result = work.await;
+        self.record(title, result, into_rows);
+        eprintln!(
+            "bench: {title} took {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Turns a scenario's outcome into rows (or a failure).
+    fn record<T>(&mut self, title: &str, result: Result<T>, into_rows: fn(T) -> Vec<Row>) {
+        match result {
+            Ok(value) => {
+                let rows = into_rows(value);
+                for row in &rows {
+                    let figures = report::summary(&row.samples).map_or_else(
+                        || "no figures".to_owned(),
+                        |(min, med, max)| {
+                            format!(
+                                "{} / {} / {} {}",
+                                report::num(min),
+                                report::num(med),
+                                report::num(max),
+                                row.unit
+                            )
+                        },
+                    );
+                    let each: Vec<String> = row.samples.iter().map(|v| report::num(*v)).collect();
+                    eprintln!(
+                        "bench:   {}: {figures} (runs: {})",
+                        row.scenario,
+                        each.join(", ")
+                    );
+                }
+                self.rows.extend(rows);
+            }
+            Err(e) => {
+                eprintln!("bench: {title} FAILED: {e:#}");
+                let first = format!("{e:#}");
+                let first = first.lines().next().unwrap_or("").to_owned();
+                self.rows
+                    .push(Row::empty(title, format!("FAILED: {first}")));
+                self.failures.push(format!("{title}: {first}"));
+            }
+        }
+    }
+}
+
+/// Converts a joined task's outcome.
+trait Joined<T> {
+    fn flat(self) -> Result<T>;
+}
+
+impl<T> Joined<T> for std::result::Result<Result<T>, tokio::task::JoinError> {
+    fn flat(self) -> Result<T> {
+        self.context("the scenario's task failed")?
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown date".to_owned())
+}
