@@ -38,6 +38,14 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "xwininfo, to find the GUI's window under Xvfb",
     },
     Package {
+        name: "gnome-keyring",
+        why: "a real Secret Service for the password-keyring tests",
+    },
+    Package {
+        name: "libsecret-tools",
+        why: "secret-tool, to look into that keyring independently of our code",
+    },
+    Package {
         name: "dbus",
         why: "a session bus for desktop integration tests",
     },

@@ -68,6 +68,9 @@ fn start_daemon(dir: &Path, name: &str, children: &mut Children) -> Result<PathB
         .arg("--socket")
         .arg(&socket)
         .env("WIMSY_LOG", "info")
+        // Throwaway demo passwords stay in the demo's own 0600 files, out of
+        // the user's real keyring.
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .stderr(std::fs::File::create(dir.join(format!("{name}.log")))?)
         .spawn()
         .context("could not start wimsyd")?;
