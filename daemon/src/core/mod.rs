@@ -257,6 +257,16 @@ impl Core {
         }
     }
 
+    /// An account's status as frontends should see it now.
+    pub(crate) fn status_of(&self, jid: &str) -> ConnectionStatus {
+        self.accounts
+            .get(jid)
+            .map(|a| a.status.clone())
+            .unwrap_or_else(|| {
+                ConnectionStatus::new(wimsy_ipc::ConnectionState::Connecting, "connecting")
+            })
+    }
+
     /// Every configured account as the accounts file must list it, with
     /// `replacing` standing in for its namesake (or added).
     pub(crate) fn configured_entries(&self, replacing: Option<&AccountEntry>) -> Vec<AccountEntry> {

@@ -334,16 +334,7 @@ impl Core {
         self.start_account(entry, wimsy_session::Password::new(password))
             .map_err(|e| fail(ErrorCode::InvalidArgument, e))?;
         self.dormant.remove(&jid);
-        let status = self
-            .accounts
-            .get(&jid)
-            .map(|a| a.status.clone())
-            .unwrap_or_else(|| {
-                wimsy_ipc::ConnectionStatus::new(
-                    wimsy_ipc::ConnectionState::Connecting,
-                    "connecting",
-                )
-            });
+        let status = self.status_of(&jid);
         tracing::info!(account = %jid, "account added");
         self.publish(Event::AccountAdded {
             account: jid,

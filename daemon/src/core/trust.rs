@@ -75,16 +75,7 @@ impl Core {
         }
         self.start_account(entry, password)
             .map_err(|e| fail(ErrorCode::Internal, e))?;
-        let status = self
-            .accounts
-            .get(&jid)
-            .map(|a| a.status.clone())
-            .unwrap_or_else(|| {
-                wimsy_ipc::ConnectionStatus::new(
-                    wimsy_ipc::ConnectionState::Connecting,
-                    "connecting",
-                )
-            });
+        let status = self.status_of(&jid);
         self.publish(Event::Connection {
             account: jid.clone(),
             status,
