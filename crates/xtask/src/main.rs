@@ -5,22 +5,26 @@
 mod apt;
 mod bench;
 mod demo;
+mod fuzz;
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test|demo|bench>
+const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
 
   test   install missing system packages, then run cargo fmt --check,
-         clippy with -D warnings, and every test (with a real Prosody)
+         clippy with -D warnings, every test (with a real Prosody), and a
+         one-minute fuzz run
   demo   install missing system packages, start a local Prosody with two
          throwaway accounts on loopback, wimsyd for one of them, a peer that
          says hello, and the GUI (or `wimsyctl follow` without a display);
          Ctrl-C stops all of it
   bench  build the release binaries and measure recovery times and
          throughput against real Prosody instances; `--quick` for a short
-         run (see `cargo xtask bench --help`)";
+         run (see `cargo xtask bench --help`)
+  fuzz   fuzz the daemon's handling of client bytes (libFuzzer, stable
+         toolchain) for SECONDS (default 300): `cargo xtask fuzz [SECONDS]`";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +32,14 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
+            None => fuzz::fuzz(fuzz::DEFAULT_SECONDS),
+            Some(Ok(seconds)) => fuzz::fuzz(seconds),
+            Some(Err(_)) => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -91,6 +103,7 @@ fn test() -> Result<()> {
     // End-to-end tests start the real binaries, so build them first.
     run(&cargo, &["build", "--workspace", "--bins"])?;
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    fuzz::fuzz(fuzz::IN_TEST_SECONDS)?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
