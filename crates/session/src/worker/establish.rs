@@ -1,8 +1,6 @@
 //! Establishing a stream: a fresh session or a resumed one (XEP-0198), and
 //! what each leaves for the next.
 
-use std::collections::HashMap;
-
 use xmpp_parsers::jid::FullJid;
 
 use crate::config::{AccountConfig, ServerOverride, Timeouts};
@@ -96,18 +94,8 @@ impl Worker {
                         .and_then(|l| ServerOverride::parse(l).ok());
                     e.id.clone().map(|id| (id, location))
                 });
-                let live = Live {
-                    stream,
-                    jid,
-                    sm: sm.map(|_| StreamCounters::default()),
-                    resume,
-                    csi,
-                    pending_iqs: HashMap::new(),
-                    iq_timeout: self.config.timeouts.iq,
-                    next_iq: 0,
-                    probe_deadline: None,
-                    catch_up: None,
-                };
+                let counters = sm.map(|_| StreamCounters::default());
+                let live = Live::new(stream, jid, counters, resume, csi, self.config.timeouts.iq);
                 (live, false, early)
             }
             Established::Resumed {
@@ -125,24 +113,20 @@ impl Worker {
                 self.on_ack(h);
                 // What the server had not handled goes out again on the
                 // resumed stream; it was never delivered, so no duplicate.
-                while let Some((_, message)) = self.unacked.pop_back() {
-                    self.queued.push_front(message);
-                }
-                let live = Live {
+                self.requeue_unacked();
+                let counters = StreamCounters {
+                    handled: previous.handled,
+                    sent: h,
+                };
+                let resume = Some((previous.id, previous.location));
+                let live = Live::new(
                     stream,
                     jid,
-                    sm: Some(StreamCounters {
-                        handled: previous.handled,
-                        sent: h,
-                    }),
-                    resume: Some((previous.id, previous.location)),
+                    Some(counters),
+                    resume,
                     csi,
-                    pending_iqs: HashMap::new(),
-                    iq_timeout: self.config.timeouts.iq,
-                    next_iq: 0,
-                    probe_deadline: None,
-                    catch_up: None,
-                };
+                    self.config.timeouts.iq,
+                );
                 (live, true, Vec::new())
             }
         };

@@ -337,6 +337,11 @@ impl Worker {
     /// again on the next one, with the same origin-ids.
     fn forget_stream(&mut self) {
         self.resumable = None;
+        self.requeue_unacked();
+    }
+
+    /// Unacknowledged messages go back to the front of the queue, in order.
+    fn requeue_unacked(&mut self) {
         while let Some((_, message)) = self.unacked.pop_back() {
             self.queued.push_front(message);
         }
@@ -408,6 +413,28 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
 }
 
 impl Live {
+    fn new(
+        stream: Xml,
+        jid: FullJid,
+        sm: Option<StreamCounters>,
+        resume: Option<(String, Option<ServerOverride>)>,
+        csi: bool,
+        iq_timeout: Duration,
+    ) -> Self {
+        Self {
+            stream,
+            jid,
+            sm,
+            resume,
+            csi,
+            pending_iqs: HashMap::new(),
+            iq_timeout,
+            next_iq: 0,
+            probe_deadline: None,
+            catch_up: None,
+        }
+    }
+
     fn iq_id(&mut self, purpose: IqPurpose) -> String {
         self.next_iq += 1;
         let id = format!("w{}", self.next_iq);
