@@ -43,6 +43,13 @@ pub(crate) struct Outbound {
     answers: bool,
 }
 
+impl Outbound {
+    /// The encoded frame, newline included.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// The core's way to reach one client.
 #[derive(Clone)]
 pub(crate) struct ClientHandle {
@@ -57,6 +64,22 @@ pub(crate) struct ClientHandle {
 pub(crate) struct Lagged;
 
 impl ClientHandle {
+    /// A handle and the queue it fills, for a client task to drain.
+    pub(crate) fn detached(
+        id: ClientId,
+        role: Role,
+        queue: usize,
+    ) -> (Self, mpsc::Receiver<Outbound>) {
+        let (out, queued) = mpsc::channel(queue.max(1));
+        let handle = Self {
+            id,
+            role,
+            out,
+            cut_off: Arc::new(Notify::new()),
+        };
+        (handle, queued)
+    }
+
     /// Queue a frame, or cut the client off if its queue is full.
     pub(crate) fn send(&self, frame: &ServerFrame) -> Result<(), Lagged> {
         let answers = !matches!(frame, ServerFrame::Event { .. });
@@ -286,14 +309,8 @@ async fn serve_client(
             return;
         }
     };
-    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(limits.client_queue.max(1));
-    let cut_off = Arc::new(Notify::new());
-    let handle = ClientHandle {
-        id,
-        role,
-        out: out_tx,
-        cut_off: cut_off.clone(),
-    };
+    let (handle, mut out_rx) = ClientHandle::detached(id, role, limits.client_queue);
+    let cut_off = handle.cut_off.clone();
     // Requests handed to the core and not yet answered: a client may send
     // its requests and close its side at once (`printf ... | socat`), and
     // still gets every answer.

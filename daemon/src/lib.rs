@@ -4,6 +4,8 @@
 
 mod accounts;
 mod core;
+#[doc(hidden)]
+pub mod fuzzing;
 mod instance;
 mod ipc_server;
 pub mod logging;

@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
                     let _ = encode_frame(&request);
                 }
                 Err(rejected) => {
-                    let answer = ServerFrame::Error { id: rejected.id, error: rejected.error };
+                    let answer = ServerFrame::Error {
+                        id: rejected.id,
+                        error: rejected.error,
+                    };
                     let _ = encode_frame(&answer);
                 }
             }

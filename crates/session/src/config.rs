@@ -50,11 +50,36 @@ impl ServerOverride {
         if host.is_empty() {
             return Err(format!("server {value:?} has no host"));
         }
+        if !is_host(host) {
+            return Err(format!(
+                "server {value:?}: {host:?} is neither an IP address nor a host name \
+                 (write an IPv6 address with a port as [::1]:5222)"
+            ));
+        }
         Ok(Self {
             host: host.to_owned(),
             port,
         })
     }
+}
+
+/// An IP address, or a DNS name made of letters, digits, hyphens and dots
+/// (underscores too, which some internal names use).
+fn is_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    // A fully qualified name may end with a dot.
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 impl fmt::Display for ServerOverride {
@@ -203,6 +228,25 @@ mod tests {
         );
         assert!(ServerOverride::parse("host:notaport").is_err());
         assert!(ServerOverride::parse(":5222").is_err());
+        for bad in [
+            "::::",
+            "a b:5222",
+            "a..b",
+            ".",
+            "[fe80::zz]:5222",
+            "exa/mple.org",
+        ] {
+            assert!(ServerOverride::parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "::1",
+            "[::1]:5223",
+            "xmpp.example.org.",
+            "my_host:5222",
+            "10.0.0.1",
+        ] {
+            assert!(ServerOverride::parse(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

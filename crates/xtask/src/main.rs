@@ -23,8 +23,10 @@ const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
   bench  build the release binaries and measure recovery times and
          throughput against real Prosody instances; `--quick` for a short
          run (see `cargo xtask bench --help`)
-  fuzz   fuzz the daemon's handling of client bytes (libFuzzer, stable
-         toolchain) for SECONDS (default 300): `cargo xtask fuzz [SECONDS]`";
+  fuzz   fuzz the daemon's handling of client bytes: frame cutting and
+         decoding, then the core answering any sequence of requests
+         (libFuzzer, stable toolchain), SECONDS each (default 300):
+         `cargo xtask fuzz [SECONDS]`";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

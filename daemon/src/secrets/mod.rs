@@ -113,8 +113,7 @@ impl Secrets {
         Self { files, keyring }
     }
 
-    /// Only the files, whatever the machine has (unit tests).
-    #[cfg(test)]
+    /// Only the files, whatever the machine has (unit tests, fuzzing).
     pub(crate) fn files_only(config_dir: &Path) -> Self {
         Self {
             files: FileStore::new(config_dir),
