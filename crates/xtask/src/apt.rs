@@ -61,6 +61,18 @@ pub(crate) const BENCH_PACKAGES: &[Package] = &[
         name: "iproute2",
         why: "`ss -K` cuts connections and `ip netns` takes the network away",
     },
+    Package {
+        name: "profanity",
+        why: "the terminal XMPP client whose idle cost wimsyd's is compared with",
+    },
+    Package {
+        name: "tmux",
+        why: "runs Profanity detached, as in a terminal",
+    },
+    Package {
+        name: "python3-slixmpp",
+        why: "the plain XMPP client that sends and receives beside wimsyd",
+    },
 ];
 
 /// What `cargo xtask demo` needs.

@@ -1,4 +1,4 @@
-//! Scenario 6: messages that arrived while the account was offline; how
+//! Scenario 6f: messages that arrived while the account was offline; how
 //! fast are they fetched from the server's archive (MAM)?
 
 use std::collections::HashSet;
@@ -12,7 +12,7 @@ use super::harness::{Account, CAUGHT_UP, Ctx, blocking, log_field};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
-pub(crate) const TITLE: &str = "6. Archive catch-up";
+pub(crate) const TITLE: &str = "6f. Recovery: archive catch-up";
 
 pub(crate) const METHOD: &str = "\
 Per run, a fresh Prosody and two daemons (default preset), alice and bob,\n\

@@ -1,4 +1,4 @@
-//! Scenario 3: the TCP connection is cut (RST); how long until the session
+//! Scenario 6c: the TCP connection is cut (RST); how long until the session
 //! is resumed?
 
 use std::time::Instant;
@@ -12,7 +12,7 @@ use super::preset::Preset;
 use super::report::{Row, median, num};
 use super::watch::{is_state, left_connected, reason};
 
-pub(crate) const TITLE: &str = "3. Connection cut";
+pub(crate) const TITLE: &str = "6c. Recovery: connection cut";
 
 pub(crate) const METHOD: &str = "\
 One daemon (tight preset), one account, connected for longer than\n\

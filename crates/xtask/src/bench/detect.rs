@@ -1,4 +1,4 @@
-//! Scenario 1: how long a dead connection looks alive. The server is frozen
+//! Scenario 6a: how long a dead connection looks alive. The server is frozen
 //! (SIGSTOP: the socket stays open, nothing is answered) right after its
 //! last traffic, and a subscriber waits for the account to leave
 //! `connected`.
@@ -14,7 +14,7 @@ use super::preset::Preset;
 use super::report::Row;
 use super::watch::{is_state, left_connected};
 
-pub(crate) const TITLE: &str = "1. Dead connection detected";
+pub(crate) const TITLE: &str = "6a. Recovery: dead connection detected";
 
 pub(crate) const METHOD: &str = "\
 One daemon, one account, connected. To start from the worst case, the\n\

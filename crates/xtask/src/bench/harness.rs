@@ -24,8 +24,10 @@ pub(crate) const CAUGHT_UP: &str = "caught up from the archive";
 /// What every scenario gets.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    /// `target/release/wimsyd`.
+    /// `target/release/wimsyd` (or the debug build, see `--debug-build`).
     pub(crate) wimsyd: PathBuf,
+    /// `wimsyctl` from the same build.
+    pub(crate) wimsyctl: PathBuf,
     /// `--quick`: small sizes, few runs.
     pub(crate) quick: bool,
 }
@@ -61,6 +63,18 @@ impl Daemon {
         preset: Preset,
         netns: Option<&str>,
     ) -> Result<Self> {
+        Self::start_prepared(ctx, name, preset, netns, |_| Ok(())).await
+    }
+
+    /// Like [`Self::start`], after `prepare` has filled the daemon's data
+    /// directory (its store is `wimsy.sqlite3` there).
+    pub(crate) async fn start_prepared(
+        ctx: &Ctx,
+        name: &str,
+        preset: Preset,
+        netns: Option<&str>,
+        prepare: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("wimsy-bench-{name}-"))
             .tempdir()
@@ -84,6 +98,10 @@ impl Daemon {
         if preset == Preset::Tight {
             cmd.arg("--tight-timeouts");
         }
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        prepare(&data_dir).context("preparing the daemon's data")?;
         let log_file =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let child = cmd
@@ -136,6 +154,16 @@ impl Daemon {
     /// A subscribed watcher.
     pub(crate) async fn watch(&self) -> Result<Watcher> {
         Watcher::new(self).await
+    }
+
+    /// The daemon's process id, while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Its socket.
+    pub(crate) fn socket(&self) -> &Path {
+        &self.socket
     }
 
     /// Its name in messages.
@@ -238,21 +266,14 @@ impl Account {
         netns: Option<&str>,
     ) -> Result<Self> {
         let daemon = Daemon::start(ctx, user, preset, netns).await?;
+        Self::on(daemon, prosody, user).await
+    }
+
+    /// Add `user` to a running daemon and wait as [`Self::start`] does.
+    pub(crate) async fn on(daemon: Daemon, prosody: &Prosody, user: &str) -> Result<Self> {
         let mut watch = daemon.watch().await?;
         let mut client = daemon.client().await?;
-        let jid = prosody.jid(user);
-        let added = client
-            .request(Request::AccountAdd {
-                jid: jid.clone(),
-                password: Secret::new(format!("{user}-pw")),
-                server: Some(prosody.server()),
-                ca_file: Some(prosody.ca_file().to_string_lossy().into_owned()),
-            })
-            .await
-            .with_context(|| format!("adding {jid}"))?;
-        if !matches!(added, Response::Done) {
-            bail!("adding {jid}: unexpected answer {added:?}");
-        }
+        let jid = add_account(&mut client, prosody, user).await?;
         let connected = watch
             .wait_for(STARTUP, &format!("connection of {jid}"), |e| {
                 is_state(e, ConnectionState::Connected)
@@ -312,6 +333,29 @@ impl Account {
             Err(e) => Err(anyhow!(e)).context("send"),
         }
     }
+}
+
+/// Add `user` (password `<user>-pw`) of `prosody` to the daemon `client`
+/// is attached to; its JID. Does not wait for the connection.
+pub(crate) async fn add_account(
+    client: &mut Client,
+    prosody: &Prosody,
+    user: &str,
+) -> Result<String> {
+    let jid = prosody.jid(user);
+    let added = client
+        .request(Request::AccountAdd {
+            jid: jid.clone(),
+            password: Secret::new(format!("{user}-pw")),
+            server: Some(prosody.server()),
+            ca_file: Some(prosody.ca_file().to_string_lossy().into_owned()),
+        })
+        .await
+        .with_context(|| format!("adding {jid}"))?;
+    if !matches!(added, Response::Done) {
+        bail!("adding {jid}: unexpected answer {added:?}");
+    }
+    Ok(jid)
 }
 
 // ---------------------------------------------------------------------------

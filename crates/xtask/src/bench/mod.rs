@@ -1,19 +1,29 @@
-//! `cargo xtask bench [--quick] [--out PATH]`: resilience figures of the
-//! real release binaries against real Prosody instances, printed as a
-//! Markdown table and written to docs/benchmarks.md (full) or
+//! `cargo xtask bench [--quick] [--out PATH]`: the real binaries against
+//! real Prosody instances, side by side with the clients people use
+//! (Profanity, and slixmpp as a plain receiver) where there is a peer to
+//! compare with: idle cost, message latency, burst ingest, history, attach,
+//! recovery and how the daemon's cost grows. Printed as a Markdown table
+//! and written to docs/benchmarks.md (full) or
 //! target/bench/benchmarks-quick.md (`--quick`).
 //!
 //! Measurement only: no figure is checked against a limit. A scenario that
 //! cannot run to its end (a wait past its deadline, a resume that did not
 //! happen) is reported as failed and makes the command fail.
 
+mod burst;
 mod catchup;
 mod cut;
 mod detect;
+mod follow;
 mod harness;
+mod idle;
+mod latency;
 mod network;
 mod outbox;
+mod peer;
 mod preset;
+mod procstat;
+mod profanity;
 mod report;
 mod restart;
 mod watch;
@@ -29,22 +39,30 @@ use harness::Ctx;
 use preset::Preset;
 use report::{Doc, Machine, Row};
 
-pub(crate) const USAGE: &str = "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M]
+pub(crate) const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M] [--debug-build]
 
-  Builds wimsyd and wimsyctl in release mode, then measures how fast the
-  daemon detects a dead connection, comes back after a server restart, a
-  cut and a network loss, drains its outbox and catches up from the
-  archive, against private Prosody instances on loopback (needs root).
-  Prints a Markdown table and writes docs/benchmarks.md.
+  Builds wimsyd and wimsyctl in release mode, then measures them against
+  private Prosody instances on loopback (needs root), side by side with
+  Profanity and a plain slixmpp receiver where there is something to
+  compare: 1 idle cost, 2 message latency, 3 burst ingest, 6 recovery
+  (dead connection, restart, cut, network back, outbox, archive catch-up). Prints a Markdown table and writes docs/benchmarks.md.
 
-  --quick     every scenario at a small size, in under two minutes; writes
-              target/bench/benchmarks-quick.md instead
-  --out PATH  write the report to PATH
-  --only N,M  run only these scenarios (1-6); the report (only their
-              figures) goes to target/bench/benchmarks-partial.md";
+  --quick        every scenario at a small size, in about two minutes;
+                 writes target/bench/benchmarks-quick.md instead
+  --out PATH     write the report to PATH
+  --only N,M     run only these scenarios (1, 2, 3, 6); the report (only their
+                 figures) goes to target/bench/benchmarks-partial.md
+  --debug-build  use the debug binaries (what `cargo xtask test` does so
+                 the benchmark code runs at every commit without a release
+                 build); figures are not representative";
+
+/// The scenarios by number.
+const SCENARIOS: [u32; 4] = [1, 2, 3, 6];
 
 struct Args {
     quick: bool,
+    debug_build: bool,
     out: Option<PathBuf>,
     only: Vec<u32>,
 }
@@ -52,6 +70,7 @@ struct Args {
 fn parse(args: &[String]) -> Result<Option<Args>> {
     let mut parsed = Args {
         quick: false,
+        debug_build: false,
         out: None,
         only: Vec::new(),
     };
@@ -59,6 +78,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => parsed.quick = true,
+            "--debug-build" => parsed.debug_build = true,
             "--out" => {
                 let path = it.next().context("--out needs a path")?;
                 parsed.out = Some(PathBuf::from(path));
@@ -67,8 +87,8 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 let list = it.next().context("--only needs scenario numbers")?;
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
-                        Ok(n @ 1..=6) => parsed.only.push(n),
-                        _ => bail!("--only takes scenario numbers 1 to 6, like `--only 3,4`"),
+                        Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
+                        _ => bail!("--only takes scenario numbers 1, 2, 3 and 6, like `--only 2,3`"),
                     }
                 }
             }
@@ -85,18 +105,23 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         return Ok(());
     };
     apt::ensure(apt::BENCH_PACKAGES)?;
-    crate::run(
-        &cargo(),
-        &["build", "--release", "-p", "wimsyd", "-p", "wimsyctl"],
-    )?;
+    let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl"];
+    if !args.debug_build {
+        build.push("--release");
+    }
+    crate::run(&cargo(), &build)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    let wimsyd = target.join("release/wimsyd");
-    if !wimsyd.exists() {
-        bail!("{} is missing after the build", wimsyd.display());
+    let bin_dir = target.join(if args.debug_build { "debug" } else { "release" });
+    let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
+    for bin in [&wimsyd, &wimsyctl] {
+        if !bin.exists() {
+            bail!("{} is missing after the build", bin.display());
+        }
     }
     let ctx = Ctx {
         wimsyd,
+        wimsyctl,
         quick: args.quick,
     };
     let machine = Machine::probe();
@@ -115,11 +140,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if args.quick {
         command.push_str(" --quick");
     }
+    if args.debug_build {
+        command.push_str(" --debug-build");
+    }
     if !args.only.is_empty() {
         let only: Vec<String> = args.only.iter().map(u32::to_string).collect();
         command.push_str(&format!(" --only {}", only.join(",")));
     }
     let methods = [
+        (idle::TITLE, idle::METHOD),
+        (latency::TITLE, latency::METHOD),
+        (burst::TITLE, burst::METHOD),
         (detect::TITLE, detect::METHOD),
         (restart::TITLE, restart::METHOD),
         (cut::TITLE, cut::METHOD),
@@ -139,7 +170,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let out = args.out.unwrap_or_else(|| {
         if !args.only.is_empty() {
             target.join("bench/benchmarks-partial.md")
-        } else if args.quick {
+        } else if args.quick || args.debug_build {
             target.join("bench/benchmarks-quick.md")
         } else {
             workspace_root().join("docs/benchmarks.md")
@@ -169,21 +200,31 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
     let mut out = Outcome::default();
     let runs = ctx.runs();
 
-    // Full mode: the two slow figures wait on timers for minutes with idle
-    // CPUs, so they run side by side (each with its own server and daemon)
-    // before everything else, and nothing else runs meanwhile.
-    let slow_detect = (!ctx.quick && wants(1)).then(|| {
+    // The idle cost waits for minutes with idle CPUs; its figures are the
+    // idle processes' own CPU time, wakeups and memory, which the other
+    // scenarios' load does not change, so it runs beside all of them.
+    let idle = wants(1).then(|| {
+        let ctx = ctx.clone();
+        eprintln!("bench: 1. idle cost runs in the background");
+        tokio::spawn(async move { idle::run(&ctx).await })
+    });
+
+    // Full mode: the two slow recovery figures wait on timers for minutes
+    // with idle CPUs, so they run side by side (each with its own server
+    // and daemon) before the other timed scenarios, and none of those runs
+    // meanwhile.
+    let slow_detect = (!ctx.quick && wants(6)).then(|| {
         let ctx = ctx.clone();
         tokio::spawn(async move { detect::run(&ctx, Preset::Default, 1).await })
     });
-    let slow_restart = (!ctx.quick && wants(2)).then(|| {
+    let slow_restart = (!ctx.quick && wants(6)).then(|| {
         let ctx = ctx.clone();
         tokio::spawn(async move { restart::run(&ctx, Preset::Default, 3).await })
     });
-    if slow_detect.is_some() || slow_restart.is_some() {
+    if slow_detect.is_some() {
         eprintln!(
-            "bench: the slow figures first: 1. detection with the default timeouts (~4.5 min) \
-             and 2. restart with the default backoff (3 × 60 s), side by side"
+            "bench: the slow figures first: 6a. detection with the default timeouts (~4.5 min) \
+             and 6b. restart with the default backoff (3 × 60 s), side by side"
         );
     }
     let slow_started = Instant::now();
@@ -202,58 +243,68 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
         );
     }
 
-    if let Some(result) = detect_default {
-        out.record("1. detection (default timeouts)", result, one);
+    if wants(2) {
+        out.step("2. message path", latency::run(&ctx), many).await;
     }
-    if wants(1) {
+    if wants(3) {
+        out.step("3. burst ingest", burst::run(&ctx), many).await;
+    }
+    if let Some(result) = detect_default {
+        out.record("6a. detection (default timeouts)", result, one);
+    }
+    if wants(6) {
         let runs = if ctx.quick { 2 } else { runs };
         out.step(
-            "1. detection (tight preset)",
+            "6a. detection (tight preset)",
             detect::run(&ctx, Preset::Tight, runs),
             one,
         )
         .await;
-    }
-    if wants(2) {
         out.step(
-            "2. restart (tight preset)",
+            "6b. restart (tight preset)",
             restart::run(&ctx, Preset::Tight, runs),
             many,
         )
         .await;
     }
     if let Some(result) = restart_default {
-        out.record("2. restart (default backoff)", result, many);
-    }
-    let root = is_root();
-    for (n, title) in [(3, cut::TITLE), (4, network::TITLE)] {
-        if wants(n) && !root {
-            out.rows.push(Row::empty(
-                title,
-                "skipped: needs root (`ss -K`, `ip netns`)",
-            ));
-        }
-    }
-    if wants(3) && root {
-        out.step("3. cut", cut::run(&ctx, runs), one).await;
-    }
-    if wants(4) && root {
-        out.step("4. network back", network::run(&ctx, runs), one)
-            .await;
-    }
-    if wants(5) {
-        out.step("5. outbox drain", outbox::run(&ctx, runs), many)
-            .await;
+        out.record("6b. restart (default backoff)", result, many);
     }
     if wants(6) {
-        out.step("6. archive catch-up", catchup::run(&ctx, runs, false), many)
+        if is_root() {
+            out.step("6c. cut", cut::run(&ctx, runs), one).await;
+            out.step("6d. network back", network::run(&ctx, runs), one)
+                .await;
+        } else {
+            for title in [cut::TITLE, network::TITLE] {
+                out.rows.push(Row::empty(
+                    title,
+                    "skipped: needs root (`ss -K`, `ip netns`)",
+                ));
+            }
+        }
+        out.step("6e. outbox drain", outbox::run(&ctx, runs), many)
             .await;
         out.step(
-            "6. archive catch-up with mod_offline",
+            "6f. archive catch-up",
+            catchup::run(&ctx, runs, false),
+            many,
+        )
+        .await;
+        out.step(
+            "6f. archive catch-up with mod_offline",
             catchup::run(&ctx, runs.min(3), true),
             many,
         )
         .await;
+    }
+    if let Some(task) = idle {
+        eprintln!("bench: waiting for 1. idle cost to finish");
+        let mut first = Outcome::default();
+        first.record("1. idle cost", task.await.flat(), many);
+        first.rows.append(&mut out.rows);
+        first.failures.append(&mut out.failures);
+        out = first;
     }
     (out.rows, out.failures)
 }

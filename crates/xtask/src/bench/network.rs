@@ -1,4 +1,4 @@
-//! Scenario 4: the network goes away and comes back (a default route
+//! Scenario 6d: the network goes away and comes back (a default route
 //! removed and restored in a network namespace); how long after it is
 //! back is the session resumed?
 
@@ -13,7 +13,7 @@ use super::preset::Preset;
 use super::report::{Row, median, num};
 use super::watch::{is_state, reason};
 
-pub(crate) const TITLE: &str = "4. Network back";
+pub(crate) const TITLE: &str = "6d. Recovery: network back";
 
 pub(crate) const METHOD: &str = "\
 Prosody and the daemon (tight preset) run in a private network namespace\n\

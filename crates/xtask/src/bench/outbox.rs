@@ -1,4 +1,4 @@
-//! Scenario 5: messages written while offline; how fast does the outbox
+//! Scenario 6e: messages written while offline; how fast does the outbox
 //! drain when the account connects?
 
 use std::collections::HashSet;
@@ -12,7 +12,7 @@ use super::harness::{Account, CAUGHT_UP, Ctx, STEP, blocking, log_field, ms};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
-pub(crate) const TITLE: &str = "5. Outbox drain";
+pub(crate) const TITLE: &str = "6e. Recovery: outbox drain";
 
 pub(crate) const METHOD: &str = "\
 Per run, a fresh Prosody and two daemons (default preset), alice and bob,\n\

@@ -1,4 +1,4 @@
-//! Scenario 2: the server restarts; how long after it accepts again is the
+//! Scenario 6b: the server restarts; how long after it accepts again is the
 //! session back (and caught up)?
 
 use std::time::Instant;
@@ -12,7 +12,7 @@ use super::preset::Preset;
 use super::report::{Row, median, num};
 use super::watch::{is_state, reason};
 
-pub(crate) const TITLE: &str = "2. Server restart";
+pub(crate) const TITLE: &str = "6b. Recovery: server restart";
 
 pub(crate) const METHOD: &str = "\
 One daemon, one account, connected for longer than the preset's\n\
