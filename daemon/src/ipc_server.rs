@@ -83,27 +83,21 @@ impl ClientHandle {
     /// Queue a frame, or cut the client off if its queue is full.
     pub(crate) fn send(&self, frame: &ServerFrame) -> Result<(), Lagged> {
         let answers = !matches!(frame, ServerFrame::Event { .. });
-        let bytes = match encode_frame(frame) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                tracing::error!(client = self.id, "cannot encode a frame: {e}");
-                let fallback = ServerFrame::Error {
-                    id: None,
-                    error: ErrorBody::new(
-                        ErrorCode::Internal,
-                        format!("wimsyd could not encode its answer: {e}"),
-                    ),
-                };
-                match encode_frame(&fallback) {
-                    Ok(bytes) => bytes,
-                    Err(_) => return Ok(()),
-                }
-            }
-        };
-        let outbound = Outbound {
-            bytes: bytes.into(),
+        self.queue(Outbound {
+            bytes: encode_for_clients(frame),
             answers,
-        };
+        })
+    }
+
+    /// Queue an event encoded once for every subscriber.
+    pub(crate) fn send_event(&self, bytes: &Arc<[u8]>) -> Result<(), Lagged> {
+        self.queue(Outbound {
+            bytes: Arc::clone(bytes),
+            answers: false,
+        })
+    }
+
+    fn queue(&self, outbound: Outbound) -> Result<(), Lagged> {
         self.out.try_send(outbound).map_err(|_| {
             tracing::warn!(
                 client = self.id,
@@ -112,6 +106,32 @@ impl ClientHandle {
             self.cut_off.notify_one();
             Lagged
         })
+    }
+}
+
+/// A frame as bytes for the wire; a frame that cannot be encoded becomes
+/// an `internal` error saying so (protocol values are plain data, so this
+/// is a bug, not input).
+pub(crate) fn encode_for_clients(frame: &ServerFrame) -> Arc<[u8]> {
+    match encode_frame(frame) {
+        Ok(bytes) => bytes.into(),
+        Err(e) => {
+            tracing::error!("cannot encode a frame: {e}");
+            let fallback = ServerFrame::Error {
+                id: None,
+                error: ErrorBody::new(
+                    ErrorCode::Internal,
+                    format!("wimsyd could not encode its answer: {e}"),
+                ),
+            };
+            encode_frame(&fallback)
+                .unwrap_or_else(|_| {
+                    br#"{"type":"error","error":{"code":"internal","message":"wimsyd could not encode its answer"}}
+"#
+                    .to_vec()
+                })
+                .into()
+        }
     }
 }
 

@@ -63,6 +63,10 @@ fn fuzz_target(cargo: &str, target: &str, seeds: &str, seconds: u64) -> Result<(
             "fuzz",
             "--sanitizer",
             "none",
+            // cargo-fuzz builds with one codegen unit by default, which
+            // makes the daemon's build take minutes longer than it saves.
+            "--codegen-units",
+            "16",
             target,
             &corpus.to_string_lossy(),
             &root.join(seeds).to_string_lossy(),

@@ -14,8 +14,9 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
 
   test   install missing system packages, then run cargo fmt --check,
-         clippy with -D warnings, every test (with a real Prosody), and a
-         one-minute fuzz run
+         clippy with -D warnings, every test (with a real Prosody), every
+         benchmark once at a small size (debug build), and a one-minute
+         fuzz run
   demo   install missing system packages, start a local Prosody with two
          throwaway accounts on loopback, wimsyd for one of them, a peer that
          says hello, and the GUI (or `wimsyctl follow` without a display);
@@ -105,6 +106,10 @@ fn test() -> Result<()> {
     // End-to-end tests start the real binaries, so build them first.
     run(&cargo, &["build", "--workspace", "--bins"])?;
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    // Every benchmark scenario once, small, on the debug binaries just
+    // built: the benchmark code cannot rot, and no release build is paid
+    // for. Its figures are not looked at (target/bench/).
+    bench::run(&["--quick".to_owned(), "--debug-build".to_owned()])?;
     fuzz::fuzz(fuzz::IN_TEST_SECONDS)?;
     eprintln!("xtask: all checks passed");
     Ok(())

@@ -294,8 +294,10 @@ impl Core {
             seq: self.seq,
             event,
         };
+        // Encoded once, shared by every subscriber's queue.
+        let bytes = crate::ipc_server::encode_for_clients(&frame);
         self.subscribers
-            .retain(|_, client| client.send(&frame).is_ok());
+            .retain(|_, client| client.send_event(&bytes).is_ok());
     }
 
     pub(crate) async fn run(

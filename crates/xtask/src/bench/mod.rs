@@ -26,6 +26,7 @@ mod procstat;
 mod profanity;
 mod report;
 mod restart;
+mod scale;
 mod watch;
 
 use std::future::Future;
@@ -46,19 +47,20 @@ pub(crate) const USAGE: &str =
   private Prosody instances on loopback (needs root), side by side with
   Profanity and a plain slixmpp receiver where there is something to
   compare: 1 idle cost, 2 message latency, 3 burst ingest, 6 recovery
-  (dead connection, restart, cut, network back, outbox, archive catch-up). Prints a Markdown table and writes docs/benchmarks.md.
+  (dead connection, restart, cut, network back, outbox, archive
+  catch-up), 7 how the cost grows with accounts and frontends. Prints a Markdown table and writes docs/benchmarks.md.
 
   --quick        every scenario at a small size, in about two minutes;
                  writes target/bench/benchmarks-quick.md instead
   --out PATH     write the report to PATH
-  --only N,M     run only these scenarios (1, 2, 3, 6); the report (only their
+  --only N,M     run only these scenarios (1-3, 6, 7); the report (only their
                  figures) goes to target/bench/benchmarks-partial.md
   --debug-build  use the debug binaries (what `cargo xtask test` does so
                  the benchmark code runs at every commit without a release
                  build); figures are not representative";
 
 /// The scenarios by number.
-const SCENARIOS: [u32; 4] = [1, 2, 3, 6];
+const SCENARIOS: [u32; 5] = [1, 2, 3, 6, 7];
 
 struct Args {
     quick: bool,
@@ -88,7 +90,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
                         Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
-                        _ => bail!("--only takes scenario numbers 1, 2, 3 and 6, like `--only 2,3`"),
+                        _ => bail!("--only takes scenario numbers 1, 2, 3, 6 and 7, like `--only 2,3`"),
                     }
                 }
             }
@@ -157,6 +159,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         (network::TITLE, network::METHOD),
         (outbox::TITLE, outbox::METHOD),
         (catchup::TITLE, catchup::METHOD),
+        (scale::TITLE, scale::METHOD),
     ];
     let doc = Doc {
         quick: args.quick,
@@ -297,6 +300,9 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
             many,
         )
         .await;
+    }
+    if wants(7) {
+        out.step("7. scale", scale::run(&ctx), many).await;
     }
     if let Some(task) = idle {
         eprintln!("bench: waiting for 1. idle cost to finish");
