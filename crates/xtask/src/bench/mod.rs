@@ -90,7 +90,9 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
                         Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
-                        _ => bail!("--only takes scenario numbers 1, 2, 3, 6 and 7, like `--only 2,3`"),
+                        _ => bail!(
+                            "--only takes scenario numbers 1, 2, 3, 6 and 7, like `--only 2,3`"
+                        ),
                     }
                 }
             }
