@@ -10,12 +10,14 @@
 //! cannot run to its end (a wait past its deadline, a resume that did not
 //! happen) is reported as failed and makes the command fail.
 
+mod attach;
 mod burst;
 mod catchup;
 mod cut;
 mod detect;
 mod follow;
 mod harness;
+mod history;
 mod idle;
 mod latency;
 mod network;
@@ -46,21 +48,22 @@ pub(crate) const USAGE: &str =
   Builds wimsyd and wimsyctl in release mode, then measures them against
   private Prosody instances on loopback (needs root), side by side with
   Profanity and a plain slixmpp receiver where there is something to
-  compare: 1 idle cost, 2 message latency, 3 burst ingest, 6 recovery
-  (dead connection, restart, cut, network back, outbox, archive
-  catch-up), 7 how the cost grows with accounts and frontends. Prints a Markdown table and writes docs/benchmarks.md.
+  compare: 1 idle cost, 2 message latency, 3 burst ingest, 4 history,
+  5 frontend attach, 6 recovery (dead connection, restart, cut, network
+  back, outbox, archive catch-up), 7 how the cost grows with accounts and
+  frontends. Prints a Markdown table and writes docs/benchmarks.md.
 
   --quick        every scenario at a small size, in about two minutes;
                  writes target/bench/benchmarks-quick.md instead
   --out PATH     write the report to PATH
-  --only N,M     run only these scenarios (1-3, 6, 7); the report (only their
+  --only N,M     run only these scenarios (1-7); the report (only their
                  figures) goes to target/bench/benchmarks-partial.md
   --debug-build  use the debug binaries (what `cargo xtask test` does so
                  the benchmark code runs at every commit without a release
                  build); figures are not representative";
 
 /// The scenarios by number.
-const SCENARIOS: [u32; 5] = [1, 2, 3, 6, 7];
+const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=7;
 
 struct Args {
     quick: bool,
@@ -90,9 +93,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
                         Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
-                        _ => bail!(
-                            "--only takes scenario numbers 1, 2, 3, 6 and 7, like `--only 2,3`"
-                        ),
+                        _ => bail!("--only takes scenario numbers 1 to 7, like `--only 3,4`"),
                     }
                 }
             }
@@ -155,6 +156,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         (idle::TITLE, idle::METHOD),
         (latency::TITLE, latency::METHOD),
         (burst::TITLE, burst::METHOD),
+        (history::TITLE, history::METHOD),
+        (attach::TITLE, attach::METHOD),
         (detect::TITLE, detect::METHOD),
         (restart::TITLE, restart::METHOD),
         (cut::TITLE, cut::METHOD),
@@ -253,6 +256,13 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
     }
     if wants(3) {
         out.step("3. burst ingest", burst::run(&ctx), many).await;
+    }
+    if wants(4) {
+        out.step("4. history", history::run(&ctx), many).await;
+    }
+    if wants(5) {
+        out.step("5. frontend attach", attach::run(&ctx), many)
+            .await;
     }
     if let Some(result) = detect_default {
         out.record("6a. detection (default timeouts)", result, one);
