@@ -827,7 +827,7 @@ fn check_login(
         let cert = cert.map_err(|e| anyhow!("parsing {}: {e:?}", ca_file.display()))?;
         roots.add(cert).context("adding the CA to the root store")?;
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

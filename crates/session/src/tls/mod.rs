@@ -18,7 +18,7 @@ use verifier::{AccountVerifier, Rejected};
 /// The client config for `account`: its pinned certificate if it has one,
 /// else the OS roots and its CA file.
 pub(crate) fn client_config(account: &AccountConfig) -> Result<Arc<ClientConfig>, SessionError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = match account.pinned_sha256 {
         // A pinned account needs no roots: nothing but that certificate
         // will do, so its CA file is not even read.

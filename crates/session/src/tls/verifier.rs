@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn provider() -> Arc<CryptoProvider> {
-        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+        Arc::new(rustls::crypto::ring::default_provider())
     }
 
     /// A CA and a leaf for `localhost` signed by it.
