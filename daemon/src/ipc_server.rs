@@ -292,6 +292,36 @@ async fn handshake(
     }
 }
 
+/// How much of a client's queue one write may carry.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// `first` and the frames queued behind it, joined so that one write
+/// carries many of them: during a burst the core queues events faster than
+/// one write per frame goes out, and a client that reads at full speed
+/// must not be cut off as if it did not read.
+fn batch(
+    first: Outbound,
+    queue: &mut mpsc::Receiver<Outbound>,
+    unanswered: &mut usize,
+) -> Arc<[u8]> {
+    let mut taken = |outbound: &Outbound| {
+        if outbound.answers {
+            *unanswered = unanswered.saturating_sub(1);
+        }
+    };
+    taken(&first);
+    if queue.is_empty() {
+        return first.bytes;
+    }
+    let mut joined = first.bytes.to_vec();
+    while joined.len() < WRITE_BATCH_BYTES {
+        let Ok(next) = queue.try_recv() else { break };
+        taken(&next);
+        joined.extend_from_slice(&next.bytes);
+    }
+    joined.into()
+}
+
 async fn serve_client(
     stream: Stream,
     id: ClientId,
@@ -363,10 +393,7 @@ async fn serve_client(
                 }
             }
             Some(outbound) = out_rx.recv(), if current.is_none() => {
-                if outbound.answers {
-                    unanswered = unanswered.saturating_sub(1);
-                }
-                current = Some((outbound.bytes, 0));
+                current = Some((batch(outbound, &mut out_rx, &mut unanswered), 0));
             }
             next = next_request(&mut reader), if reading => {
                 let input = match next {

@@ -109,3 +109,69 @@ async fn a_subscriber_that_never_reads_is_cut_off_and_nobody_waits_for_it() {
     let last = rest.lines().last().unwrap_or_default();
     assert!(last.contains("\"lagged\""), "ends with lagged: {last}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_reads_keeps_up_with_a_burst_bigger_than_its_queue() {
+    let prosody = prosody_with(&["alice", "bob"]);
+    let alice = Daemon::start_args(&["--client-queue", "16"]).unwrap();
+    assert!(
+        alice
+            .add_account(&prosody, "alice", "alice-pw")
+            .status
+            .success()
+    );
+    alice
+        .wait_state(&prosody.jid("alice"), "connected")
+        .unwrap();
+    let bob = connected_daemon(&prosody, "bob");
+    let mut reader = alice.client().await;
+    reader.subscribe().await.unwrap();
+
+    // Stopped, alice's daemon cannot read; the server keeps the messages
+    // for it, and they all arrive at once when it goes on.
+    let signal = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &alice.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("-STOP");
+    let mut sender = bob.client().await;
+    let alice_jid = prosody.jid("alice");
+    for i in 0..300 {
+        let request = Request::Send {
+            account: None,
+            to: alice_jid.clone(),
+            body: format!("burst {i} {}", "x".repeat(200)),
+        };
+        assert!(matches!(
+            sender.request(request).await.unwrap(),
+            Response::Sent { .. }
+        ));
+    }
+    let bob_jid = prosody.jid("bob");
+    let acked = wait_until(DEADLINE, "bob's 300 acked by the server", || {
+        let page = bob.ctl_json(&["history", &alice_jid, "--limit", "500"]);
+        let messages = page["messages"].as_array().unwrap();
+        messages.len() == 300 && messages.iter().all(|m| m["delivery"] == "acked")
+    });
+    signal("-CONT");
+    acked.unwrap();
+
+    let mut seen = 0;
+    while seen < 300 {
+        next_matching(&mut reader, |e| {
+            matches!(e, wimsy_ipc::Event::Message { message, .. }
+                if message.peer == bob_jid && message.body.starts_with("burst "))
+        })
+        .await;
+        seen += 1;
+    }
+    assert!(
+        !alice
+            .log()
+            .contains("client is not reading its events; cutting it off"),
+        "a reading client was cut off"
+    );
+}

@@ -327,7 +327,13 @@ impl Core {
                         self.set_visibility(client, false);
                     }
                 },
-                Some(tagged) = session_events.recv() => self.on_session_event(tagged),
+                Some(tagged) = session_events.recv() => {
+                    self.on_session_event(tagged);
+                    // A burst of stanzas must not starve the clients'
+                    // writers: one that reads at full speed would fill its
+                    // queue and be cut off as if it did not read.
+                    tokio::task::yield_now().await;
+                }
                 Some(event) = system_events.recv() => self.on_system_event(event),
             }
         }
