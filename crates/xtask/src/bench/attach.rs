@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use wimsy_ipc::{Client, ClientFrame, Request, Response, Role, Snapshot, encode_frame};
 use wimsy_store::{Delivery, Direction, NewMessage, Store};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms};
+use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
 use super::history::{RawConn, Rng, STORE_FILE, bench_build, median_text};
 use super::peer::Peer;
 use super::preset::Preset;
@@ -63,8 +62,7 @@ fn repeats(ctx: &Ctx) -> usize {
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let runs = repeats(ctx);
-    let prosody = blocking(|| Prosody::builder().account("alice", "alice-pw").start())
-        .context("starting Prosody")?;
+    let prosody = server(&["alice"])?;
     let alice = prosody.jid("alice");
     let mut peer = Peer::start(&prosody, "alice", "alice-pw").await?;
     peer.add_roster("contact", CONTACTS).await?;

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wimsy_ipc::{ConnectionState, Direction, Event, Request};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, CAUGHT_UP, Ctx, STEP, add_account, blocking};
+use super::harness::{Account, CAUGHT_UP, Ctx, STEP, add_account, start_server, users};
 use super::peer::Peer;
 use super::preset::Preset;
 use super::procstat;
@@ -78,23 +77,19 @@ async fn stored(account: &mut Account, prefix: &str, n: usize) -> Result<Instant
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let (n, runs) = size(ctx);
     let count = u64::try_from(n).context("message count")?;
-    let mut builder = Prosody::builder()
-        .account("alice", "alice-pw")
-        .account("bob", "bob-pw")
-        .account("dave", "dave-pw")
-        .extra_config(&format!(
-            "modules_disabled = {{ \"s2s\"; \"s2s_auth_certs\"; \"offline\" }}\n\
+    let mut builder = users(&["alice", "bob", "dave"]).extra_config(&format!(
+        "modules_disabled = {{ \"s2s\"; \"s2s_auth_certs\"; \"offline\" }}\n\
              smacks_max_queue_size = {queue}\n\
              storage_archive_item_limit = {archive}",
-            queue = 2 * n + 1000,
-            archive = 10 * n * (runs + 1),
-        ));
+        queue = 2 * n + 1000,
+        archive = 10 * n * (runs + 1),
+    ));
     for run in 0..runs {
         builder = builder
             .account(&format!("erin{run}"), &format!("erin{run}-pw"))
             .account(&format!("frank{run}"), &format!("frank{run}-pw"));
     }
-    let prosody = blocking(|| builder.start()).context("starting Prosody")?;
+    let prosody = start_server(builder)?;
     let mut alice = Account::start(ctx, &prosody, "alice", Preset::Default, None).await?;
     let wimsyd = alice.daemon.pid().context("wimsyd is not running")?;
     let mut dave = Peer::start(&prosody, "dave", "dave-pw").await?;

@@ -4,11 +4,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use wimsy_ipc::{Delivery, Direction, Event, Request};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, CAUGHT_UP, Ctx, blocking, log_field};
+use super::harness::{Account, CAUGHT_UP, Ctx, log_field, start_server, users};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
@@ -43,9 +42,7 @@ pub(crate) fn size(ctx: &Ctx) -> usize {
 pub(crate) async fn run(ctx: &Ctx, runs: usize, offline: bool) -> Result<Vec<Row>> {
     let n = size(ctx);
     let limit = Duration::from_secs(120);
-    let mut builder = Prosody::builder()
-        .account("alice", "alice-pw")
-        .account("bob", "bob-pw");
+    let mut builder = users(&["alice", "bob"]);
     if !offline {
         // Replaces the harness's own list (s2s stays off).
         builder =
@@ -57,7 +54,7 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize, offline: bool) -> Result<Vec<Row
         // A fresh server per run: Prosody's file-based archive store reads
         // a user's whole archive for every page, so a reused one would make
         // every run slower than the one before.
-        let prosody = blocking(|| builder.clone().start()).context("starting Prosody")?;
+        let prosody = start_server(builder.clone())?;
         let mut alice = Account::start(ctx, &prosody, "alice", Preset::Default, None).await?;
         let mut bob = Account::start(ctx, &prosody, "bob", Preset::Default, None).await?;
         alice.disconnect().await?;

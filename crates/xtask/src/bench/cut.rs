@@ -3,11 +3,10 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use wimsy_ipc::ConnectionState;
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, Ctx, STEP, blocking, cut_connections, ms};
+use super::harness::{Account, Ctx, STEP, blocking, cut_connections, ms, server};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 use super::watch::{is_state, left_connected, reason};
@@ -28,8 +27,7 @@ the daemon noticed the cut.";
 
 pub(crate) async fn run(ctx: &Ctx, runs: usize) -> Result<Row> {
     let preset = Preset::Tight;
-    let prosody = blocking(|| Prosody::builder().account("alice", "alice-pw").start())
-        .context("starting Prosody")?;
+    let prosody = server(&["alice"])?;
     let mut alice = Account::start(ctx, &prosody, "alice", preset, None).await?;
     let (mut resumed, mut noticed, mut ss) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {

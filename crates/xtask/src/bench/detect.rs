@@ -5,11 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use wimsy_ipc::{ConnectionState, Delivery, Event};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, Ctx, STEP, blocking};
+use super::harness::{Account, Ctx, STEP, blocking, server};
 use super::preset::Preset;
 use super::report::Row;
 use super::watch::{is_state, left_connected};
@@ -36,13 +35,7 @@ pub(crate) async fn run(ctx: &Ctx, preset: Preset, runs: usize) -> Result<Row> {
     let bound = numbers.idle_probe + numbers.probe_answer;
     // The wait is the bound plus room for a slow machine, never unbounded.
     let limit = bound + Duration::from_secs(30) + numbers.login;
-    let prosody = blocking(|| {
-        Prosody::builder()
-            .account("alice", "alice-pw")
-            .account("bob", "bob-pw")
-            .start()
-    })
-    .context("starting Prosody")?;
+    let prosody = server(&["alice", "bob"])?;
     let mut alice = Account::start(ctx, &prosody, "alice", preset, None).await?;
     let bob = prosody.jid("bob");
     let mut samples = Vec::new();

@@ -359,6 +359,27 @@ pub(crate) async fn add_account(
 }
 
 // ---------------------------------------------------------------------------
+// The server
+
+/// A builder with these users, each with the password `<user>-pw` that
+/// [`add_account`] and the peers use.
+pub(crate) fn users(users: &[&str]) -> wimsy_testkit::ProsodyBuilder {
+    users.iter().fold(Prosody::builder(), |builder, user| {
+        builder.account(user, &format!("{user}-pw"))
+    })
+}
+
+/// Start a configured Prosody without stalling the runtime.
+pub(crate) fn start_server(builder: wimsy_testkit::ProsodyBuilder) -> Result<Prosody> {
+    blocking(|| builder.start()).context("starting Prosody")
+}
+
+/// A Prosody with these users (see [`users`]).
+pub(crate) fn server(names: &[&str]) -> Result<Prosody> {
+    start_server(users(names))
+}
+
+// ---------------------------------------------------------------------------
 // Small helpers
 
 /// Run blocking work (Prosody stop/start, a command) without stalling the

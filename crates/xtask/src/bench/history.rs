@@ -13,9 +13,8 @@ use wimsy_ipc::{
     decode_frame, encode_frame,
 };
 use wimsy_store::{Delivery, Direction, NewMessage, Store};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms};
+use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
@@ -88,13 +87,7 @@ struct Filled {
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let n = size(ctx);
     let runs = repeats(ctx);
-    let prosody = blocking(|| {
-        Prosody::builder()
-            .account("alice", "alice-pw")
-            .account("bob", "bob-pw")
-            .start()
-    })
-    .context("starting Prosody")?;
+    let prosody = server(&["alice", "bob"])?;
     let (alice, bob) = (prosody.jid("alice"), prosody.jid("bob"));
 
     let mut filled = None;

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use wimsy_ipc::{Request, Response};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, Ctx, STARTUP, blocking};
+use super::harness::{Account, Ctx, STARTUP, blocking, server};
 use super::peer::Peer;
 use super::preset::Preset;
 use super::procstat::{self, ProcStats};
@@ -86,13 +85,7 @@ impl Series {
 }
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
-    let prosody = blocking(|| {
-        Prosody::builder()
-            .account("alice", "alice-pw")
-            .account("carol", "carol-pw")
-            .start()
-    })
-    .context("starting Prosody")?;
+    let prosody = server(&["alice", "carol"])?;
     for user in ["alice", "carol"] {
         let mut peer = Peer::start(&prosody, user, &format!("{user}-pw")).await?;
         peer.add_roster("contact", CONTACTS).await?;
@@ -122,7 +115,8 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
 
     let slice = idle_time(ctx) / slices(ctx);
     let (mut ours, mut theirs) = (Series::default(), Series::default());
-    let mut last = (procstat::read(wimsyd)?, procstat::read(profanity.pid())?);
+    let first = (procstat::read(wimsyd)?, procstat::read(profanity.pid())?);
+    let mut last = first.clone();
     for _ in 0..slices(ctx) {
         tokio::time::sleep(slice).await;
         let now = (
@@ -135,6 +129,14 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         last = now;
     }
     let threads = last.0.threads;
+    // /proc counts CPU time in 10 ms ticks: over the whole idle time the
+    // total says more than per-slice rates that round to zero.
+    let cpu_total = format!(
+        "; CPU over all {} s: wimsyd {} ms, Profanity {} ms (10 ms resolution)",
+        idle_time(ctx).as_secs(),
+        num(last.0.delta(&first.0).cpu_ms),
+        num(last.1.delta(&first.1).cpu_ms)
+    );
     let preempted = |s: &Series| median(&s.preemptions_per_min).map_or_else(|| "?".into(), num);
     let preemptions = format!(
         "; involuntary switches (preemptions) per min, median: wimsyd {}, Profanity {}",
@@ -182,6 +184,9 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
             "same server, same roster, same minutes",
         ));
     }
+    if let Some(row) = rows.iter_mut().find(|r| r.scenario.ends_with("wimsyd CPU")) {
+        row.notes.push_str(&cpu_total);
+    }
     if let Some(row) = rows
         .iter_mut()
         .find(|r| r.scenario.ends_with("wimsyd wakeups"))
@@ -190,7 +195,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     }
     if let Some(row) = rows.first_mut() {
         row.notes.push_str(&format!(
-            "; wimsyd has {threads} threads, no frontend attached"
+            "; wimsyd threads: {threads}; no frontend attached"
         ));
     }
     Ok(rows)

@@ -5,10 +5,9 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use wimsy_testkit::Prosody;
 
 use super::follow::Follow;
-use super::harness::{Account, Ctx, STARTUP, blocking};
+use super::harness::{Account, Ctx, STARTUP, server};
 use super::peer::{Peer, parse_body};
 use super::preset::Preset;
 use super::report::{Row, median, num};
@@ -83,14 +82,7 @@ impl Percentiles {
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let (n, rate, runs) = size(ctx);
-    let prosody = blocking(|| {
-        Prosody::builder()
-            .account("alice", "alice-pw")
-            .account("bob", "bob-pw")
-            .account("dave", "dave-pw")
-            .start()
-    })
-    .context("starting Prosody")?;
+    let prosody = server(&["alice", "bob", "dave"])?;
     let alice = Account::start(ctx, &prosody, "alice", Preset::Default, None).await?;
     let mut follow = Follow::start(ctx, &alice.daemon, Instant::now() + STARTUP).await?;
     let mut dave = Peer::start(&prosody, "dave", "dave-pw").await?;

@@ -120,8 +120,7 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
             // would add its own decoding time (tens of µs per event) to
             // the figures. The published run measures from a release build
             // of itself.
-            build.extend(["-p", "xtask"]);
-            crate::run(&cargo(), &build)?;
+            crate::run(&cargo(), &["build", "--release", "-p", "xtask"])?;
             return release_self(&target.join("release/xtask"), raw_args);
         }
     }

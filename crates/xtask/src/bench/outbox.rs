@@ -4,11 +4,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use wimsy_ipc::{Delivery, Direction, Event, Request};
-use wimsy_testkit::Prosody;
 
-use super::harness::{Account, CAUGHT_UP, Ctx, STEP, blocking, log_field, ms};
+use super::harness::{Account, CAUGHT_UP, Ctx, STEP, log_field, ms, server};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
@@ -42,13 +41,7 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize) -> Result<Vec<Row>> {
         // A fresh server per run: Prosody's file-based archive store reads
         // a user's whole archive for every query, so reusing one would make
         // every run slower than the one before.
-        let prosody = blocking(|| {
-            Prosody::builder()
-                .account("alice", "alice-pw")
-                .account("bob", "bob-pw")
-                .start()
-        })
-        .context("starting Prosody")?;
+        let prosody = server(&["alice", "bob"])?;
         let mut alice = Account::start(ctx, &prosody, "alice", Preset::Default, None).await?;
         let mut bob = Account::start(ctx, &prosody, "bob", Preset::Default, None).await?;
         alice.disconnect().await?;

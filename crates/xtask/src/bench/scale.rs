@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use wimsy_ipc::{Client, ConnectionState, Delivery, Event, Request, Response, Role, Snapshot};
 use wimsy_testkit::Prosody;
 
-use super::harness::{CAUGHT_UP, Ctx, Daemon, STARTUP, STEP, add_account, blocking, ms};
+use super::harness::{CAUGHT_UP, Ctx, Daemon, STARTUP, STEP, add_account, ms, server};
 use super::preset::Preset;
 use super::procstat::{self, ProcStats};
 use super::report::{Row, median, num};
@@ -103,13 +103,10 @@ fn user(i: usize) -> String {
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let plan = plan(ctx);
     // u1 is the fan-out's recipient even when no size needs two accounts.
-    let users = plan.accounts.iter().copied().max().unwrap_or(1).max(2);
-    let mut builder = Prosody::builder();
-    for i in 0..users {
-        let name = user(i);
-        builder = builder.account(&name, &format!("{name}-pw"));
-    }
-    let prosody = blocking(|| builder.start()).context("starting Prosody")?;
+    let count = plan.accounts.iter().copied().max().unwrap_or(1).max(2);
+    let names: Vec<String> = (0..count).map(user).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let prosody = server(&names)?;
 
     let mut rows = Vec::new();
     let mut one_account: Option<Memory> = None;
