@@ -40,8 +40,9 @@ pub const CANARY_PASSWORD: &str = "fuzz-canary-5b1e9c";
 const CLIENT_QUEUE: usize = 1 << 16;
 
 /// Run `script` (newline-separated client frames) against a fresh core
-/// whose files live in `dir` (which must be empty and private). `server`
-/// is a loopback `host:port` where nothing listens.
+/// whose files live in `dir` (which must be empty and private).
+/// `closed_port` is a port of 127.0.0.1 where nothing listens: every
+/// session the script starts dials it.
 ///
 /// # Panics
 ///
