@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use wimsy_ipc::{Client, ClientFrame, Request, Response, Role, Snapshot, encode_frame};
-use wimsy_store::{Delivery, Direction, NewMessage, Store};
+use wimsy_store::Store;
 
 use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
-use super::history::{RawConn, Rng, STORE_FILE, bench_build, median_text};
+use super::history::{RawConn, Rng, STORE_FILE, bench_build, insert_like_received, median_text};
 use super::peer::Peer;
 use super::preset::Preset;
 use super::report::Row;
@@ -351,25 +351,14 @@ fn fill(path: &Path, account: &str, peers: &[String]) -> Result<Vec<u32>> {
         for &k in &order {
             let incoming = rng.chance(0.5);
             timestamp_ms += 1_000 + rng.below(299_000) as i64;
-            let (direction, delivery) = if incoming {
-                (Direction::In, Delivery::Received)
-            } else {
-                (Direction::Out, Delivery::Acked)
-            };
-            let body = rng.body();
-            let (origin_id, stanza_id) = (rng.uuid(), rng.uuid());
-            store
-                .insert_message(&NewMessage {
-                    account,
-                    peer: &peers[k],
-                    direction,
-                    body: &body,
-                    timestamp_ms,
-                    origin_id: Some(&origin_id),
-                    stanza_id: Some(&stanza_id),
-                    delivery,
-                })
-                .context("filling the store")?;
+            insert_like_received(
+                &mut store,
+                &mut rng,
+                account,
+                &peers[k],
+                incoming,
+                timestamp_ms,
+            )?;
             if incoming {
                 unread[k] += 1;
             }

@@ -12,7 +12,7 @@ use wimsy_ipc::{
     ChatMessage, Client, ClientFrame, MAX_FRAME_BYTES, Request, Response, Role, ServerFrame,
     decode_frame, encode_frame,
 };
-use wimsy_store::{Delivery, Direction, NewMessage, Store};
+use wimsy_store::{Delivery, Direction, Inserted, NewMessage, Store};
 
 use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
 use super::preset::Preset;
@@ -448,27 +448,9 @@ fn fill(path: &Path, account: &str, peer: &str, n: usize) -> Result<Filled> {
             incoming = !incoming;
         }
         timestamp_ms += 1_000 + rng.below(299_000) as i64;
-        let body = rng.body();
-        let origin_id = rng.uuid();
-        let stanza_id = rng.uuid();
-        body_bytes += body.len();
-        let (direction, delivery) = if incoming {
-            (Direction::In, Delivery::Received)
-        } else {
-            (Direction::Out, Delivery::Acked)
-        };
-        let inserted = store
-            .insert_message(&NewMessage {
-                account,
-                peer,
-                direction,
-                body: &body,
-                timestamp_ms,
-                origin_id: Some(&origin_id),
-                stanza_id: Some(&stanza_id),
-                delivery,
-            })
-            .context("filling the store")?;
+        let (inserted, origin_id, body_len) =
+            insert_like_received(&mut store, &mut rng, account, peer, incoming, timestamp_ms)?;
+        body_bytes += body_len;
         if !inserted.is_new() {
             bail!(
                 "filling the store: message {} was taken for a duplicate",
@@ -485,6 +467,41 @@ fn fill(path: &Path, account: &str, peer: &str, n: usize) -> Result<Filled> {
         bytes: store_bytes(path)?,
         origin_ids,
     })
+}
+
+/// Store one message the way the daemon has it once caught up with the
+/// server: a body, the sender's origin-id and the server's stanza-id;
+/// incoming ones received, outgoing ones acked. Its origin-id and body
+/// length.
+pub(super) fn insert_like_received(
+    store: &mut Store,
+    rng: &mut Rng,
+    account: &str,
+    peer: &str,
+    incoming: bool,
+    timestamp_ms: i64,
+) -> Result<(Inserted, String, usize)> {
+    let body = rng.body();
+    let origin_id = rng.uuid();
+    let stanza_id = rng.uuid();
+    let (direction, delivery) = if incoming {
+        (Direction::In, Delivery::Received)
+    } else {
+        (Direction::Out, Delivery::Acked)
+    };
+    let inserted = store
+        .insert_message(&NewMessage {
+            account,
+            peer,
+            direction,
+            body: &body,
+            timestamp_ms,
+            origin_id: Some(&origin_id),
+            stanza_id: Some(&stanza_id),
+            delivery,
+        })
+        .context("filling the store")?;
+    Ok((inserted, origin_id, body.len()))
 }
 
 /// The sizes of the store's main file and its `-wal` file (0 if absent).
