@@ -10,10 +10,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use wimsy_ipc::{Client, ClientFrame, Request, Response, Role, Snapshot, encode_frame};
 use wimsy_store::Store;
 
+use super::fill::{Rng, STORE_FILE, insert_like_received};
 use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
-use super::history::{RawConn, Rng, STORE_FILE, bench_build, insert_like_received, median_text};
+use super::history::{bench_build, median_text};
 use super::peer::Peer;
 use super::preset::Preset;
+use super::rawconn::RawConn;
 use super::report::Row;
 
 pub(crate) const TITLE: &str = "5. Frontend attach";

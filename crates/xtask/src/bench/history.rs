@@ -6,16 +6,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
-use wimsy_ipc::{
-    ChatMessage, Client, ClientFrame, MAX_FRAME_BYTES, Request, Response, Role, ServerFrame,
-    decode_frame, encode_frame,
-};
-use wimsy_store::{Delivery, Direction, Inserted, NewMessage, Store};
+use wimsy_ipc::{ChatMessage, Client, ClientFrame, Request, Response, Role, encode_frame};
+use wimsy_store::Store;
 
+use super::fill::{Rng, STORE_FILE, insert_like_received, store_bytes};
 use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
 use super::preset::Preset;
+use super::rawconn::RawConn;
 use super::report::{Row, median, num};
 
 pub(crate) const TITLE: &str = "4. History";
@@ -71,8 +68,6 @@ fn repeats(ctx: &Ctx) -> usize {
 const PAGE: u32 = 50;
 /// The largest page the daemon gives, for finding the deep cursor quickly.
 const BIG_PAGE: usize = wimsy_ipc::MAX_HISTORY_PAGE as usize;
-/// The store's file in the daemon's data directory.
-pub(super) const STORE_FILE: &str = "wimsy.sqlite3";
 
 /// What filling the store gave.
 struct Filled {
@@ -259,113 +254,6 @@ impl<'a> Probe<'a> {
     }
 }
 
-/// The most one read takes from the socket.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// An IPC connection driven by hand: requests are written as ready-made
-/// frames and the clock stops when the answer's last byte is in. The
-/// benchmark runs as a dev build, where decoding a page of JSON costs a
-/// good part of a millisecond that a release frontend would not spend, so
-/// decoding happens after the clock has stopped, and is timed on its own.
-pub(super) struct RawConn {
-    stream: UnixStream,
-    buf: Vec<u8>,
-    chunk: Box<[u8]>,
-}
-
-impl RawConn {
-    /// Connects, without the `hello` (send it with [`Self::exchange`]).
-    pub(super) async fn connect(socket: &Path) -> Result<Self> {
-        let stream = tokio::time::timeout(STEP, UnixStream::connect(socket))
-            .await
-            .with_context(|| format!("connecting to {}: no answer", socket.display()))?
-            .with_context(|| format!("connecting to {}", socket.display()))?;
-        Ok(Self {
-            stream,
-            buf: Vec::with_capacity(READ_CHUNK),
-            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
-        })
-    }
-
-    /// A connection that has said `hello`.
-    pub(super) async fn attach(socket: &Path, role: Role) -> Result<Self> {
-        let mut conn = Self::connect(socket).await?;
-        let hello = Self::hello(role)?;
-        let frame = conn.exchange(&hello).await.context("hello")?;
-        match Self::answer(&frame, 1).context("hello")? {
-            Response::Hello { .. } => Ok(conn),
-            other => bail!("hello: unexpected answer {other:?}"),
-        }
-    }
-
-    /// The `hello` request frame (id 1).
-    pub(super) fn hello(role: Role) -> Result<Vec<u8>> {
-        encode_frame(&ClientFrame {
-            id: 1,
-            request: Request::Hello {
-                protocol: wimsy_ipc::PROTOCOL_VERSION,
-                role,
-                client: "xtask-bench".to_owned(),
-            },
-        })
-        .context("encoding hello")
-    }
-
-    /// Writes `request` (one frame) and reads until the end of a frame;
-    /// the answer's frame. Whatever was read before (events) is dropped.
-    pub(super) async fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>> {
-        match tokio::time::timeout(STEP, self.exchange_inner(request)).await {
-            Ok(result) => result,
-            Err(_) => bail!("no answer within {STEP:?}"),
-        }
-    }
-
-    async fn exchange_inner(&mut self, request: &[u8]) -> Result<Vec<u8>> {
-        self.buf.clear();
-        self.stream
-            .write_all(request)
-            .await
-            .context("writing a request")?;
-        // Frames are single JSON lines and the answer is the first to
-        // come, so a read that ends with a newline has completed it: only
-        // the last byte need be looked at, not every byte read.
-        loop {
-            let n = self
-                .stream
-                .read(&mut self.chunk)
-                .await
-                .context("reading an answer")?;
-            if n == 0 {
-                bail!("the daemon closed the connection");
-            }
-            self.buf.extend_from_slice(&self.chunk[..n]);
-            if self.buf.len() > MAX_FRAME_BYTES * 4 {
-                bail!("{} bytes without an answer's end", self.buf.len());
-            }
-            if self.buf.last() == Some(&b'\n') {
-                break;
-            }
-        }
-        let end = self
-            .buf
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.buf.len(), |i| i + 1);
-        Ok(self.buf[..end].to_vec())
-    }
-
-    /// Decodes the answer to request `id`.
-    pub(super) fn answer(frame: &[u8], id: u64) -> Result<Response> {
-        match decode_frame::<ServerFrame>(frame).context("decoding an answer")? {
-            ServerFrame::Response { id: got, result } if got == id => Ok(result),
-            ServerFrame::Error { error, .. } => {
-                bail!("the daemon answered with an error: {error:?}")
-            }
-            other => bail!("not the answer to request {id}: {other:?}"),
-        }
-    }
-}
-
 /// Pages back from the newest message until `target` messages are newer
 /// than the cursor; the cursor and the number of pages.
 async fn deep_cursor(
@@ -467,169 +355,4 @@ fn fill(path: &Path, account: &str, peer: &str, n: usize) -> Result<Filled> {
         bytes: store_bytes(path)?,
         origin_ids,
     })
-}
-
-/// Store one message the way the daemon has it once caught up with the
-/// server: a body, the sender's origin-id and the server's stanza-id;
-/// incoming ones received, outgoing ones acked. Its origin-id and body
-/// length.
-pub(super) fn insert_like_received(
-    store: &mut Store,
-    rng: &mut Rng,
-    account: &str,
-    peer: &str,
-    incoming: bool,
-    timestamp_ms: i64,
-) -> Result<(Inserted, String, usize)> {
-    let body = rng.body();
-    let origin_id = rng.uuid();
-    let stanza_id = rng.uuid();
-    let (direction, delivery) = if incoming {
-        (Direction::In, Delivery::Received)
-    } else {
-        (Direction::Out, Delivery::Acked)
-    };
-    let inserted = store
-        .insert_message(&NewMessage {
-            account,
-            peer,
-            direction,
-            body: &body,
-            timestamp_ms,
-            origin_id: Some(&origin_id),
-            stanza_id: Some(&stanza_id),
-            delivery,
-        })
-        .context("filling the store")?;
-    Ok((inserted, origin_id, body.len()))
-}
-
-/// The sizes of the store's main file and its `-wal` file (0 if absent).
-pub(super) fn store_bytes(path: &Path) -> Result<(u64, u64)> {
-    let main = std::fs::metadata(path)
-        .with_context(|| format!("reading the size of {}", path.display()))?
-        .len();
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal = match std::fs::metadata(&wal) {
-        Ok(m) => m.len(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-        Err(e) => return Err(anyhow!(e).context("reading the size of the store's WAL")),
-    };
-    Ok((main, wal))
-}
-
-/// A small deterministic generator (SplitMix64): the same store every run
-/// without a dependency.
-pub(super) struct Rng(u64);
-
-const WORDS: &[&str] = &[
-    "ok", "yes", "no", "I", "you", "we", "the", "a", "to", "and", "is", "it", "that", "for", "on",
-    "with", "at", "this", "be", "are", "was", "have", "not", "just", "so", "but", "what", "when",
-    "can", "will", "do", "think", "know", "see", "get", "going", "time", "today", "tomorrow",
-    "tonight", "later", "now", "meeting", "call", "lunch", "dinner", "train", "late", "sorry",
-    "thanks", "great", "sounds", "good", "maybe", "sure", "let", "me", "check", "again", "here",
-    "there", "home", "office", "code", "build", "release", "bug", "fixed", "server", "link",
-    "photo", "weekend", "coffee", "back", "soon", "haha", "really", "about", "from", "minutes",
-    "Alice", "Bob", "Berlin", "Friday", "9:30", "2", "15", "😀", "👍", "café", "naïve",
-];
-
-impl Rng {
-    pub(super) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0; the bias is negligible for small n).
-    pub(super) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// Uniform in (0, 1].
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-
-    pub(super) fn chance(&mut self, p: f64) -> bool {
-        self.unit() <= p
-    }
-
-    /// A version 4 UUID in its 36-character form, as clients make
-    /// origin-ids and Prosody makes archive (stanza) ids.
-    pub(super) fn uuid(&mut self) -> String {
-        let (a, b) = (self.next(), self.next());
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            8 + (b >> 62),
-            (b >> 48) & 0xfff,
-            b & 0xffff_ffff_ffff
-        )
-    }
-
-    /// A chat message: words, 10 to 300 bytes, most of them short (10 + an
-    /// exponential with mean 55).
-    pub(super) fn body(&mut self) -> String {
-        let len = (10.0 - self.unit().ln() * 55.0).min(300.0) as usize;
-        let mut body = String::with_capacity(len + 16);
-        while body.len() < len {
-            if !body.is_empty() {
-                body.push(if self.chance(0.08) { '\n' } else { ' ' });
-            }
-            let word = WORDS[self.below(WORDS.len() as u64) as usize];
-            body.push_str(word);
-            if self.chance(0.1) {
-                body.push(['.', ',', '?', '!'][self.below(4) as usize]);
-            }
-        }
-        // Cut at a character boundary at or below `len`; a multi-byte word
-        // at the end may make it a few bytes shorter.
-        let mut cut = len.min(body.len());
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
-        let trimmed = body.trim_end().len();
-        body.truncate(trimmed);
-        if body.len() < len {
-            body.push('.');
-        }
-        body
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_and_ids_look_real() {
-        let mut rng = Rng::new(1);
-        let mut total = 0;
-        for _ in 0..10_000 {
-            let body = rng.body();
-            assert!((6..=300).contains(&body.len()), "{} bytes", body.len());
-            assert_eq!(body.trim(), body);
-            total += body.len();
-        }
-        let mean = total as f64 / 10_000.0;
-        assert!((55.0..80.0).contains(&mean), "mean {mean}");
-        let id = rng.uuid();
-        assert_eq!(id.len(), 36);
-        assert_eq!(id.as_bytes()[14], b'4');
-        assert!(
-            matches!(id.as_bytes()[19], b'8' | b'9' | b'a' | b'b'),
-            "{id}"
-        );
-    }
 }
