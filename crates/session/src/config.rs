@@ -161,9 +161,9 @@ pub struct Backoff {
     /// After failing for this long without a success, stop retrying and
     /// wait for a network change or the user.
     pub retry_window: Duration,
-    /// A connection that lived shorter than this did not really succeed:
-    /// its loss continues the backoff instead of restarting it, so a
-    /// flapping server is slowed down, not hammered.
+    /// A connection that lived shorter than this did not really work: its
+    /// loss continues the backoff instead of restarting it, so a server
+    /// that kicks us off at once is slowed down, not hammered.
     pub stable_after: Duration,
 }
 
@@ -173,7 +173,10 @@ impl Default for Backoff {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(300),
             retry_window: Duration::from_secs(30 * 60),
-            stable_after: Duration::from_secs(60),
+            // Long enough to tell "kicked off at once" from "worked, then a
+            // server restart", short enough that a chat of a few seconds
+            // counts as working.
+            stable_after: Duration::from_secs(10),
         }
     }
 }

@@ -182,6 +182,14 @@ pub struct OutgoingMessage {
     /// XEP-0359 origin-id; also the stanza id, so errors can be matched and
     /// a resend is recognised as the same message.
     pub origin_id: String,
+    /// Set when the message may already have reached the server: it was
+    /// written to a stream that ended before the server acknowledged it
+    /// (the host sets it for messages a previous run wrote, the session for
+    /// its own). Before resending such a message the session looks for it
+    /// (by origin-id) among our own messages in the server's archive from
+    /// this time on (ms since the epoch, by our clock), and does not send
+    /// it again if it is there.
+    pub in_doubt_since_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for OutgoingMessage {
@@ -191,6 +199,7 @@ impl std::fmt::Debug for OutgoingMessage {
             .field("to", &self.to)
             .field("body_len", &self.body.len())
             .field("origin_id", &self.origin_id)
+            .field("in_doubt_since_ms", &self.in_doubt_since_ms)
             .finish()
     }
 }

@@ -79,6 +79,7 @@ async fn two_sessions_chat_with_acks_roster_and_presence() {
             to: Jid::new(&prosody.jid("bob")).unwrap(),
             body: "hello bob".into(),
             origin_id: "origin-1".into(),
+            in_doubt_since_ms: None,
         })
         .unwrap();
     let SessionEvent::Message(received) =
@@ -113,6 +114,7 @@ async fn two_sessions_chat_with_acks_roster_and_presence() {
             to: Jid::new(&format!("nobody@{}", prosody.domain())).unwrap(),
             body: "anyone?".into(),
             origin_id: "origin-2".into(),
+            in_doubt_since_ms: None,
         })
         .unwrap();
     let failed = wait_for(&mut alice_events, |e| {
@@ -168,6 +170,7 @@ async fn messages_sent_while_offline_go_out_on_connect() {
                 to: Jid::new(&prosody.jid("bob")).unwrap(),
                 body: format!("queued {i}"),
                 origin_id: format!("q{i}"),
+                in_doubt_since_ms: None,
             })
             .unwrap();
     }
@@ -216,4 +219,105 @@ async fn wrong_password_fails_once_and_waits_for_the_user() {
     alice.disconnect().unwrap();
     let next = wait_for(&mut events, |_| true).await;
     assert_eq!(next, SessionEvent::State(SessionState::Offline));
+}
+
+fn outgoing(prosody: &Prosody, token: i64, in_doubt_since_ms: Option<i64>) -> OutgoingMessage {
+    OutgoingMessage {
+        token,
+        to: Jid::new(&prosody.jid("bob")).unwrap(),
+        body: format!("message {token}"),
+        origin_id: format!("origin-{token}"),
+        in_doubt_since_ms,
+    }
+}
+
+fn delivery(token: i64, stage: DeliveryStage) -> impl FnMut(&SessionEvent) -> bool {
+    move |e| matches!(e, SessionEvent::Delivery { token: t, stage: s } if *t == token && *s == stage)
+}
+
+/// A message that reached the server on a stream that then died, handed
+/// to a fresh session as "in doubt", is found in the archive and not sent
+/// again; one in doubt that never reached the server is sent; the order
+/// holds.
+#[tokio::test]
+async fn a_message_in_doubt_is_looked_up_in_the_archive_and_not_sent_twice() {
+    let prosody = Prosody::builder()
+        .account("alice", "a-pw")
+        .account("bob", "b-pw")
+        .start()
+        .unwrap();
+    let (bob, mut bob_events) = spawn(
+        account(&prosody, "bob", "b-pw"),
+        SessionConfig::tight(),
+        Stored::default(),
+    );
+    bob.connect().unwrap();
+    wait_for(&mut bob_events, connected).await;
+
+    let before_ms = chrono_now_ms() - 1000;
+    let (first, mut first_events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        SessionConfig::tight(),
+        Stored::default(),
+    );
+    first.send(outgoing(&prosody, 1, None)).unwrap();
+    first.connect().unwrap();
+    wait_for(&mut first_events, delivery(1, DeliveryStage::Acked)).await;
+    first.shutdown().await.unwrap();
+
+    // As a restarted daemon would: 1 was written (the server has it), 2
+    // was written too (it never got there), 3 was only queued.
+    let (alice, mut alice_events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        SessionConfig::tight(),
+        Stored::default(),
+    );
+    alice.send(outgoing(&prosody, 1, Some(before_ms))).unwrap();
+    alice.send(outgoing(&prosody, 2, Some(before_ms))).unwrap();
+    alice.send(outgoing(&prosody, 3, None)).unwrap();
+    alice.connect().unwrap();
+    let mut seen = Vec::new();
+    tokio::time::timeout(DEADLINE, async {
+        while seen.len() < 4 {
+            match alice_events.recv().await.expect("session ended") {
+                SessionEvent::Delivery { token, stage }
+                    if stage != DeliveryStage::Sent || token != 3 =>
+                {
+                    seen.push((token, stage));
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("deliveries in time");
+    assert_eq!(
+        seen,
+        [
+            (1, DeliveryStage::Acked),
+            (2, DeliveryStage::Sent),
+            (2, DeliveryStage::Acked),
+            (3, DeliveryStage::Acked),
+        ],
+        "1 is found in the archive without being sent; 2 and 3 go out in order"
+    );
+
+    // Bob's stream is ordered: once 3 is there, a second copy of 1 would
+    // have come before it.
+    let mut bodies = Vec::new();
+    while bodies.last().map(String::as_str) != Some("message 3") {
+        if let SessionEvent::Message(m) =
+            wait_for(&mut bob_events, |e| matches!(e, SessionEvent::Message(_))).await
+        {
+            bodies.push(m.body);
+        }
+    }
+    assert_eq!(bodies, ["message 1", "message 2", "message 3"]);
+}
+
+fn chrono_now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since_epoch.as_millis()).unwrap()
 }

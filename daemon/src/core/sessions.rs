@@ -26,6 +26,9 @@ pub(crate) fn resend(session: &SessionHandle, message: &StoredMessage) {
         to,
         body: message.body.clone(),
         origin_id,
+        // Written by a run that ended before the server acknowledged it:
+        // the session checks the archive before sending it again.
+        in_doubt_since_ms: (message.delivery == Delivery::Sent).then_some(message.timestamp_ms),
     };
     if session.send(outgoing).is_err() {
         tracing::warn!(id = message.id, "session gone; message stays queued");

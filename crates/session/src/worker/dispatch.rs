@@ -31,23 +31,22 @@ impl Worker {
                 .await;
         }
         if el.ns() == ns::SM {
-            return match el.name() {
-                "r" => {
+            return match sm::Nonza::try_from(el) {
+                Ok(sm::Nonza::Req(_)) => {
                     let handled = live.sm.as_ref().map(|c| c.handled).unwrap_or(0);
                     self.write_nonza(live, &sm::A::new(handled)).await
                 }
-                "a" => {
-                    let h = el
-                        .attr("h")
-                        .and_then(|h| h.parse::<u32>().ok())
-                        .ok_or_else(|| SessionError::Protocol("<a/> without a valid h".into()))?;
-                    self.on_ack(h);
+                Ok(sm::Nonza::Ack(ack)) => {
+                    self.on_ack(ack.h);
                     Ok(())
                 }
-                other => {
-                    tracing::debug!("ignoring stream-management element <{other}/>");
+                Ok(_) => {
+                    tracing::debug!("ignoring a stream-management element on a live stream");
                     Ok(())
                 }
+                Err(e) => Err(SessionError::Protocol(format!(
+                    "the server sent a stream-management element that does not parse: {e}"
+                ))),
             };
         }
         if el.is("error", ns::STREAM) {
@@ -64,15 +63,19 @@ impl Worker {
     pub(super) fn on_ack(&mut self, h: u32) {
         // Sequence numbers wrap at 2^32: "acknowledged" means at most half
         // the number space behind h.
-        while let Some((seq, _)) = self.unacked.front() {
-            if h.wrapping_sub(*seq) >= u32::MAX / 2 {
+        while let Some(front) = self.unacked.front() {
+            if h.wrapping_sub(front.seq) >= u32::MAX / 2 {
                 break;
             }
-            if let Some((_, message)) = self.unacked.pop_front() {
-                self.emit(SessionEvent::Delivery {
-                    token: message.token,
-                    stage: DeliveryStage::Acked,
-                });
+            if let Some(entry) = self.unacked.pop_front() {
+                // A bounce already said where it stands: the ack only
+                // means the server handled it.
+                if !entry.bounced {
+                    self.emit(SessionEvent::Delivery {
+                        token: entry.message.token,
+                        stage: DeliveryStage::Acked,
+                    });
+                }
             }
         }
     }
@@ -96,6 +99,8 @@ impl Worker {
                     self.emit(SessionEvent::ArchivePosition(id));
                 }
             }
+            Inbound::Archived { queryid, message }
+                if self.on_doubt_result(live, queryid.as_deref(), &message) => {}
             Inbound::Archived { queryid, message } => match &mut live.catch_up {
                 Some(catch_up) if Some(&catch_up.queryid) == queryid.as_ref() => {
                     catch_up.fetched += 1;
@@ -104,6 +109,13 @@ impl Worker {
                 _ => tracing::debug!("archive result for a query we did not make"),
             },
             Inbound::MessageError { id, reason } => {
+                if let Some(entry) = self
+                    .unacked
+                    .iter_mut()
+                    .find(|entry| entry.message.origin_id == id)
+                {
+                    entry.bounced = true;
+                }
                 if let Some((_, token)) = self.recent.iter().find(|(origin, _)| *origin == id) {
                     self.emit(SessionEvent::Delivery {
                         token: *token,
@@ -136,6 +148,9 @@ impl Worker {
                 Some(IqPurpose::ArchivePage { after }) => {
                     self.on_archive_page(live, after, payload).await?;
                 }
+                Some(IqPurpose::DoubtPage { peer, start_ms }) => {
+                    self.on_doubt_page(live, peer, start_ms, payload).await?;
+                }
                 Some(IqPurpose::Ping) | None => {}
             },
             Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id).map(|(p, _)| p) {
@@ -148,6 +163,14 @@ impl Worker {
                         "the archive refused our position ({reason}); fetching it all"
                     );
                     self.request_archive_page(live, None).await?;
+                }
+                Some(IqPurpose::DoubtPage { peer, .. }) => {
+                    tracing::warn!(
+                        %peer,
+                        "the server's archive could not be searched ({reason}); \
+                         resending messages that may then arrive twice"
+                    );
+                    self.doubt_search_ended(live).await?;
                 }
                 Some(IqPurpose::ArchivePage { after: None }) => {
                     tracing::warn!("the server refused archive catch-up: {reason}");

@@ -74,10 +74,16 @@ impl Worker {
                     csi,
                     early,
                 } = logged_in;
-                if let Some(h) = old_h {
-                    self.on_ack(h);
+                self.resumable = None;
+                match old_h {
+                    // The old stream's server said how far it got: what
+                    // is left was certainly not handled.
+                    Some(h) => {
+                        self.on_ack(h);
+                        self.requeue_unacked(false);
+                    }
+                    None => self.requeue_unacked(true),
                 }
-                self.forget_stream();
                 if let Some(enabled) = &sm {
                     tracing::debug!(
                         account = %self.account.jid,
@@ -113,7 +119,7 @@ impl Worker {
                 self.on_ack(h);
                 // What the server had not handled goes out again on the
                 // resumed stream; it was never delivered, so no duplicate.
-                self.requeue_unacked();
+                self.requeue_unacked(false);
                 let counters = StreamCounters {
                     handled: previous.handled,
                     sent: h,

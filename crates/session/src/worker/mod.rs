@@ -17,6 +17,7 @@ use crate::policy;
 
 mod catch_up;
 mod dispatch;
+mod doubt;
 mod establish;
 mod serve;
 
@@ -56,6 +57,11 @@ enum IqPurpose {
     ArchivePage {
         after: Option<String>,
     },
+    /// A page of the archive search for messages in doubt to `peer`.
+    DoubtPage {
+        peer: xmpp_parsers::jid::BareJid,
+        start_ms: i64,
+    },
 }
 
 /// An archive catch-up under way.
@@ -90,6 +96,43 @@ struct Live {
     /// A probe is out: the stream is dead if nothing arrives by then.
     probe_deadline: Option<tokio::time::Instant>,
     catch_up: Option<CatchUp>,
+    /// The archive search for messages in doubt; the queue waits for it.
+    doubts: Option<doubt::Doubts>,
+}
+
+/// A message written to a managed stream and not yet acknowledged.
+#[derive(Debug)]
+struct Unacked {
+    /// Its stanza number on the stream (XEP-0198 counts from 0).
+    seq: u32,
+    /// When it was written, by our clock (ms since the epoch).
+    written_ms: i64,
+    /// The server bounced it: an ack later must not make it look
+    /// delivered.
+    bounced: bool,
+    message: OutgoingMessage,
+}
+
+/// What a command asks of whatever the worker is doing at the time.
+enum Effect {
+    /// A message was queued: write what the queue holds.
+    Flush,
+    /// The user's visibility changed (XEP-0352).
+    Csi,
+    /// Something changed (a wake, a network change): check the stream, or
+    /// stop waiting and try now.
+    Probe,
+    /// The user asked to connect: try now, whatever the backoff said.
+    UserRetry,
+    /// The network went away.
+    NetworkDown,
+    Stop(Interrupt),
+}
+
+/// Whether the worker goes on.
+enum Flow {
+    Continue,
+    End,
 }
 
 pub(crate) struct Worker {
@@ -102,10 +145,10 @@ pub(crate) struct Worker {
     archive_position: Option<String>,
     /// Messages waiting for a stream, in send order.
     queued: VecDeque<OutgoingMessage>,
-    /// Messages written on a managed stream and not yet acknowledged, with
-    /// their stanza number; they outlive the stream until a resume acks or
-    /// resends them, or a fresh session resends them.
-    unacked: VecDeque<(u32, OutgoingMessage)>,
+    /// Messages written on a managed stream and not yet acknowledged; they
+    /// outlive the stream until a resume acks or resends them, or a fresh
+    /// session resends them.
+    unacked: VecDeque<Unacked>,
     resumable: Option<ResumeState>,
     /// The user is looking (XEP-0352).
     active: bool,
@@ -113,6 +156,14 @@ pub(crate) struct Worker {
     network_up: bool,
     /// The retry window is spent; waiting for a change.
     gave_up: Option<String>,
+    /// The user asked to connect while there was no route: one attempt.
+    try_anyway: bool,
+    policy: policy::Reconnect,
+    rng: rand::rngs::StdRng,
+    /// The wait before the next attempt.
+    wait: Option<Duration>,
+    /// Why the last attempt failed or the last stream broke.
+    last_error: Option<String>,
     jid: Option<FullJid>,
     /// Recently written messages by origin-id, so a bounce can be matched
     /// even after the server acknowledged the message.
@@ -144,6 +195,11 @@ impl Worker {
             active: true,
             network_up: true,
             gave_up: None,
+            try_anyway: false,
+            policy: policy::Reconnect::new(config.backoff),
+            rng: <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng()),
+            wait: None,
+            last_error: None,
             jid: None,
             recent: VecDeque::new(),
             state: SessionState::Offline,
@@ -166,195 +222,215 @@ impl Worker {
         }
     }
 
+    /// The one place commands are interpreted. It updates what the worker
+    /// knows and says what the command asks; each phase (offline, waiting,
+    /// dialling, live) then acts on the [`Effect`] in its own way.
+    fn on_command(&mut self, command: Option<Command>) -> Effect {
+        let Some(command) = command else {
+            return Effect::Stop(Interrupt::Shutdown(None));
+        };
+        match command {
+            Command::Connect => {
+                self.want_online = true;
+                self.renew();
+                Effect::UserRetry
+            }
+            Command::Disconnect => Effect::Stop(Interrupt::Disconnect),
+            Command::Send(message) => {
+                self.queued.push_back(message);
+                Effect::Flush
+            }
+            Command::CheckNow => {
+                // A wake or a change of addresses: a new situation, so a
+                // new retry window.
+                self.renew();
+                Effect::Probe
+            }
+            Command::SetActive(active) => {
+                self.active = active;
+                Effect::Csi
+            }
+            Command::NetworkAvailable(up) => {
+                self.network_up = up;
+                if up {
+                    self.renew();
+                    Effect::Probe
+                } else {
+                    Effect::NetworkDown
+                }
+            }
+            Command::Shutdown(done) => Effect::Stop(Interrupt::Shutdown(Some(done))),
+        }
+    }
+
+    /// Forget the backoff and the spent window: the next attempt is now.
+    fn renew(&mut self) {
+        self.gave_up = None;
+        self.policy.reset();
+        self.wait = None;
+    }
+
     pub(crate) async fn run(mut self) {
         self.emit(SessionEvent::State(SessionState::Offline));
-        let mut policy = policy::Reconnect::new(self.config.backoff);
-        let mut last_error: Option<String> = None;
-        let mut wait: Option<Duration> = None;
-        let mut try_anyway = false;
-        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
         loop {
-            if !self.want_online {
-                if !matches!(self.state, SessionState::Failed { .. }) {
-                    self.set_state(SessionState::Offline);
-                }
-                match self.commands.recv().await {
-                    None => return,
-                    Some(Command::Connect) => {
-                        self.want_online = true;
-                        self.gave_up = None;
-                        policy.reset();
-                        last_error = None;
-                        wait = None;
-                    }
-                    Some(Command::Disconnect) => self.set_state(SessionState::Offline),
-                    Some(Command::Send(message)) => self.queued.push_back(message),
-                    Some(Command::SetActive(active)) => self.active = active,
-                    Some(Command::NetworkAvailable(up)) => self.network_up = up,
-                    Some(Command::CheckNow) => {}
-                    Some(Command::Shutdown(done)) => {
-                        let _ = done.send(());
-                        return;
-                    }
-                }
-                continue;
-            }
-
-            if (!self.network_up && !try_anyway) || self.gave_up.is_some() {
-                let reason = self
-                    .gave_up
-                    .clone()
-                    .unwrap_or_else(|| "no network route; waiting for one".to_owned());
-                self.set_state(SessionState::WaitingForNetwork { reason });
-                // No attempts are made or counted until something changes.
-                match self.commands.recv().await {
-                    None => return,
-                    Some(Command::NetworkAvailable(up)) => {
-                        self.network_up = up;
-                        if up {
-                            self.gave_up = None;
-                            policy.reset();
-                            wait = None;
-                        }
-                    }
-                    // A wake or a change of addresses renews the retry
-                    // window, but without a route there is nothing to try.
-                    Some(Command::CheckNow) => {
-                        self.gave_up = None;
-                        policy.reset();
-                        wait = None;
-                    }
-                    // The user asked: one attempt, route or not.
-                    Some(Command::Connect) => {
-                        self.gave_up = None;
-                        try_anyway = true;
-                        policy.reset();
-                        wait = None;
-                    }
-                    Some(Command::Disconnect) => {
-                        self.want_online = false;
-                        self.forget_stream();
-                    }
-                    Some(Command::Send(message)) => self.queued.push_back(message),
-                    Some(Command::SetActive(active)) => self.active = active,
-                    Some(Command::Shutdown(done)) => {
-                        self.forget_stream();
-                        self.set_state(SessionState::Offline);
-                        let _ = done.send(());
-                        return;
-                    }
-                }
-                continue;
-            }
-            try_anyway = false;
-
-            if let Some(pause) = wait.take().filter(|p| !p.is_zero()) {
-                self.set_state(SessionState::Connecting {
-                    attempt: policy.attempts() + 1,
-                    retry_in: Some(pause),
-                    last_error: last_error.clone(),
-                });
-                match self.race(tokio::time::sleep(pause), true).await {
-                    Ok(()) | Err(Interrupt::RetryNow) => {}
-                    Err(interrupt) => {
-                        if self.interrupted(interrupt) {
-                            return;
-                        }
-                        continue;
-                    }
-                }
-            }
-            self.set_state(SessionState::Connecting {
-                attempt: policy.attempts() + 1,
-                retry_in: None,
-                last_error: last_error.clone(),
-            });
-            let work = connect_once(
-                self.account.clone(),
-                self.config.timeouts,
-                self.resumable.clone(),
-                self.jid.clone(),
-            );
-            let outcome = match self.race(work, false).await {
-                Ok(outcome) => outcome,
-                Err(interrupt) => {
-                    if self.interrupted(interrupt) {
-                        return;
-                    }
-                    continue;
-                }
+            let flow = if !self.want_online {
+                self.stay_offline().await
+            } else if (!self.network_up && !self.try_anyway) || self.gave_up.is_some() {
+                self.wait_for_network().await
+            } else {
+                self.attempt().await
             };
-            let failure = match outcome {
-                Ok(established) => {
-                    policy.connected(tokio::time::Instant::now());
-                    last_error = None;
-                    match self.run_connected(established).await {
-                        End::Interrupted(interrupt) => {
-                            if self.interrupted(interrupt) {
-                                return;
-                            }
-                            continue;
-                        }
-                        End::Lost(error) if !error.is_terminal() => {
-                            tracing::info!(account = %self.account.jid, "connection lost: {error}");
-                            policy.lost(tokio::time::Instant::now());
-                            // After a stable connection: resume at once;
-                            // after a flapping one: back off.
-                            wait = Some(policy.after_loss(&mut rng));
-                            last_error = Some(error.to_string());
-                            continue;
-                        }
-                        End::Lost(error) => error,
-                    }
-                }
-                Err(error) => error,
-            };
-            if failure.is_terminal() {
-                tracing::warn!(account = %self.account.jid, "stopping: {failure}");
-                self.want_online = false;
-                self.forget_stream();
-                self.set_state(SessionState::Failed {
-                    kind: failure.kind(),
-                    reason: failure.to_string(),
-                    fingerprint: failure.fingerprint().map(str::to_owned),
-                });
-                continue;
-            }
-            tracing::info!(account = %self.account.jid, attempt = policy.attempts() + 1, "connection attempt failed: {failure}");
-            last_error = Some(failure.to_string());
-            match policy.failed(tokio::time::Instant::now(), &mut rng) {
-                policy::Decision::RetryIn { wait: pause, .. } => wait = Some(pause),
-                policy::Decision::GiveUp { attempts } => {
-                    self.gave_up = Some(format!(
-                        "gave up after {attempts} attempts ({failure}); waiting for a network change or `wimsyctl connect`"
-                    ));
-                }
+            if let Flow::End = flow {
+                return;
             }
         }
     }
 
+    /// Offline by the host's choice (or stopped on a terminal failure):
+    /// nothing happens until a command.
+    async fn stay_offline(&mut self) -> Flow {
+        if !matches!(self.state, SessionState::Failed { .. }) {
+            self.set_state(SessionState::Offline);
+        }
+        let command = self.commands.recv().await;
+        match self.on_command(command) {
+            Effect::Stop(interrupt) => self.interrupted(interrupt),
+            _ => Flow::Continue,
+        }
+    }
+
+    /// No route, or the retry window is spent: no attempts are made or
+    /// counted until something changes.
+    async fn wait_for_network(&mut self) -> Flow {
+        let reason = self
+            .gave_up
+            .clone()
+            .unwrap_or_else(|| "there is no network connection; waiting for one".to_owned());
+        self.set_state(SessionState::WaitingForNetwork { reason });
+        let command = self.commands.recv().await;
+        match self.on_command(command) {
+            // The user asked: one attempt, route or not.
+            Effect::UserRetry => self.try_anyway = true,
+            Effect::Stop(interrupt) => return self.interrupted(interrupt),
+            _ => {}
+        }
+        Flow::Continue
+    }
+
+    /// Wait as the policy says, then one connection attempt and, if it
+    /// works, the live stream until it ends.
+    async fn attempt(&mut self) -> Flow {
+        self.try_anyway = false;
+        if let Some(pause) = self.wait.take().filter(|p| !p.is_zero()) {
+            self.set_state(SessionState::Connecting {
+                attempt: self.policy.attempts() + 1,
+                retry_in: Some(pause),
+                last_error: self.last_error.clone(),
+            });
+            match self.race(tokio::time::sleep(pause), true).await {
+                Ok(()) | Err(Interrupt::RetryNow) => {}
+                Err(interrupt) => return self.interrupted(interrupt),
+            }
+        }
+        self.set_state(SessionState::Connecting {
+            attempt: self.policy.attempts() + 1,
+            retry_in: None,
+            last_error: self.last_error.clone(),
+        });
+        let work = connect_once(
+            self.account.clone(),
+            self.config.timeouts,
+            self.resumable.clone(),
+            self.jid.clone(),
+        );
+        let outcome = match self.race(work, false).await {
+            Ok(outcome) => outcome,
+            Err(interrupt) => return self.interrupted(interrupt),
+        };
+        let failure = match outcome {
+            Ok(established) => {
+                self.policy.connected(tokio::time::Instant::now());
+                self.last_error = None;
+                match self.run_connected(established).await {
+                    End::Interrupted(interrupt) => return self.interrupted(interrupt),
+                    End::Lost(error) if !error.is_terminal() => {
+                        tracing::info!(account = %self.account.jid, "connection lost: {error}");
+                        let now = tokio::time::Instant::now();
+                        self.policy.lost(now);
+                        // After a connection that worked: resume at once;
+                        // after a flapping one: back off.
+                        self.wait = Some(self.policy.after_loss(now, &mut self.rng));
+                        self.last_error = Some(error.to_string());
+                        return Flow::Continue;
+                    }
+                    End::Lost(error) => error,
+                }
+            }
+            Err(error) => error,
+        };
+        if failure.is_terminal() {
+            tracing::warn!(account = %self.account.jid, "stopping: {failure}");
+            self.want_online = false;
+            self.forget_stream();
+            self.set_state(SessionState::Failed {
+                kind: failure.kind(),
+                reason: failure.to_string(),
+                fingerprint: failure.fingerprint().map(str::to_owned),
+            });
+            return Flow::Continue;
+        }
+        tracing::info!(account = %self.account.jid, attempt = self.policy.attempts() + 1, "connection attempt failed: {failure}");
+        self.last_error = Some(failure.to_string());
+        match self
+            .policy
+            .failed(tokio::time::Instant::now(), &mut self.rng)
+        {
+            policy::Decision::RetryIn { wait: pause, .. } => self.wait = Some(pause),
+            policy::Decision::GiveUp { attempts } => {
+                let minutes = self.config.backoff.retry_window.as_secs().div_ceil(60);
+                self.gave_up = Some(format!(
+                    "gave up after {attempts} attempts in {minutes} min without a connection \
+                     (last: {failure}); trying again when the network changes or when asked to connect"
+                ));
+            }
+        }
+        Flow::Continue
+    }
+
     /// The stream will not be resumed: what it left unacknowledged goes out
-    /// again on the next one, with the same origin-ids.
+    /// again on the next one, with the same origin-ids, once the server's
+    /// archive has been asked whether it already has them.
     fn forget_stream(&mut self) {
         self.resumable = None;
-        self.requeue_unacked();
+        self.requeue_unacked(true);
     }
 
     /// Unacknowledged messages go back to the front of the queue, in order.
-    fn requeue_unacked(&mut self) {
-        while let Some((_, message)) = self.unacked.pop_back() {
+    /// `in_doubt`: the server may have handled them without telling us (no
+    /// `h` from a resume), so they are checked against the archive before
+    /// they are resent.
+    fn requeue_unacked(&mut self, in_doubt: bool) {
+        while let Some(entry) = self.unacked.pop_back() {
+            let mut message = entry.message;
+            if in_doubt && message.in_doubt_since_ms.is_none() {
+                message.in_doubt_since_ms = Some(entry.written_ms);
+            }
+            if entry.bounced {
+                // The server answered it with an error: it is not resent.
+                continue;
+            }
             self.queued.push_front(message);
         }
     }
 
-    /// Apply an interrupt; `true` when the worker must end.
-    fn interrupted(&mut self, interrupt: Interrupt) -> bool {
+    /// Apply an interrupt.
+    fn interrupted(&mut self, interrupt: Interrupt) -> Flow {
         match interrupt {
             Interrupt::Disconnect => {
                 self.want_online = false;
                 self.forget_stream();
                 self.set_state(SessionState::Offline);
-                false
+                Flow::Continue
             }
             Interrupt::Shutdown(done) => {
                 self.forget_stream();
@@ -362,42 +438,26 @@ impl Worker {
                 if let Some(done) = done {
                     let _ = done.send(());
                 }
-                true
+                Flow::End
             }
-            Interrupt::RetryNow | Interrupt::NetworkDown => false,
+            Interrupt::RetryNow | Interrupt::NetworkDown => Flow::Continue,
         }
     }
 
     /// Run `work` while still taking commands: sends are queued, a
-    /// disconnect, a shutdown or a lost network abandons `work`; a wake or a
-    /// network change abandons it too when it is only a wait.
+    /// disconnect, a shutdown or a lost network abandons `work`; a wake, a
+    /// network change or the user asking abandons it too when it is only a
+    /// wait.
     async fn race<F: Future>(&mut self, work: F, is_wait: bool) -> Result<F::Output, Interrupt> {
         tokio::pin!(work);
         loop {
             tokio::select! {
                 out = &mut work => return Ok(out),
-                command = self.commands.recv() => match command {
-                    None => return Err(Interrupt::Shutdown(None)),
-                    Some(Command::Connect) => {}
-                    Some(Command::NetworkAvailable(false)) => {
-                        self.network_up = false;
-                        return Err(Interrupt::NetworkDown);
-                    }
-                    Some(Command::NetworkAvailable(true)) => {
-                        self.network_up = true;
-                        if is_wait {
-                            return Err(Interrupt::RetryNow);
-                        }
-                    }
-                    Some(Command::CheckNow) => {
-                        if is_wait {
-                            return Err(Interrupt::RetryNow);
-                        }
-                    }
-                    Some(Command::SetActive(active)) => self.active = active,
-                    Some(Command::Send(message)) => self.queued.push_back(message),
-                    Some(Command::Disconnect) => return Err(Interrupt::Disconnect),
-                    Some(Command::Shutdown(done)) => return Err(Interrupt::Shutdown(Some(done))),
+                command = self.commands.recv() => match self.on_command(command) {
+                    Effect::Stop(interrupt) => return Err(interrupt),
+                    Effect::NetworkDown => return Err(Interrupt::NetworkDown),
+                    Effect::Probe | Effect::UserRetry if is_wait => return Err(Interrupt::RetryNow),
+                    Effect::Probe | Effect::UserRetry | Effect::Flush | Effect::Csi => {}
                 },
             }
         }
@@ -432,6 +492,7 @@ impl Live {
             next_iq: 0,
             probe_deadline: None,
             catch_up: None,
+            doubts: None,
         }
     }
 

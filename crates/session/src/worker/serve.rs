@@ -17,7 +17,7 @@ use xso::AsXml;
 
 use crate::connect;
 use crate::error::SessionError;
-use crate::events::{Command, DeliveryStage, OutgoingMessage, SessionEvent, SessionState};
+use crate::events::{DeliveryStage, OutgoingMessage, SessionEvent, SessionState};
 
 use super::*;
 
@@ -85,37 +85,27 @@ impl Worker {
                     });
                 }
                 command = self.commands.recv() => {
-                    let mut commands = vec![command];
+                    let mut effects = vec![self.on_command(command)];
                     // Take every command already waiting, so a burst of
                     // sends costs one ack request instead of one each.
                     while let Ok(next) = self.commands.try_recv() {
-                        commands.push(Some(next));
+                        effects.push(self.on_command(Some(next)));
                     }
                     let mut flush = false;
-                    for command in commands {
-                        let result = match command {
-                            None => return self.close(live, Interrupt::Shutdown(None)).await,
-                            Some(Command::Connect) => Ok(()),
-                            Some(Command::Send(message)) => {
-                                self.queued.push_back(message);
+                    for effect in effects {
+                        let result = match effect {
+                            Effect::Flush => {
                                 flush = true;
                                 Ok(())
                             }
-                            Some(Command::CheckNow) => self.probe(live).await,
-                            Some(Command::NetworkAvailable(up)) => {
-                                // Either way the path may have changed:
-                                // find out now whether the stream lives.
-                                self.network_up = up;
+                            // Either way the path may have changed, or the
+                            // user wonders: find out now whether the stream
+                            // lives.
+                            Effect::Probe | Effect::UserRetry | Effect::NetworkDown => {
                                 self.probe(live).await
                             }
-                            Some(Command::SetActive(active)) => {
-                                self.active = active;
-                                self.send_csi(live).await
-                            }
-                            Some(Command::Disconnect) => return self.close(live, Interrupt::Disconnect).await,
-                            Some(Command::Shutdown(done)) => {
-                                return self.close(live, Interrupt::Shutdown(Some(done))).await;
-                            }
+                            Effect::Csi => self.send_csi(live).await,
+                            Effect::Stop(interrupt) => return self.close(live, interrupt).await,
                         };
                         if let Err(e) = result {
                             return End::Lost(e);
@@ -143,10 +133,12 @@ impl Worker {
         for id in expired {
             if let Some((purpose, _)) = live.pending_iqs.remove(&id) {
                 tracing::warn!(account = %self.account.jid, ?purpose, "the server did not answer in time");
-                if let IqPurpose::ArchivePage { .. } = purpose {
+                match purpose {
                     // The next fresh session catches up from the stored
                     // position again; nothing is skipped.
-                    live.catch_up = None;
+                    IqPurpose::ArchivePage { .. } => live.catch_up = None,
+                    IqPurpose::DoubtPage { .. } => self.doubt_search_ended(live).await?,
+                    _ => {}
                 }
             }
         }
@@ -169,6 +161,9 @@ impl Worker {
             self.send_csi(live).await?;
         }
         self.write_stanza(live, &Presence::available()).await?;
+        // Messages a broken stream may have delivered are looked up in the
+        // archive first; the queue waits behind them to keep its order.
+        self.check_doubts(live).await?;
         self.flush_queue(live).await?;
         let after = self.archive_position.clone();
         self.request_archive_page(live, after).await
@@ -190,9 +185,12 @@ impl Worker {
         }
     }
 
-    /// Write every queued message, then ask for one ack covering them.
+    /// Write every queued message, then ask for one ack covering them,
+    /// with the same answer deadline as a probe: a server that froze while
+    /// messages wait for their ack is noticed as soon as an idle one would
+    /// be.
     pub(super) async fn flush_queue(&mut self, live: &mut Live) -> Result<(), SessionError> {
-        if self.queued.is_empty() {
+        if self.queued.is_empty() || live.doubts.is_some() {
             return Ok(());
         }
         while let Some(message) = self.queued.pop_front() {
@@ -215,13 +213,25 @@ impl Worker {
             });
             self.remember(&message);
             if let Some(counters) = &live.sm {
-                self.unacked.push_back((counters.sent, message));
+                self.unacked.push_back(Unacked {
+                    seq: counters.sent,
+                    written_ms: chrono::Utc::now().timestamp_millis(),
+                    bounced: false,
+                    message,
+                });
             }
         }
         if live.sm.is_some() {
-            self.write_nonza(live, &sm::R).await?;
+            self.request_ack(live).await?;
         }
         Ok(())
+    }
+
+    /// `<r/>` with an answer deadline (kept if one is already running).
+    pub(super) async fn request_ack(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        live.probe_deadline
+            .get_or_insert_with(|| tokio::time::Instant::now() + self.config.timeouts.probe_answer);
+        self.write_nonza(live, &sm::R).await
     }
 
     pub(super) fn remember(&mut self, message: &OutgoingMessage) {
@@ -236,15 +246,14 @@ impl Worker {
     /// within the probe timeout.
     pub(super) async fn probe(&mut self, live: &mut Live) -> Result<(), SessionError> {
         tracing::debug!(account = %self.account.jid, "probing the stream");
-        if live.probe_deadline.is_none() {
-            live.probe_deadline =
-                Some(tokio::time::Instant::now() + self.config.timeouts.probe_answer);
-        }
         if live.sm.is_some() {
-            self.write_nonza(live, &sm::R).await
+            self.request_ack(live).await
         } else {
             let id = live.iq_id(IqPurpose::Ping);
             let ping = Iq::from_get(id, Ping).with_to(Jid::from(live.jid.domain().to_owned()));
+            live.probe_deadline.get_or_insert_with(|| {
+                tokio::time::Instant::now() + self.config.timeouts.probe_answer
+            });
             self.write_stanza(live, &ping).await
         }
     }

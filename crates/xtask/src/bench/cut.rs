@@ -17,7 +17,7 @@ pub(crate) const METHOD: &str = "\
 One daemon (tight preset), one account, connected for longer than\n\
 `stable_after` (2 s), so the loss is that of a stable connection and the\n\
 daemon reconnects at once; with the default preset the same holds once a\n\
-connection has been up for 60 s, and the figure is the same. The\n\
+connection has been up for 10 s, and the figure is the same. The\n\
 connection is killed with `ss -K dport = :PORT` (a RST both ways, as a\n\
 vanished path or a NAT reset would). Measured from just before `ss` is\n\
 started until the `connection` event `connected` whose reason says\n\

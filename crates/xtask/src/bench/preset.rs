@@ -33,7 +33,7 @@ impl Preset {
                 probe_answer: Duration::from_secs(20),
                 backoff_initial: Duration::from_secs(1),
                 backoff_max: Duration::from_secs(300),
-                stable_after: Duration::from_secs(60),
+                stable_after: Duration::from_secs(10),
             },
             Preset::Tight => Numbers {
                 login: Duration::from_secs(5),

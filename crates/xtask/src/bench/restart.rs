@@ -27,9 +27,10 @@ forgot the XEP-0198 session, so the daemon's resume is refused and it\n\
 starts a fresh session, which includes a MAM catch-up (here of nothing\n\
 new). What dominates is the reconnection backoff: retries while the\n\
 server is down push the next attempt up to a jittered ceiling (tight: 100,\n\
-200, 400 ms...; default: 1, 2, 4 s...). The tight preset is measured in\n\
+200, 400 ms...; default: 1, 2, 4 s..., never more than half the time the\n\
+server has been down). The tight preset is measured in\n\
 every mode; the full benchmark also measures the default backoff, on a\n\
-connection up for more than 60 s before each restart (3 runs).";
+connection up for more than 10 s (`stable_after`) before each restart (3 runs).";
 
 /// `runs` restarts with `preset`.
 pub(crate) async fn run(ctx: &Ctx, preset: Preset, runs: usize) -> Result<Vec<Row>> {
