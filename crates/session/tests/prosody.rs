@@ -321,3 +321,40 @@ fn chrono_now_ms() -> i64 {
         .unwrap();
     i64::try_from(since_epoch.as_millis()).unwrap()
 }
+
+/// With the idle probe far away, a server that freezes while a message
+/// waits for its ack is noticed within the probe's answer time.
+#[tokio::test]
+async fn a_server_frozen_while_an_ack_is_outstanding_is_noticed_within_the_answer_time() {
+    let prosody = Prosody::builder()
+        .account("alice", "a-pw")
+        .account("bob", "b-pw")
+        .start()
+        .unwrap();
+    let mut config = SessionConfig::tight();
+    config.timeouts.idle_probe = Duration::from_secs(600);
+    config.timeouts.probe_answer = Duration::from_secs(2);
+    let (alice, mut events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        config,
+        Stored::default(),
+    );
+    alice.connect().unwrap();
+    wait_for(&mut events, connected).await;
+    wait_for(&mut events, |e| {
+        matches!(e, SessionEvent::CatchUpDone { .. })
+    })
+    .await;
+
+    prosody.freeze().unwrap();
+    alice.send(outgoing(&prosody, 1, None)).unwrap();
+    // Within the test deadline (20 s), far below the idle probe (600 s).
+    wait_for(
+        &mut events,
+        |e| matches!(e, SessionEvent::State(s) if !matches!(s, SessionState::Connected { .. })),
+    )
+    .await;
+    prosody.thaw().unwrap();
+    // Once it thaws, the message is delivered after all.
+    wait_for(&mut events, delivery(1, DeliveryStage::Acked)).await;
+}
