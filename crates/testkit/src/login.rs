@@ -127,3 +127,24 @@ pub(crate) fn check_password(password: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Opens a TCP connection, sends a stream header and waits for the
+/// server's stream features (which must offer STARTTLS), then closes the
+/// stream: proof that the server speaks XMPP on `addr`, not only that its
+/// port accepts connections.
+pub(crate) fn probe_stream(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+    let header = format!(
+        "<?xml version='1.0'?><stream:stream to='{DOMAIN}' version='1.0' \
+         xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+    );
+    let mut tcp = TcpStream::connect_timeout(&addr, timeout).context("connecting")?;
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))?;
+    tcp.write_all(header.as_bytes())?;
+    let features = read_until(&mut tcp, &["</stream:features>"]).context("stream features")?;
+    if !features.contains("urn:ietf:params:xml:ns:xmpp-tls") {
+        bail!("the server does not offer STARTTLS: {features}");
+    }
+    let _ = tcp.write_all(b"</stream:stream>");
+    Ok(())
+}

@@ -37,6 +37,7 @@ impl TestTls {
             .context("leaf certificate parameters")?;
         params.distinguished_name.push(DnType::CommonName, DOMAIN);
         params.is_ca = IsCa::ExplicitNoCa;
+        set_validity(&mut params);
         params.use_authority_key_identifier_extension = true;
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -64,6 +65,7 @@ fn new_ca(
     let mut params = CertificateParams::new(Vec::<String>::new()).context("CA parameters")?;
     params.distinguished_name.push(DnType::CommonName, name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    set_validity(&mut params);
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -72,4 +74,12 @@ fn new_ca(
     let key = KeyPair::generate().context("generating the CA key")?;
     let cert = params.self_signed(&key).context("self-signing the CA")?;
     Ok((cert, Issuer::new(params, key)))
+}
+
+/// 2020 to 2049 instead of rcgen's default (1975 to 4096): ejabberd's
+/// certificate check (Erlang's pkix) crashes on the year 4096, and dates
+/// before 2050 are UTCTime, which every TLS stack reads.
+fn set_validity(params: &mut rcgen::CertificateParams) {
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2049, 12, 31);
 }
