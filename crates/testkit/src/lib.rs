@@ -74,9 +74,12 @@
 //!   (`resume_timeout`, unacked stanzas to offline storage on timeout);
 //!   more with [`EjabberdBuilder::module`]. `s2s_access: none`: a stanza
 //!   to another domain bounces at once with `forbidden`;
-//! - passwords stored as SCRAM; it offers PLAIN, SCRAM-SHA-1 and
-//!   SCRAM-SHA-1-PLUS (whose channel binding is `tls-unique` only, which
-//!   does not exist on TLS 1.3);
+//! - passwords stored as SCRAM; it offers PLAIN, SCRAM-SHA-1-PLUS (whose
+//!   channel binding is `tls-unique` only, which does not exist on TLS
+//!   1.3) and SCRAM-SHA-1; DIGEST-MD5 and X-OAUTH2 are withheld as in
+//!   Debian's config, and [`EjabberdBuilder::disable_sasl_mechanism`]
+//!   withholds more (Prosody 0.12 here offers PLAIN and SCRAM-SHA-1 only;
+//!   `sasl_mechanisms()` on either tells);
 //! - no shaper, no fail2ban (tests fail logins on purpose); idle Erlang
 //!   schedulers do not busy-wait;
 //! - start to ready takes 2-3 s alone and about 5 s beside other starts on

@@ -18,15 +18,69 @@ pub(crate) fn check_login(
     user: &str,
     password: &str,
 ) -> anyhow::Result<bool> {
+    let (mut tls, features) = starttls(addr, ca_file)?;
+    let header = stream_header();
+    if !features.contains(">PLAIN<") {
+        bail!("server does not offer SASL PLAIN: {features}");
+    }
+    let creds = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+    tls.write_all(
+        format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>")
+            .as_bytes(),
+    )?;
+    let outcome = read_until(&mut tls, &["<success", "<failure"]).context("SASL outcome")?;
+    let success = outcome.contains("<success");
+    // Best effort: close politely. After <success/> the stream must be
+    // restarted, so a bare </stream:stream> would be not-well-formed there.
+    let _ = tls.write_all(if success {
+        header.as_bytes()
+    } else {
+        b"</stream:stream>"
+    });
+    if success {
+        let _ = tls.write_all(b"</stream:stream>");
+    }
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+    Ok(success)
+}
+
+/// The SASL mechanisms the server offers after STARTTLS, in its order.
+pub(crate) fn offered_mechanisms(addr: SocketAddr, ca_file: &Path) -> anyhow::Result<Vec<String>> {
+    let (mut tls, features) = starttls(addr, ca_file)?;
+    let _ = tls.write_all(b"</stream:stream>");
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+    Ok(features
+        .split("<mechanism>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</mechanism>"))
+        .map(|(name, _)| name.to_owned())
+        .collect())
+}
+
+fn stream_header() -> String {
+    format!(
+        "<?xml version='1.0'?><stream:stream to='{DOMAIN}' version='1.0' \
+         xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+    )
+}
+
+/// Connects, upgrades with STARTTLS (verified against `ca_file` with
+/// rustls, like a real client), restarts the stream and returns the TLS
+/// stream with the features that followed.
+fn starttls(
+    addr: SocketAddr,
+    ca_file: &Path,
+) -> anyhow::Result<(
+    rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    String,
+)> {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::{CertificateDer, ServerName};
 
     const TIMEOUT: Duration = Duration::from_secs(5);
-    let header = format!(
-        "<?xml version='1.0'?><stream:stream to='{DOMAIN}' version='1.0' \
-         xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
-    );
-
+    let header = stream_header();
     let mut tcp = TcpStream::connect_timeout(&addr, TIMEOUT).context("connecting")?;
     tcp.set_read_timeout(Some(TIMEOUT))?;
     tcp.set_write_timeout(Some(TIMEOUT))?;
@@ -59,29 +113,7 @@ pub(crate) fn check_login(
 
     tls.write_all(header.as_bytes()).context("TLS handshake")?;
     let features = read_until(&mut tls, &["</stream:features>"]).context("features after TLS")?;
-    if !features.contains(">PLAIN<") {
-        bail!("server does not offer SASL PLAIN: {features}");
-    }
-    let creds = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-    tls.write_all(
-        format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>")
-            .as_bytes(),
-    )?;
-    let outcome = read_until(&mut tls, &["<success", "<failure"]).context("SASL outcome")?;
-    let success = outcome.contains("<success");
-    // Best effort: close politely. After <success/> the stream must be
-    // restarted, so a bare </stream:stream> would be not-well-formed there.
-    let _ = tls.write_all(if success {
-        header.as_bytes()
-    } else {
-        b"</stream:stream>"
-    });
-    if success {
-        let _ = tls.write_all(b"</stream:stream>");
-    }
-    tls.conn.send_close_notify();
-    let _ = tls.flush();
-    Ok(success)
+    Ok((tls, features))
 }
 
 /// Reads until one of `needles` appears, then keeps reading until the

@@ -204,6 +204,9 @@ pub trait XmppServer: std::fmt::Debug + Send + Sync {
     /// `Ok(false)` when the server refuses the credentials.
     fn check_login(&self, user: &str, password: &str) -> anyhow::Result<bool>;
 
+    /// The SASL mechanisms offered after STARTTLS, in the server's order.
+    fn sasl_mechanisms(&self) -> anyhow::Result<Vec<String>>;
+
     /// The server's log so far.
     fn log(&self) -> String;
 
@@ -257,6 +260,9 @@ macro_rules! forward_xmpp_server {
             }
             fn check_login(&self, user: &str, password: &str) -> anyhow::Result<bool> {
                 <$ty>::check_login(self, user, password)
+            }
+            fn sasl_mechanisms(&self) -> anyhow::Result<Vec<String>> {
+                <$ty>::sasl_mechanisms(self)
             }
             fn log(&self) -> String {
                 <$ty>::log(self)

@@ -77,6 +77,7 @@ fn accounts_logins_restart_freeze_and_drop() {
     let mut server = Ejabberd::builder()
         .account("alice", "alice-pw")
         .resume_timeout_secs(7)
+        .disable_sasl_mechanism("SCRAM-SHA-1-PLUS")
         .start()
         .unwrap();
     eprintln!("ejabberd cold start with one account: {:?}", t.elapsed());
@@ -90,6 +91,11 @@ fn accounts_logins_restart_freeze_and_drop() {
     let config = std::fs::read_to_string(server.config_file()).unwrap();
     assert!(config.contains("resume_timeout: 7"), "{config}");
     assert!(config.contains("ip: \"127.0.0.1\""), "{config}");
+    assert_eq!(
+        server.sasl_mechanisms().unwrap(),
+        ["PLAIN", "SCRAM-SHA-1"],
+        "-PLUS withheld, and never X-OAUTH2 or DIGEST-MD5"
+    );
 
     // STARTTLS verifies against the test CA; SASL works and refuses.
     let t = Instant::now();
@@ -226,6 +232,9 @@ both_servers! {
         assert_ne!(a.user, b.user);
         assert!(server.check_login(&a.user, &a.password).unwrap());
         assert!(!server.check_login(&a.user, &b.password).unwrap());
+        let mechanisms = server.sasl_mechanisms().unwrap();
+        eprintln!("{kind} offers {mechanisms:?}");
+        assert!(mechanisms.iter().any(|m| m == "SCRAM-SHA-1"), "{mechanisms:?}");
     }
 
     /// A private instance of either kind, restarted; async, as most

@@ -18,6 +18,7 @@ pub struct EjabberdBuilder {
     resume_secs: u64,
     extra_config: String,
     extra_modules: Vec<(String, String)>,
+    disabled_mechanisms: Vec<String>,
     start_timeout: Duration,
 }
 
@@ -28,6 +29,7 @@ impl Default for EjabberdBuilder {
             resume_secs: 600,
             extra_config: String::new(),
             extra_modules: Vec::new(),
+            disabled_mechanisms: vec!["DIGEST-MD5".to_owned(), "X-OAUTH2".to_owned()],
             start_timeout: DEFAULT_START_TIMEOUT,
         }
     }
@@ -65,6 +67,14 @@ impl EjabberdBuilder {
     pub fn module(mut self, name: &str, options: &str) -> Self {
         self.extra_modules
             .push((name.to_owned(), options.to_owned()));
+        self
+    }
+
+    /// Stops offering SASL mechanism `name` (e.g. `"SCRAM-SHA-1-PLUS"`, to
+    /// see a client log in to an ejabberd without channel binding). DIGEST-MD5
+    /// and X-OAUTH2 are never offered, as in Debian's default config.
+    pub fn disable_sasl_mechanism(mut self, name: &str) -> Self {
+        self.disabled_mechanisms.push(name.to_owned());
         self
     }
 
@@ -129,6 +139,7 @@ impl EjabberdBuilder {
             resume_secs: self.resume_secs,
             extra_config: self.extra_config,
             extra_modules: self.extra_modules,
+            disabled_mechanisms: self.disabled_mechanisms,
             start_timeout: self.start_timeout,
             child: None,
             beam: None,

@@ -52,8 +52,13 @@ impl Paths {
 
 /// A YAML double-quoted string for a path.
 fn yaml_str(path: &Path) -> String {
+    yaml_quote(&path.to_string_lossy())
+}
+
+/// A YAML double-quoted string.
+fn yaml_quote(text: &str) -> String {
     let mut s = String::from("\"");
-    for c in path.to_string_lossy().chars() {
+    for c in text.chars() {
         match c {
             '\\' => s.push_str("\\\\"),
             '"' => s.push_str("\\\""),
@@ -111,6 +116,12 @@ impl Ejabberd {
             pem = yaml_str(&p.server_pem),
             port = self.port,
         );
+        if !self.disabled_mechanisms.is_empty() {
+            c.push_str("disable_sasl_mechanisms:\n");
+            for name in &self.disabled_mechanisms {
+                let _ = writeln!(c, "  - {}", yaml_quote(name));
+            }
+        }
         if !self.extra_config.is_empty() {
             c.push_str("\n# extra_config\n");
             c.push_str(&self.extra_config);

@@ -20,7 +20,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use crate::DOMAIN;
-use crate::login::{check_login, check_password, check_user, probe_stream};
+use crate::login::{check_login, check_password, check_user, offered_mechanisms, probe_stream};
 use crate::process::{
     ExitWaitError, StartError, Watchdog, WatchdogTarget, append, chown_tree, diagnostics,
     group_members, is_alive, kill_group, pid_of, proc_state, read_from, read_lossy, wait_for_exit,
@@ -62,6 +62,7 @@ pub struct Ejabberd {
     resume_secs: u64,
     extra_config: String,
     extra_modules: Vec<(String, String)>,
+    disabled_mechanisms: Vec<String>,
     start_timeout: Duration,
     /// The `ejabberdctl foreground` wrapper; also the process group leader.
     child: Option<Child>,
@@ -301,6 +302,13 @@ impl Ejabberd {
     pub fn check_login(&self, user: &str, password: &str) -> anyhow::Result<bool> {
         check_login(self.addr(), &self.paths.ca_file, user, password)
             .with_context(|| format!("test login of {} at {}", self.jid(user), self.server()))
+    }
+
+    /// The SASL mechanisms the server offers after STARTTLS, in its order
+    /// (e.g. `["PLAIN", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", ...]`).
+    pub fn sasl_mechanisms(&self) -> anyhow::Result<Vec<String>> {
+        offered_mechanisms(self.addr(), self.ca_file())
+            .with_context(|| format!("reading the SASL mechanisms of {}", self.server()))
     }
 
     fn signal(&self, signal: Signal) -> anyhow::Result<()> {

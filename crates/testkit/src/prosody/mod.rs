@@ -13,7 +13,7 @@ use anyhow::{Context as _, anyhow, bail};
 use nix::sys::signal::{Signal, kill};
 
 use crate::DOMAIN;
-use crate::login::{check_login, check_password, check_user};
+use crate::login::{check_login, check_password, check_user, offered_mechanisms};
 use crate::process::{
     ExitWaitError, StartError, Watchdog, WatchdogTarget, append, diagnostics, kill_and_reap,
     pid_of, read_from, read_lossy, wait_for_exit, write_file,
@@ -321,6 +321,13 @@ impl Prosody {
     pub fn check_login(&self, user: &str, password: &str) -> anyhow::Result<bool> {
         check_login(self.addr(), &self.paths.ca_file, user, password)
             .with_context(|| format!("test login of {} at {}", self.jid(user), self.server()))
+    }
+
+    /// The SASL mechanisms the server offers after STARTTLS, in its order
+    /// (e.g. `["PLAIN", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", ...]`).
+    pub fn sasl_mechanisms(&self) -> anyhow::Result<Vec<String>> {
+        offered_mechanisms(self.addr(), self.ca_file())
+            .with_context(|| format!("reading the SASL mechanisms of {}", self.server()))
     }
 
     fn signal(&self, signal: Signal) -> anyhow::Result<()> {
