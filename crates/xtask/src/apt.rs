@@ -18,6 +18,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "the real XMPP server every end-to-end test runs against",
     },
     Package {
+        name: "ejabberd",
+        why: "the other major XMPP server: the end-to-end scenarios that matter most run on it too",
+    },
+    Package {
         name: "openssl",
         why: "checks the test server's STARTTLS certificate",
     },
