@@ -58,11 +58,18 @@ enum IqPurpose {
     },
 }
 
-/// An archive catch-up under way.
+/// An archive catch-up under way (see `catch_up.rs`).
 #[derive(Debug)]
 struct CatchUp {
     queryid: String,
     fetched: u32,
+    /// The current page's results, reported together at its end.
+    page: Vec<crate::events::ReceivedMessage>,
+    /// Messages that arrived live meanwhile and that no page returned yet.
+    live: Vec<crate::events::ReceivedMessage>,
+    /// `Worker::rewinds` when it started: a rewind since then means its
+    /// pages must not move the position.
+    rewinds: u32,
 }
 
 /// XEP-0198 counters of one stream.
@@ -100,6 +107,12 @@ pub(crate) struct Worker {
     want_online: bool,
     roster_ver: Option<String>,
     archive_position: Option<String>,
+    /// No catch-up from `archive_position` has completed since the start,
+    /// an aborted catch-up or a rewind: live messages must not move the
+    /// position, and a resumed stream catches up too.
+    catch_up_due: bool,
+    /// Rewinds the host asked for (`Command::RewindArchive`).
+    rewinds: u32,
     /// Messages waiting for a stream, in send order.
     queued: VecDeque<OutgoingMessage>,
     /// Messages written on a managed stream and not yet acknowledged, with
@@ -138,6 +151,8 @@ impl Worker {
             want_online: false,
             roster_ver: stored.roster_ver,
             archive_position: stored.archive_position,
+            catch_up_due: true,
+            rewinds: 0,
             queued: VecDeque::new(),
             unacked: VecDeque::new(),
             resumable: None,
@@ -192,6 +207,7 @@ impl Worker {
                     Some(Command::SetActive(active)) => self.active = active,
                     Some(Command::NetworkAvailable(up)) => self.network_up = up,
                     Some(Command::CheckNow) => {}
+                    Some(Command::RewindArchive(position)) => self.rewind_archive(position),
                     Some(Command::Shutdown(done)) => {
                         let _ = done.send(());
                         return;
@@ -237,6 +253,7 @@ impl Worker {
                     }
                     Some(Command::Send(message)) => self.queued.push_back(message),
                     Some(Command::SetActive(active)) => self.active = active,
+                    Some(Command::RewindArchive(position)) => self.rewind_archive(position),
                     Some(Command::Shutdown(done)) => {
                         self.forget_stream();
                         self.set_state(SessionState::Offline);
@@ -396,6 +413,7 @@ impl Worker {
                     }
                     Some(Command::SetActive(active)) => self.active = active,
                     Some(Command::Send(message)) => self.queued.push_back(message),
+                    Some(Command::RewindArchive(position)) => self.rewind_archive(position),
                     Some(Command::Disconnect) => return Err(Interrupt::Disconnect),
                     Some(Command::Shutdown(done)) => return Err(Interrupt::Shutdown(Some(done))),
                 },

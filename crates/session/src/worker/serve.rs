@@ -112,6 +112,10 @@ impl Worker {
                                 self.active = active;
                                 self.send_csi(live).await
                             }
+                            Some(Command::RewindArchive(position)) => {
+                                self.rewind_archive(position);
+                                Ok(())
+                            }
                             Some(Command::Disconnect) => return self.close(live, Interrupt::Disconnect).await,
                             Some(Command::Shutdown(done)) => {
                                 return self.close(live, Interrupt::Shutdown(Some(done))).await;
@@ -176,7 +180,14 @@ impl Worker {
 
     pub(super) async fn after_resume(&mut self, live: &mut Live) -> Result<(), SessionError> {
         self.send_csi(live).await?;
-        self.flush_queue(live).await
+        self.flush_queue(live).await?;
+        // Nothing was lost with the stream, but an unfinished catch-up or
+        // a rewind still leaves a gap behind the position.
+        if self.catch_up_due {
+            let after = self.archive_position.clone();
+            self.request_archive_page(live, after).await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn send_csi(&mut self, live: &mut Live) -> Result<(), SessionError> {
