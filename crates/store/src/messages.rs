@@ -326,10 +326,13 @@ pub(crate) fn message(conn: &Connection, id: i64) -> rusqlite::Result<Option<Sto
     .optional()
 }
 
+// max() on the messages_seq index is one seek, not a scan.
+pub(crate) const NEXT_SEQ: &str =
+    "SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE account = ?1";
+
 /// The next free place in `account`'s history.
 fn next_seq(conn: &Connection, account: &str) -> rusqlite::Result<i64> {
-    // max() on the messages_seq index is one seek, not a scan.
-    conn.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE account = ?1")?
+    conn.prepare_cached(NEXT_SEQ)?
         .query_row([account], |r| r.get(0))
 }
 

@@ -183,3 +183,59 @@ impl Worker {
         self.request_archive_page(live, last).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::events::MessageDirection;
+
+    fn message(body: &str, stanza_id: Option<&str>) -> ReceivedMessage {
+        ReceivedMessage {
+            peer: xmpp_parsers::jid::BareJid::new("juliet@example.net").unwrap(),
+            direction: MessageDirection::Incoming,
+            body: body.to_owned(),
+            timestamp_ms: 0,
+            origin_id: None,
+            stanza_id: stanza_id.map(str::to_owned),
+            archived: false,
+        }
+    }
+
+    fn catch_up() -> CatchUp {
+        CatchUp {
+            queryid: "q".into(),
+            fetched: 0,
+            page: Vec::new(),
+            live: Vec::new(),
+            rewinds: 0,
+        }
+    }
+
+    #[test]
+    fn live_messages_a_page_returns_are_not_laid_again() {
+        let mut c = catch_up();
+        c.note_live(&message("a", Some("s-a")));
+        c.note_live(&message("b", Some("s-b")));
+        // Not in the archive, and not recognisable again: left alone.
+        c.note_live(&message("c", None));
+        assert_eq!(c.live.len(), 2);
+        assert!(c.live.iter().all(|m| m.archived), "laid again as archived");
+        assert!(c.add_result(message("a", Some("s-a"))).is_none());
+        let left: Vec<&str> = c.live.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(left, ["b"]);
+        assert_eq!(c.page.len(), 1);
+    }
+
+    #[test]
+    fn an_oversized_page_is_reported_early() {
+        let mut c = catch_up();
+        for i in 0..2 * mam::PAGE - 1 {
+            assert!(c.add_result(message(&i.to_string(), None)).is_none());
+        }
+        let early = c.add_result(message("last", None)).unwrap();
+        assert_eq!(early.len(), 2 * mam::PAGE);
+        assert!(c.page.is_empty());
+    }
+}

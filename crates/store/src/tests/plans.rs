@@ -36,6 +36,10 @@ fn hot_queries_use_their_indexes() {
     // Nor may a page sort: the index already has history's order.
     assert!(!before.contains("TEMP B-TREE"), "{before}");
     assert_uses(
+        &plan(&store, crate::messages::NEXT_SEQ, &[&a]),
+        "messages_seq",
+    );
+    assert_uses(
         &plan(&store, crate::messages::PENDING_OUTGOING, &[&a]),
         "messages_outbox",
     );
