@@ -154,11 +154,10 @@ impl FrontendState {
 
 fn record_message(view: &mut AccountView, message: &ChatMessage) {
     match view.chats.get_mut(&message.peer) {
-        Some(chat) => {
-            if (message.timestamp_ms, message.id) >= (chat.last.timestamp_ms, chat.last.id) {
-                chat.last = message.clone();
-            }
-        }
+        // A `message` event is a newly stored message, and the daemon puts
+        // each one last in history order, which is not timestamp order (a
+        // message from the archive may carry an older time).
+        Some(chat) => chat.last = message.clone(),
         None => {
             view.chats.insert(
                 message.peer.clone(),

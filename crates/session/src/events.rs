@@ -85,8 +85,11 @@ pub struct ReceivedMessage {
     pub origin_id: Option<String>,
     /// XEP-0359 stanza-id assigned by our own server.
     pub stanza_id: Option<String>,
-    /// Fetched from the server's archive (XEP-0313) rather than received
-    /// live.
+    /// Part of a catch-up from the server's archive (XEP-0313), reported in
+    /// the archive's order: the host should lay it after everything it
+    /// has, even if it has it already, so history follows the server's
+    /// order. Also set on copies of messages that arrived live during a
+    /// catch-up and that the catch-up did not return (they came after it).
     pub archived: bool,
 }
 
@@ -102,6 +105,20 @@ impl std::fmt::Debug for ReceivedMessage {
             .field("archived", &self.archived)
             .finish()
     }
+}
+
+/// A move of the archive position (XEP-0313), reported with the messages
+/// it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveStep {
+    /// The position this step starts from: the previous step's `to`, or
+    /// [`Stored::archive_position`] or the last rewind. A host that stored
+    /// another position must not take the step: a batch between them was
+    /// not stored, and taking the step would skip it.
+    pub from: Option<String>,
+    /// The archive id of the newest message covered; pass it back in
+    /// [`Stored::archive_position`] at the next start.
+    pub to: String,
 }
 
 /// A contact's presence change on one resource.
@@ -151,11 +168,22 @@ pub enum SessionEvent {
     },
     /// A contact's presence.
     Presence(PresenceUpdate),
-    /// A chat message (incoming, or a carbon of one sent elsewhere).
-    Message(ReceivedMessage),
-    /// Every message up to this archive id has been reported; store it
-    /// and pass it back at the next start so catch-up begins there.
-    ArchivePosition(String),
+    /// Chat messages (incoming, or carbons of ones sent elsewhere): store
+    /// them together and then, in the same transaction, move the archive
+    /// position as `archive_position` says (when `Some`), so the position
+    /// never gets ahead of what is stored. One event per live message; a
+    /// catch-up reports each archive page as one event at the page's end
+    /// (possibly with no messages, when only the position moves).
+    ///
+    /// If the host cannot store them, it must call
+    /// [`SessionHandle::rewind_archive`](crate::SessionHandle::rewind_archive)
+    /// with the position it has, so the next catch-up fetches them again.
+    Messages {
+        /// In the order they arrived (a catch-up's in archive order).
+        messages: Vec<ReceivedMessage>,
+        /// How the archive position moves once they are stored.
+        archive_position: Option<ArchiveStep>,
+    },
     /// Catching up from the archive finished.
     CatchUpDone {
         /// Messages fetched (duplicates of known ones included).
@@ -223,6 +251,9 @@ pub enum Command {
     /// waits instead of burning attempts; when one returns it retries at
     /// once.
     NetworkAvailable(bool),
+    /// The host could not store what came with an archive step: the
+    /// position is this one, and the next catch-up starts from it.
+    RewindArchive(Option<String>),
     /// Close everything and end the worker; answered when done.
     Shutdown(oneshot::Sender<()>),
 }
@@ -232,6 +263,6 @@ pub enum Command {
 pub struct Stored {
     /// The roster version (XEP-0237).
     pub roster_ver: Option<String>,
-    /// The last archive id reported in [`SessionEvent::ArchivePosition`].
+    /// The last archive position the host stored (an [`ArchiveStep::to`]).
     pub archive_position: Option<String>,
 }

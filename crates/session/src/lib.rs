@@ -20,8 +20,8 @@ mod worker;
 pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig, Timeouts};
 pub use error::{FailureKind, SessionError};
 pub use events::{
-    Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate, ReceivedMessage,
-    RosterItem, SessionEvent, SessionState, Stored,
+    ArchiveStep, Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate,
+    ReceivedMessage, RosterItem, SessionEvent, SessionState, Stored,
 };
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
@@ -71,6 +71,14 @@ impl SessionHandle {
         self.command(Command::SetActive(active))
     }
 
+    /// The host could not store a [`SessionEvent::Messages`] batch: its
+    /// archive position is `position`. Positions stop moving until a
+    /// catch-up from there (on the next connection, or resumption) has
+    /// fetched what was lost again.
+    pub fn rewind_archive(&self, position: Option<String>) -> Result<(), SessionGone> {
+        self.command(Command::RewindArchive(position))
+    }
+
     /// Close the stream cleanly (unavailable presence, acks collected,
     /// stream closed) and end the worker.
     pub async fn shutdown(&self) -> Result<(), SessionGone> {
@@ -81,6 +89,14 @@ impl SessionHandle {
 
     fn command(&self, command: Command) -> Result<(), SessionGone> {
         self.commands.send(command).map_err(|_| SessionGone)
+    }
+
+    /// A handle with no worker behind it: its commands arrive in the
+    /// receiver. For hosts' tests; not an API.
+    #[doc(hidden)]
+    pub fn detached() -> (SessionHandle, mpsc::UnboundedReceiver<Command>) {
+        let (commands, received) = mpsc::unbounded_channel();
+        (SessionHandle { commands }, received)
     }
 }
 

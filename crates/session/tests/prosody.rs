@@ -38,6 +38,46 @@ async fn wait_for(
     .expect("no matching session event in time")
 }
 
+/// The next message that arrived live (a catch-up may report copies).
+async fn live_message(events: &mut UnboundedReceiver<SessionEvent>) -> ReceivedMessage {
+    loop {
+        let SessionEvent::Messages { mut messages, .. } = wait_for(events, |e| {
+            matches!(e, SessionEvent::Messages { messages, .. }
+                if messages.len() == 1 && !messages[0].archived)
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        if let Some(m) = messages.pop() {
+            return m;
+        }
+    }
+}
+
+/// Every `Messages` event until the catch-up is done.
+async fn catch_up(
+    events: &mut UnboundedReceiver<SessionEvent>,
+) -> Vec<(Vec<ReceivedMessage>, Option<ArchiveStep>)> {
+    let mut batches = Vec::new();
+    loop {
+        match wait_for(events, |e| {
+            matches!(
+                e,
+                SessionEvent::Messages { .. } | SessionEvent::CatchUpDone { .. }
+            )
+        })
+        .await
+        {
+            SessionEvent::Messages {
+                messages,
+                archive_position,
+            } => batches.push((messages, archive_position)),
+            _ => return batches,
+        }
+    }
+}
+
 fn connected(e: &SessionEvent) -> bool {
     matches!(e, SessionEvent::State(SessionState::Connected { .. }))
 }
@@ -82,11 +122,7 @@ async fn two_sessions_chat_with_acks_roster_and_presence() {
             in_doubt_since_ms: None,
         })
         .unwrap();
-    let SessionEvent::Message(received) =
-        wait_for(&mut bob_events, |e| matches!(e, SessionEvent::Message(_))).await
-    else {
-        unreachable!()
-    };
+    let received = live_message(&mut bob_events).await;
     assert_eq!(received.body, "hello bob");
     assert_eq!(received.peer.to_string(), prosody.jid("alice"));
     assert_eq!(received.direction, MessageDirection::Incoming);
@@ -177,11 +213,7 @@ async fn messages_sent_while_offline_go_out_on_connect() {
     alice.connect().unwrap();
     let mut bodies = Vec::new();
     while bodies.len() < 3 {
-        if let SessionEvent::Message(m) =
-            wait_for(&mut bob_events, |e| matches!(e, SessionEvent::Message(_))).await
-        {
-            bodies.push(m.body);
-        }
+        bodies.push(live_message(&mut bob_events).await.body);
     }
     assert_eq!(bodies, ["queued 0", "queued 1", "queued 2"]);
     wait_for(&mut alice_events, |e| {
@@ -219,6 +251,114 @@ async fn wrong_password_fails_once_and_waits_for_the_user() {
     alice.disconnect().unwrap();
     let next = wait_for(&mut events, |_| true).await;
     assert_eq!(next, SessionEvent::State(SessionState::Offline));
+}
+
+#[tokio::test]
+async fn a_catch_up_reports_its_page_with_the_position_and_a_rewind_fetches_it_again() {
+    let prosody = Prosody::builder()
+        .account("alice", "a-pw")
+        .account("bob", "b-pw")
+        .start()
+        .unwrap();
+    let (alice, mut alice_events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        SessionConfig::tight(),
+        Stored::default(),
+    );
+    alice.connect().unwrap();
+    wait_for(&mut alice_events, connected).await;
+    // Bob is offline: these wait in his archive.
+    for i in 0..3 {
+        alice
+            .send(OutgoingMessage {
+                token: i,
+                to: Jid::new(&prosody.jid("bob")).unwrap(),
+                body: format!("while away {i}"),
+                origin_id: format!("w{i}"),
+                in_doubt_since_ms: None,
+            })
+            .unwrap();
+    }
+    wait_for(&mut alice_events, |e| {
+        matches!(
+            e,
+            SessionEvent::Delivery {
+                token: 2,
+                stage: DeliveryStage::Acked
+            }
+        )
+    })
+    .await;
+
+    let (bob, mut bob_events) = spawn(
+        account(&prosody, "bob", "b-pw"),
+        SessionConfig::tight(),
+        Stored::default(),
+    );
+    let check = |batches: Vec<(Vec<ReceivedMessage>, Option<ArchiveStep>)>| -> String {
+        // One page: one batch, the position moving from where it was (no
+        // position yet) to the page's last message.
+        let archived: Vec<_> = batches
+            .iter()
+            .filter(|(messages, _)| messages.iter().all(|m| m.archived))
+            .collect();
+        assert_eq!(archived.len(), 1, "{batches:?}");
+        let (messages, step) = archived[0];
+        let bodies: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["while away 0", "while away 1", "while away 2"]);
+        let step = step.clone().expect("the page moves the position");
+        assert_eq!(step.from, None);
+        assert_eq!(Some(&step.to), messages[2].stanza_id.as_ref());
+        step.to
+    };
+    bob.connect().unwrap();
+    wait_for(&mut bob_events, connected).await;
+    let position = check(catch_up(&mut bob_events).await);
+
+    // Caught up: a live message moves the position on from there.
+    alice
+        .send(OutgoingMessage {
+            token: 9,
+            to: Jid::new(&prosody.jid("bob")).unwrap(),
+            body: "live".into(),
+            origin_id: "l9".into(),
+            in_doubt_since_ms: None,
+        })
+        .unwrap();
+    let SessionEvent::Messages {
+        archive_position: Some(step),
+        ..
+    } = wait_for(
+        &mut bob_events,
+        |e| matches!(e, SessionEvent::Messages { messages, .. } if messages[0].body == "live"),
+    )
+    .await
+    else {
+        panic!("a live message after the catch-up moves the position");
+    };
+    assert_eq!(step.from.as_ref(), Some(&position));
+
+    // The host lost all of it: after a rewind, the next session fetches
+    // everything again, from the start.
+    bob.disconnect().unwrap();
+    wait_for(&mut bob_events, |e| {
+        matches!(e, SessionEvent::State(SessionState::Offline))
+    })
+    .await;
+    bob.rewind_archive(None).unwrap();
+    bob.connect().unwrap();
+    wait_for(&mut bob_events, connected).await;
+    let again = catch_up(&mut bob_events).await;
+    let all: Vec<&str> = again
+        .iter()
+        .flat_map(|(messages, _)| messages.iter().map(|m| m.body.as_str()))
+        .collect();
+    assert_eq!(
+        all,
+        ["while away 0", "while away 1", "while away 2", "live"]
+    );
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].1.as_ref().map(|s| s.from.clone()), Some(None));
 }
 
 fn outgoing(prosody: &Prosody, token: i64, in_doubt_since_ms: Option<i64>) -> OutgoingMessage {
@@ -306,11 +446,7 @@ async fn a_message_in_doubt_is_looked_up_in_the_archive_and_not_sent_twice() {
     // have come before it.
     let mut bodies = Vec::new();
     while bodies.last().map(String::as_str) != Some("message 3") {
-        if let SessionEvent::Message(m) =
-            wait_for(&mut bob_events, |e| matches!(e, SessionEvent::Message(_))).await
-        {
-            bodies.push(m.body);
-        }
+        bodies.push(live_message(&mut bob_events).await.body);
     }
     assert_eq!(bodies, ["message 1", "message 2", "message 3"]);
 }

@@ -11,7 +11,7 @@ use crate::messages::{StoredMessage, from_row};
 pub struct ChatRow {
     /// The other side's bare JID.
     pub peer: String,
-    /// The newest message, by `(timestamp_ms, id)`.
+    /// The newest message: the last in history order (`seq`).
     pub last: StoredMessage,
     /// Incoming messages after the read marker.
     pub unread: u32,
@@ -28,7 +28,7 @@ pub(crate) const CHATS: &str = concat!(
           AND u.id > c.read_up_to_id) \
      FROM chat_state AS c JOIN messages AS m ON m.id = c.last_id \
      WHERE c.account = ?1 \
-     ORDER BY m.timestamp_ms DESC, m.id DESC"
+     ORDER BY m.seq DESC"
 );
 
 pub(crate) const UNREAD: &str = "SELECT count(*) FROM messages AS u \
@@ -47,7 +47,7 @@ impl Store {
                     Ok(ChatRow {
                         peer: last.peer.clone(),
                         last,
-                        unread: row.get(11)?,
+                        unread: row.get(12)?,
                     })
                 })?
                 .collect()
@@ -92,23 +92,18 @@ fn mark_read(conn: &Connection, account: &str, peer: &str) -> rusqlite::Result<(
     Ok(())
 }
 
-/// Keeps `chat_state.last_id` on the chat's newest message after inserting
-/// message `id`. Part of the insert's transaction.
-pub(crate) fn note_message(
+/// Makes message `id` the chat's last one. Part of the transaction that
+/// gave it the account's highest `seq`, which makes it the chat's last.
+pub(crate) fn note_last(
     conn: &Connection,
     account: &str,
     peer: &str,
     id: i64,
-    timestamp_ms: i64,
 ) -> rusqlite::Result<()> {
-    // A message backfilled from the archive can be older than the current
-    // last one; only a newer (timestamp_ms, id) takes over.
     conn.prepare_cached(
         "INSERT INTO chat_state (account, peer, last_id) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (account, peer) DO UPDATE SET last_id = excluded.last_id \
-         WHERE coalesce((SELECT (?4, excluded.last_id) > (l.timestamp_ms, l.id) \
-                         FROM messages AS l WHERE l.id = chat_state.last_id), 1)",
+         ON CONFLICT (account, peer) DO UPDATE SET last_id = excluded.last_id",
     )?
-    .execute(params![account, peer, id, timestamp_ms])?;
+    .execute(params![account, peer, id])?;
     Ok(())
 }

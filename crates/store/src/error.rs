@@ -113,9 +113,7 @@ pub struct UnknownValue {
 
 /// A history cursor string could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid history cursor {input:?} (expected TIMESTAMP-ID, as handed out with a history page)"
-)]
+#[error("invalid history cursor {input:?} (expected a cursor as handed out with a history page)")]
 pub struct InvalidCursor {
     /// The rejected input, cut short so a hostile frontend cannot flood logs.
     pub input: String,

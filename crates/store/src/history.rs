@@ -21,21 +21,22 @@ pub(crate) const NEWEST: &str = concat!(
     "SELECT ",
     message_columns!(""),
     " FROM messages WHERE account = ?1 AND peer = ?2 \
-     ORDER BY timestamp_ms DESC, id DESC LIMIT ?3"
+     ORDER BY seq DESC LIMIT ?3"
 );
 
-// The row-value comparison is what lets SQLite turn the cursor into a range
-// on messages_history instead of filtering rows one by one.
+// A range on messages_history (account, peer, seq): the cursor is a seek
+// into the index, so a page costs the same at any depth.
 pub(crate) const BEFORE: &str = concat!(
     "SELECT ",
     message_columns!(""),
-    " FROM messages WHERE account = ?1 AND peer = ?2 AND (timestamp_ms, id) < (?4, ?5) \
-     ORDER BY timestamp_ms DESC, id DESC LIMIT ?3"
+    " FROM messages WHERE account = ?1 AND peer = ?2 AND seq < ?4 \
+     ORDER BY seq DESC LIMIT ?3"
 );
 
 impl Store {
-    /// Up to `limit` messages of the chat with `peer` that sort before
-    /// `before` (from the newest when `None`), newest first.
+    /// Up to `limit` messages of the chat with `peer` that come before
+    /// `before` in history order (from the newest when `None`), newest
+    /// first. History order is the server's (see the crate docs).
     ///
     /// A `limit` of 0 is taken as 1, so every page makes progress and a
     /// `next_before` of `None` always means the start was reached.
@@ -68,19 +69,13 @@ fn history(
             .collect::<rusqlite::Result<_>>()?,
         Some(c) => conn
             .prepare_cached(BEFORE)?
-            .query_map(
-                params![account, peer, fetch, c.timestamp_ms, c.id],
-                from_row,
-            )?
+            .query_map(params![account, peer, fetch, c.seq], from_row)?
             .collect::<rusqlite::Result<_>>()?,
     };
     let more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     let next_before = if more {
-        messages.last().map(|m| Cursor {
-            timestamp_ms: m.timestamp_ms,
-            id: m.id,
-        })
+        messages.last().map(|m| Cursor { seq: m.seq })
     } else {
         None
     };

@@ -7,6 +7,26 @@
 //! this crate does not depend on any XMPP library.
 //!
 //! Message bodies never appear in `Debug` output or in errors.
+//!
+//! # History is in the server's order
+//!
+//! Each message has a per-account sequence number, `seq`, and history is
+//! shown in `seq` order; timestamps are only displayed. Timestamps cannot
+//! order history: a live message carries the local receive time, an
+//! archived one the server's (whole seconds on some servers), so sorting
+//! by them interleaves a catch-up's messages with the live ones.
+//!
+//! The rule: a message stored live (received, or sent from here) takes the
+//! next `seq` of its account, and so does every message of an archive
+//! catch-up ([`NewMessage::archived`]), in archive order, *even when it is
+//! already stored* (it arrived live before, or it is our own sent message).
+//! Why that gives the server's order: live messages arrive in the order the
+//! server routes them, and a catch-up after position P returns every
+//! archived message after P in the server's order, those we already have
+//! included; laying all of them again at the end reproduces the server's
+//! order for everything after P, and what was before P was already in it.
+//! Pages are keyset ranges on `seq`, so they stay stable while messages
+//! arrive and across restarts.
 
 /// The `messages` columns [`messages::from_row`] reads, in its order, each
 /// prefixed with the given table alias (`""` or `"m."`). A macro so queries
@@ -17,12 +37,13 @@ macro_rules! message_columns {
         concat!(
             $p, "id, ", $p, "account, ", $p, "peer, ", $p, "direction, ", $p, "body, ",
             $p, "timestamp_ms, ", $p, "received_ms, ", $p, "origin_id, ", $p, "stanza_id, ",
-            $p, "delivery, ", $p, "failure_reason"
+            $p, "delivery, ", $p, "failure_reason, ", $p, "seq"
         )
     };
 }
 
 mod account;
+mod batch;
 mod chats;
 mod cursor;
 mod error;
@@ -42,6 +63,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use batch::{ArchiveMove, StoredBatch};
 pub use chats::ChatRow;
 pub use cursor::Cursor;
 pub use error::{InvalidCursor, StoreError, UnknownValue};

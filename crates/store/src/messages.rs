@@ -29,6 +29,11 @@ pub struct NewMessage<'a> {
     pub stanza_id: Option<&'a str>,
     /// Its initial delivery state.
     pub delivery: Delivery,
+    /// Part of an archive catch-up (XEP-0313), handed over in archive
+    /// order: it takes the next place in history even when it is already
+    /// stored (see "History is in the server's order" in the crate docs).
+    /// `false` for a live message, which keeps its place if stored before.
+    pub archived: bool,
 }
 
 impl fmt::Debug for NewMessage<'_> {
@@ -42,6 +47,7 @@ impl fmt::Debug for NewMessage<'_> {
             .field("origin_id", &self.origin_id)
             .field("stanza_id", &self.stanza_id)
             .field("delivery", &self.delivery)
+            .field("archived", &self.archived)
             .finish()
     }
 }
@@ -71,6 +77,10 @@ pub struct StoredMessage {
     pub delivery: Delivery,
     /// Why it failed, when it did.
     pub failure_reason: Option<String>,
+    /// Its place in the account's history (see "History is in the server's
+    /// order" in the crate docs). Unique per account; a catch-up may move a
+    /// message to a later place, never an earlier one.
+    pub seq: i64,
 }
 
 // Hand-written so a body can never end up in a log line via `{:?}`.
@@ -88,11 +98,12 @@ impl fmt::Debug for StoredMessage {
             .field("stanza_id", &self.stanza_id)
             .field("delivery", &self.delivery)
             .field("failure_reason", &self.failure_reason)
+            .field("seq", &self.seq)
             .finish()
     }
 }
 
-/// What [`Store::insert_message`] did.
+/// What [`Store::insert_message`] did with one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
     /// The message was new and is now stored.
@@ -137,6 +148,7 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         stanza_id: row.get(8)?,
         delivery: row.get(9)?,
         failure_reason: row.get(10)?,
+        seq: row.get(11)?,
     })
 }
 
@@ -153,14 +165,67 @@ impl Store {
     /// stanza-id, or the same account, peer, direction and origin-id. Then
     /// the stored row gets what it lacked (stanza-id, origin-id) and its
     /// delivery state moves forward along queued → sent → acked if `m` is
-    /// further along; body and timestamp stay as first stored.
+    /// further along; body and timestamp stay as first stored. Its place in
+    /// history moves to the end only when `m` is [`NewMessage::archived`].
+    ///
+    /// [`Store::insert_batch`] stores several at once, with the archive
+    /// position.
     pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Inserted, StoreError> {
-        insert_message(&mut self.conn, m).map_err(self.db.fail("storing a message"))
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.db.fail("storing a message"))?;
+        let inserted = insert_in(&tx, m).map_err(self.db.fail("storing a message"))?;
+        tx.commit().map_err(self.db.fail("storing a message"))?;
+        Ok(inserted)
+    }
+
+    /// Moves message `id` to `delivery` if that is a step forward, and
+    /// returns the updated row; `None` when there is no message `id` or the
+    /// step would go back.
+    ///
+    /// Forward is queued → sent → acked, and from any of those to failed.
+    /// `failed` is final: a bounce means the message did not reach the
+    /// peer, whatever the server acknowledged (an XEP-0198 ack only means
+    /// the server took the stanza), so a later "sent" or "acked" for it,
+    /// in whatever order they arrive, leaves it failed. Only
+    /// [`Store::set_delivery`] (a resend the user asked for) undoes it.
+    pub fn advance_delivery(
+        &mut self,
+        id: i64,
+        delivery: Delivery,
+        reason: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        // Ranks along the path; a row moves only to a higher rank. Failed
+        // ranks above every other state and has none itself, so nothing
+        // moves it.
+        let rank = match delivery {
+            Delivery::Received | Delivery::Queued => return Ok(None),
+            Delivery::Sent => 1,
+            Delivery::Acked => 2,
+            Delivery::Failed => 3,
+        };
+        self.conn
+            .prepare_cached(concat!(
+                "UPDATE messages SET delivery = ?2, failure_reason = ?3 \
+                 WHERE id = ?1 \
+                   AND CASE delivery WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 \
+                                     WHEN 'acked' THEN 2 END < ?4 \
+                 RETURNING ",
+                message_columns!("")
+            ))
+            .and_then(|mut stmt| stmt.query_row(params![id, delivery, reason, rank], from_row))
+            .optional()
+            .map_err(
+                self.db
+                    .fail_with(|| format!("moving message {id} on to {delivery}")),
+            )
     }
 
     /// Sets a message's delivery state and failure reason (cleared when
-    /// `reason` is `None`). Returns the updated row, `None` if there is no
-    /// message `id`.
+    /// `reason` is `None`), whatever it was. Returns the updated row, `None`
+    /// if there is no message `id`. Progress reported by a session goes
+    /// through [`Store::advance_delivery`] instead.
     pub fn set_delivery(
         &mut self,
         id: i64,
@@ -261,13 +326,23 @@ pub(crate) fn message(conn: &Connection, id: i64) -> rusqlite::Result<Option<Sto
     .optional()
 }
 
-fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result<Inserted> {
+// max() on the messages_seq index is one seek, not a scan.
+pub(crate) const NEXT_SEQ: &str =
+    "SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE account = ?1";
+
+/// The next free place in `account`'s history.
+fn next_seq(conn: &Connection, account: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached(NEXT_SEQ)?
+        .query_row([account], |r| r.get(0))
+}
+
+/// Stores `m` inside the caller's transaction, which must be IMMEDIATE:
+/// the lookup and the write must see the same state, and taking the write
+/// lock up front avoids failing with SQLITE_BUSY when a deferred
+/// transaction upgrades from reading to writing.
+pub(crate) fn insert_in(tx: &Connection, m: &NewMessage<'_>) -> rusqlite::Result<Inserted> {
     let origin_id = non_empty(m.origin_id);
     let stanza_id = non_empty(m.stanza_id);
-    // IMMEDIATE: the lookup and the write must see the same state, and
-    // taking the write lock up front avoids a deferred transaction failing
-    // with SQLITE_BUSY when it upgrades from reading to writing.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
     let by_stanza: Option<i64> = match stanza_id {
         Some(sid) => tx
@@ -289,10 +364,11 @@ fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result
 
     let Some(existing_id) = by_stanza.or(by_origin) else {
         let received_ms = now_ms();
+        let seq = next_seq(tx, m.account)?;
         tx.prepare_cached(
             "INSERT INTO messages (account, peer, direction, body, timestamp_ms, received_ms, \
-                                   origin_id, stanza_id, delivery) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                   origin_id, stanza_id, delivery, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
         .execute(params![
             m.account,
@@ -304,10 +380,10 @@ fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result
             origin_id,
             stanza_id,
             m.delivery,
+            seq,
         ])?;
         let id = tx.last_insert_rowid();
-        crate::chats::note_message(&tx, m.account, m.peer, id, m.timestamp_ms)?;
-        tx.commit()?;
+        crate::chats::note_last(tx, m.account, m.peer, id)?;
         return Ok(Inserted::New(StoredMessage {
             id,
             account: m.account.to_owned(),
@@ -320,6 +396,7 @@ fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result
             stanza_id: stanza_id.map(str::to_owned),
             delivery: m.delivery,
             failure_reason: None,
+            seq,
         }));
     };
 
@@ -338,7 +415,7 @@ fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result
         )?
         .execute(params![existing_id, oid])?;
     }
-    let mut stored = message(&tx, existing_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut stored = message(tx, existing_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     if let (Some(old), Some(new)) = (stored.delivery.progress(), m.delivery.progress())
         && new > old
     {
@@ -346,6 +423,14 @@ fn insert_message(conn: &mut Connection, m: &NewMessage<'_>) -> rusqlite::Result
             .execute(params![existing_id, m.delivery])?;
         stored.delivery = m.delivery;
     }
-    tx.commit()?;
+    if m.archived {
+        // The catch-up replays the archive in order: this message goes
+        // after everything stored before it, as on the server.
+        let seq = next_seq(tx, &stored.account)?;
+        tx.prepare_cached("UPDATE messages SET seq = ?2 WHERE id = ?1")?
+            .execute(params![existing_id, seq])?;
+        stored.seq = seq;
+        crate::chats::note_last(tx, &stored.account, &stored.peer, existing_id)?;
+    }
     Ok(Inserted::Duplicate(stored))
 }

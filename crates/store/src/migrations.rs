@@ -11,9 +11,9 @@ use crate::error::StoreError;
 /// The schema version this code writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
-const V1: &str = r#"
+pub(crate) const V1: &str = r#"
 -- AUTOINCREMENT so ids are never reused: read markers ("unread = incoming
 -- with id above the marker") and the outbox's send order rely on ids only
 -- ever growing, even if the newest row is someday deleted.
@@ -93,6 +93,33 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+// History in the server's order (see `Store::insert_batch` for the rule
+// that keeps it so). Existing rows are numbered by their old order,
+// (timestamp_ms, id), so upgrading shows every conversation as before.
+pub(crate) const V2: &str = r#"
+ALTER TABLE messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+
+UPDATE messages SET seq = ranked.n
+  FROM (SELECT id, row_number() OVER (PARTITION BY account ORDER BY timestamp_ms, id) AS n
+          FROM messages) AS ranked
+ WHERE ranked.id = messages.id;
+
+-- One place per message in its account's history; also how the next seq
+-- (max + 1) is found without a scan.
+CREATE UNIQUE INDEX messages_seq ON messages (account, seq);
+
+-- History pages: keyset ranges on seq within one chat.
+DROP INDEX messages_history;
+CREATE INDEX messages_history ON messages (account, peer, seq);
+
+-- chat_state.last_id now means the chat's message with the highest seq;
+-- with seq numbered as above that is the same row, set again for clarity.
+UPDATE chat_state SET last_id =
+    (SELECT m.id FROM messages AS m
+      WHERE m.account = chat_state.account AND m.peer = chat_state.peer
+      ORDER BY m.seq DESC LIMIT 1);
 "#;
 
 /// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction.

@@ -406,6 +406,7 @@ impl Core {
                 origin_id: Some(&origin_id),
                 stanza_id: None,
                 delivery: Delivery::Queued,
+                archived: false,
             })
             .map_err(storage)?
             .into_message();

@@ -3,11 +3,15 @@
 
 use wimsy_ipc::{ConnectionState, Event};
 use wimsy_session::{
-    DeliveryStage, MessageDirection, OutgoingMessage, SessionEvent, SessionHandle, SessionState,
+    ArchiveStep, DeliveryStage, MessageDirection, OutgoingMessage, ReceivedMessage, SessionEvent,
+    SessionHandle, SessionState,
 };
-use wimsy_store::{Delivery, Direction, Inserted, NewMessage, StoredMessage};
+use wimsy_store::{ArchiveMove, Delivery, Direction, Inserted, NewMessage, StoredMessage};
 
 use super::{Core, TaggedEvent, convert};
+
+#[cfg(test)]
+mod tests;
 
 /// Hand a stored outgoing message to its session again.
 pub(crate) fn resend(session: &SessionHandle, message: &StoredMessage) {
@@ -69,13 +73,6 @@ impl Core {
                 }
             }
             SessionEvent::RosterUnchanged => {}
-            SessionEvent::ArchivePosition(position) => {
-                // Events arrive in order, so every message up to this
-                // position is already stored.
-                if let Err(e) = self.store.set_archive_position(&account, &position) {
-                    tracing::error!(%account, "could not store the archive position: {e}");
-                }
-            }
             SessionEvent::CatchUpDone { fetched } => {
                 tracing::info!(%account, fetched, "archive catch-up done");
             }
@@ -110,59 +107,23 @@ impl Core {
                     self.publish_contact(&account, item);
                 }
             }
-            SessionEvent::Message(received) => {
-                let direction = match received.direction {
-                    MessageDirection::Incoming => Direction::In,
-                    MessageDirection::SentElsewhere => Direction::Out,
-                };
-                let peer = received.peer.to_string();
-                let new = NewMessage {
-                    account: &account,
-                    peer: &peer,
-                    direction,
-                    body: &received.body,
-                    timestamp_ms: received.timestamp_ms,
-                    origin_id: received.origin_id.as_deref(),
-                    stanza_id: received.stanza_id.as_deref(),
-                    delivery: match direction {
-                        Direction::In => Delivery::Received,
-                        Direction::Out => Delivery::Acked,
-                    },
-                };
-                match self.store.insert_message(&new) {
-                    Ok(Inserted::New(stored)) => {
-                        tracing::debug!(%account, id = stored.id, "message stored");
-                        tracing::trace!(%account, id = stored.id, body = %stored.body, "message body");
-                        self.publish(Event::Message {
-                            account: account.clone(),
-                            message: convert::message(&stored),
-                        });
-                        if direction == Direction::In {
-                            self.publish_unread(&account, &peer);
-                        }
-                    }
-                    Ok(Inserted::Duplicate(stored)) => {
-                        tracing::debug!(%account, id = stored.id, "duplicate message dropped");
-                    }
-                    Err(e) => tracing::error!(%account, "could not store a message: {e}"),
-                }
-            }
+            SessionEvent::Messages {
+                messages,
+                archive_position,
+            } => self.on_messages(&account, &messages, archive_position.as_ref()),
             SessionEvent::Delivery { token, stage } => {
                 let (delivery, reason) = match stage {
                     DeliveryStage::Sent => (Delivery::Sent, None),
                     DeliveryStage::Acked => (Delivery::Acked, None),
                     DeliveryStage::Failed(reason) => (Delivery::Failed, Some(reason)),
                 };
-                match self.store.message(token) {
-                    // Never step back: a resent message's "sent" must not
-                    // undo an earlier "acked".
-                    Ok(Some(m)) if m.delivery == Delivery::Acked && delivery == Delivery::Sent => {
-                        return;
-                    }
-                    Ok(Some(m)) if m.delivery == delivery => return,
-                    _ => {}
-                }
-                match self.store.set_delivery(token, delivery, reason.as_deref()) {
+                // Only forward: a resend's "sent" must not undo "acked",
+                // and a bounce is final whatever the server acked before
+                // or after it (an ack means "taken", not "delivered").
+                match self
+                    .store
+                    .advance_delivery(token, delivery, reason.as_deref())
+                {
                     Ok(Some(_)) => self.publish(Event::Delivery {
                         account,
                         message_id: token,
@@ -173,6 +134,105 @@ impl Core {
                     Err(e) => tracing::error!(%account, "could not store a delivery state: {e}"),
                 }
             }
+        }
+    }
+
+    /// Store a batch and the archive position it moves to in one
+    /// transaction, then announce what was new. When the batch or the
+    /// position cannot be stored, the session is told the stored position,
+    /// so its next catch-up fetches the batch again instead of skipping it.
+    fn on_messages(
+        &mut self,
+        account: &str,
+        received: &[ReceivedMessage],
+        step: Option<&ArchiveStep>,
+    ) {
+        let peers: Vec<String> = received.iter().map(|m| m.peer.to_string()).collect();
+        let batch: Vec<NewMessage<'_>> = received
+            .iter()
+            .zip(&peers)
+            .map(|(m, peer)| {
+                let direction = match m.direction {
+                    MessageDirection::Incoming => Direction::In,
+                    MessageDirection::SentElsewhere => Direction::Out,
+                };
+                NewMessage {
+                    account,
+                    peer,
+                    direction,
+                    body: &m.body,
+                    timestamp_ms: m.timestamp_ms,
+                    origin_id: m.origin_id.as_deref(),
+                    stanza_id: m.stanza_id.as_deref(),
+                    delivery: match direction {
+                        Direction::In => Delivery::Received,
+                        Direction::Out => Delivery::Acked,
+                    },
+                    archived: m.archived,
+                }
+            })
+            .collect();
+        let archive = step.map(|s| ArchiveMove {
+            account,
+            from: s.from.as_deref(),
+            to: &s.to,
+        });
+        let stored = match self.store.insert_batch(&batch, archive) {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(
+                    %account,
+                    messages = batch.len(),
+                    "could not store messages; they will be fetched again from the archive: {e}"
+                );
+                self.rewind_archive(account);
+                return;
+            }
+        };
+        if !stored.position_moved {
+            tracing::warn!(
+                %account,
+                "the archive position did not move: an earlier batch was not stored; rewinding the session to the stored position"
+            );
+            self.rewind_archive(account);
+        }
+        let mut unread_peers: Vec<&str> = Vec::new();
+        for inserted in &stored.inserted {
+            match inserted {
+                Inserted::New(message) => {
+                    tracing::debug!(%account, id = message.id, "message stored");
+                    tracing::trace!(%account, id = message.id, body = %message.body, "message body");
+                    self.publish(Event::Message {
+                        account: account.to_owned(),
+                        message: convert::message(message),
+                    });
+                    if message.direction == Direction::In && !unread_peers.contains(&&*message.peer)
+                    {
+                        unread_peers.push(&message.peer);
+                    }
+                }
+                Inserted::Duplicate(message) => {
+                    tracing::debug!(%account, id = message.id, "duplicate message dropped");
+                }
+            }
+        }
+        for peer in unread_peers {
+            self.publish_unread(account, peer);
+        }
+    }
+
+    /// Tell `account`'s session the archive position the store has.
+    fn rewind_archive(&mut self, account: &str) {
+        // If even that cannot be read, fetching the whole archive again
+        // is slow but skips nothing; duplicates are dropped.
+        let position = self.store.archive_position(account).unwrap_or_else(|e| {
+            tracing::error!(%account, "could not read the archive position: {e}");
+            None
+        });
+        if let Some(runtime) = self.accounts.get(account)
+            && runtime.session.rewind_archive(position).is_err()
+        {
+            tracing::warn!(%account, "the session has ended");
         }
     }
 

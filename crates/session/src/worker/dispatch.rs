@@ -86,28 +86,10 @@ impl Worker {
         inbound: Inbound,
     ) -> Result<(), SessionError> {
         match inbound {
-            Inbound::Message(message) => {
-                // During catch-up the position only moves with archive
-                // pages, so a restart mid-way cannot skip a gap.
-                let position = message
-                    .stanza_id
-                    .clone()
-                    .filter(|_| live.catch_up.is_none());
-                self.emit(SessionEvent::Message(message));
-                if let Some(id) = position {
-                    self.archive_position = Some(id.clone());
-                    self.emit(SessionEvent::ArchivePosition(id));
-                }
-            }
+            Inbound::Message(message) => self.on_live_message(live, message),
             Inbound::Archived { queryid, message }
                 if self.on_doubt_result(live, queryid.as_deref(), &message) => {}
-            Inbound::Archived { queryid, message } => match &mut live.catch_up {
-                Some(catch_up) if Some(&catch_up.queryid) == queryid.as_ref() => {
-                    catch_up.fetched += 1;
-                    self.emit(SessionEvent::Message(message));
-                }
-                _ => tracing::debug!("archive result for a query we did not make"),
-            },
+            Inbound::Archived { queryid, message } => self.on_archived(live, queryid, message),
             Inbound::MessageError { id, reason } => {
                 if let Some(entry) = self
                     .unacked

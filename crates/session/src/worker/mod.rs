@@ -64,11 +64,18 @@ enum IqPurpose {
     },
 }
 
-/// An archive catch-up under way.
+/// An archive catch-up under way (see `catch_up.rs`).
 #[derive(Debug)]
 struct CatchUp {
     queryid: String,
     fetched: u32,
+    /// The current page's results, reported together at its end.
+    page: Vec<crate::events::ReceivedMessage>,
+    /// Messages that arrived live meanwhile and that no page returned yet.
+    live: Vec<crate::events::ReceivedMessage>,
+    /// `Worker::rewinds` when it started: a rewind since then means its
+    /// pages must not move the position.
+    rewinds: u32,
 }
 
 /// XEP-0198 counters of one stream.
@@ -115,6 +122,7 @@ struct Unacked {
 
 /// What a command asks of whatever the worker is doing at the time.
 enum Effect {
+    Nothing,
     /// A message was queued: write what the queue holds.
     Flush,
     /// The user's visibility changed (XEP-0352).
@@ -143,6 +151,12 @@ pub(crate) struct Worker {
     want_online: bool,
     roster_ver: Option<String>,
     archive_position: Option<String>,
+    /// No catch-up from `archive_position` has completed since the start,
+    /// an aborted catch-up or a rewind: live messages must not move the
+    /// position, and a resumed stream catches up too.
+    catch_up_due: bool,
+    /// Rewinds the host asked for (`Command::RewindArchive`).
+    rewinds: u32,
     /// Messages waiting for a stream, in send order.
     queued: VecDeque<OutgoingMessage>,
     /// Messages written on a managed stream and not yet acknowledged; they
@@ -189,6 +203,8 @@ impl Worker {
             want_online: false,
             roster_ver: stored.roster_ver,
             archive_position: stored.archive_position,
+            catch_up_due: true,
+            rewinds: 0,
             queued: VecDeque::new(),
             unacked: VecDeque::new(),
             resumable: None,
@@ -258,6 +274,10 @@ impl Worker {
                 } else {
                     Effect::NetworkDown
                 }
+            }
+            Command::RewindArchive(position) => {
+                self.rewind_archive(position);
+                Effect::Nothing
             }
             Command::Shutdown(done) => Effect::Stop(Interrupt::Shutdown(Some(done))),
         }
@@ -457,7 +477,7 @@ impl Worker {
                     Effect::Stop(interrupt) => return Err(interrupt),
                     Effect::NetworkDown => return Err(Interrupt::NetworkDown),
                     Effect::Probe | Effect::UserRetry if is_wait => return Err(Interrupt::RetryNow),
-                    Effect::Probe | Effect::UserRetry | Effect::Flush | Effect::Csi => {}
+                    Effect::Probe | Effect::UserRetry | Effect::Flush | Effect::Csi | Effect::Nothing => {}
                 },
             }
         }

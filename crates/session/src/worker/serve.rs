@@ -105,6 +105,7 @@ impl Worker {
                                 self.probe(live).await
                             }
                             Effect::Csi => self.send_csi(live).await,
+                            Effect::Nothing => Ok(()),
                             Effect::Stop(interrupt) => return self.close(live, interrupt).await,
                         };
                         if let Err(e) = result {
@@ -171,7 +172,14 @@ impl Worker {
 
     pub(super) async fn after_resume(&mut self, live: &mut Live) -> Result<(), SessionError> {
         self.send_csi(live).await?;
-        self.flush_queue(live).await
+        self.flush_queue(live).await?;
+        // Nothing was lost with the stream, but an unfinished catch-up or
+        // a rewind still leaves a gap behind the position.
+        if self.catch_up_due {
+            let after = self.archive_position.clone();
+            self.request_archive_page(live, after).await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn send_csi(&mut self, live: &mut Live) -> Result<(), SessionError> {

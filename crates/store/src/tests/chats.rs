@@ -6,31 +6,56 @@ const ROMEO: &str = "romeo@example.net";
 const NURSE: &str = "nurse@example.net";
 
 #[test]
-fn chats_are_newest_first_with_their_newest_message() {
+fn chats_are_newest_first_in_history_order() {
     let (_dir, _path, mut store) = temp_store();
     assert!(store.chats(ME).unwrap().is_empty());
     store.insert_message(&incoming(JULIET, "j1", 100)).unwrap();
     store.insert_message(&incoming(ROMEO, "r1", 200)).unwrap();
     store.insert_message(&outgoing(JULIET, "j2", 300)).unwrap();
+    // Its sender's clock is behind; it still arrived last.
     store.insert_message(&incoming(NURSE, "n1", 50)).unwrap();
-    // Backfilled from the archive: newer id, older timestamp. It must not
-    // become the chat's last message.
-    store.insert_message(&incoming(ROMEO, "r0", 150)).unwrap();
     store
         .insert_message(&NewMessage {
             account: "other@example.org",
             ..incoming(JULIET, "elsewhere", 1_000)
         })
         .unwrap();
-
-    let chats = store.chats(ME).unwrap();
-    let summary: Vec<(&str, &str, u32)> = chats
-        .iter()
-        .map(|c| (c.peer.as_str(), c.last.body.as_str(), c.unread))
-        .collect();
+    let summary = |store: &crate::Store| -> Vec<(String, String, u32)> {
+        store
+            .chats(ME)
+            .unwrap()
+            .iter()
+            .map(|c| (c.peer.clone(), c.last.body.clone(), c.unread))
+            .collect()
+    };
+    let row = |peer: &str, body: &str, unread| (peer.to_owned(), body.to_owned(), unread);
     assert_eq!(
-        summary,
-        vec![(JULIET, "j2", 1), (ROMEO, "r1", 2), (NURSE, "n1", 1)]
+        summary(&store),
+        vec![
+            row(NURSE, "n1", 1),
+            row(JULIET, "j2", 1),
+            row(ROMEO, "r1", 1)
+        ]
+    );
+
+    // A catch-up brings a message the server had after all of these.
+    store
+        .insert_batch(
+            &[NewMessage {
+                stanza_id: Some("s-r0"),
+                archived: true,
+                ..incoming(ROMEO, "r0", 150)
+            }],
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        summary(&store),
+        vec![
+            row(ROMEO, "r0", 2),
+            row(NURSE, "n1", 1),
+            row(JULIET, "j2", 1)
+        ]
     );
 }
 

@@ -9,9 +9,10 @@ const JULIET: &str = "juliet@example.net";
 fn pages_through_a_thousand_messages_exactly_once_in_order() {
     let (_dir, _path, mut store) = temp_store();
     const N: i64 = 1_000;
-    // Insert in a scrambled order (7919 is coprime with 1000, so this is a
-    // permutation) with three messages per timestamp, so ids do not follow
-    // timestamps and ties must be broken by id.
+    // Timestamps in a scrambled order (7919 is coprime with 1000, so this
+    // is a permutation) with three messages per timestamp: history follows
+    // the order of storing, not the timestamps.
+    let mut stored = Vec::new();
     for i in 0..N {
         let k = (i * 7919) % N;
         let ts = 1_700_000_000_000 + k / 3;
@@ -20,7 +21,7 @@ fn pages_through_a_thousand_messages_exactly_once_in_order() {
         } else {
             outgoing(JULIET, "m", ts)
         };
-        store.insert_message(&m).unwrap();
+        stored.push(store.insert_message(&m).unwrap().message().id);
     }
     // Noise in other chats must not show up.
     store
@@ -41,7 +42,7 @@ fn pages_through_a_thousand_messages_exactly_once_in_order() {
         pages += 1;
         assert!(!page.messages.is_empty());
         assert!(page.messages.len() <= 37);
-        seen.extend(page.messages.iter().map(|m| (m.timestamp_ms, m.id)));
+        seen.extend(page.messages.iter().map(|m| (m.seq, m.id)));
         match page.next_before {
             // Through the string form, as a frontend would hand it back.
             Some(c) => before = Some(c.to_string().parse().unwrap()),
@@ -53,9 +54,11 @@ fn pages_through_a_thousand_messages_exactly_once_in_order() {
     let distinct: HashSet<i64> = seen.iter().map(|&(_, id)| id).collect();
     assert_eq!(distinct.len(), N as usize);
     assert!(
-        seen.windows(2).all(|w| w[0] > w[1]),
+        seen.windows(2).all(|w| w[0].0 > w[1].0),
         "not strictly newest first"
     );
+    let ids: Vec<i64> = seen.iter().rev().map(|&(_, id)| id).collect();
+    assert_eq!(ids, stored, "not in the order stored");
 }
 
 #[test]
@@ -68,13 +71,7 @@ fn last_page_that_fills_exactly_says_it_is_the_last() {
     assert_eq!(first.messages.len(), 5);
     let cursor = first.next_before.unwrap();
     let oldest = first.messages.last().unwrap();
-    assert_eq!(
-        cursor,
-        Cursor {
-            timestamp_ms: oldest.timestamp_ms,
-            id: oldest.id
-        }
-    );
+    assert_eq!(cursor, Cursor { seq: oldest.seq });
     let second = store.history(ME, JULIET, Some(cursor), 5).unwrap();
     assert_eq!(second.messages.len(), 5);
     assert_eq!(second.next_before, None);

@@ -345,3 +345,85 @@ fn debug_output_never_contains_the_body() {
         assert!(dbg.contains("body_len"), "{dbg}");
     }
 }
+
+#[test]
+fn delivery_only_moves_forward_and_failed_is_final() {
+    let (_dir, _path, mut store) = temp_store();
+    let id = store
+        .insert_message(&outgoing(JULIET, "hi", 1))
+        .unwrap()
+        .message()
+        .id;
+    let step = |store: &mut crate::Store, d: Delivery, reason: Option<&str>| {
+        store
+            .advance_delivery(id, d, reason)
+            .unwrap()
+            .map(|m| (m.delivery, m.failure_reason))
+    };
+    assert_eq!(step(&mut store, Delivery::Queued, None), None);
+    assert_eq!(
+        step(&mut store, Delivery::Sent, None),
+        Some((Delivery::Sent, None))
+    );
+    assert_eq!(step(&mut store, Delivery::Sent, None), None, "no change");
+    assert_eq!(
+        step(&mut store, Delivery::Acked, None),
+        Some((Delivery::Acked, None))
+    );
+    // A resend's "sent" does not undo the ack.
+    assert_eq!(step(&mut store, Delivery::Sent, None), None);
+    // A bounce after the server's ack: the ack only meant "taken".
+    assert_eq!(
+        step(
+            &mut store,
+            Delivery::Failed,
+            Some("the address does not exist")
+        ),
+        Some((Delivery::Failed, Some("the address does not exist".into())))
+    );
+    // Whatever comes after a bounce leaves it failed, reason and all.
+    for d in [Delivery::Sent, Delivery::Acked, Delivery::Failed] {
+        assert_eq!(step(&mut store, d, Some("other")), None, "{d}");
+    }
+    let m = store.message(id).unwrap().unwrap();
+    assert_eq!(m.delivery, Delivery::Failed);
+    assert_eq!(
+        m.failure_reason.as_deref(),
+        Some("the address does not exist")
+    );
+
+    // A bounce before anything else is final too.
+    let other = store
+        .insert_message(&outgoing(JULIET, "b", 2))
+        .unwrap()
+        .message()
+        .id;
+    store
+        .advance_delivery(other, Delivery::Failed, Some("bounced"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .advance_delivery(other, Delivery::Acked, None)
+            .unwrap(),
+        None
+    );
+    // Incoming messages have no delivery path, and unknown ids no row.
+    let incoming_id = store
+        .insert_message(&incoming(JULIET, "in", 3))
+        .unwrap()
+        .message()
+        .id;
+    assert_eq!(
+        store
+            .advance_delivery(incoming_id, Delivery::Failed, Some("x"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .advance_delivery(9_999, Delivery::Acked, None)
+            .unwrap(),
+        None
+    );
+}

@@ -1,10 +1,12 @@
 //! Tests against real SQLite files in temporary directories.
 
+mod batch;
 mod chats;
 mod crash;
 mod history;
 mod messages;
 mod open;
+mod order;
 mod plans;
 mod roster;
 
@@ -34,6 +36,7 @@ pub(crate) fn incoming<'a>(peer: &'a str, body: &'a str, timestamp_ms: i64) -> N
         origin_id: None,
         stanza_id: None,
         delivery: Delivery::Received,
+        archived: false,
     }
 }
 
@@ -43,4 +46,21 @@ pub(crate) fn outgoing<'a>(peer: &'a str, body: &'a str, timestamp_ms: i64) -> N
         delivery: Delivery::Queued,
         ..incoming(peer, body, timestamp_ms)
     }
+}
+
+/// Moves `account`'s archive position to `to` from wherever it is, with
+/// no messages.
+pub(crate) fn set_position(store: &mut Store, account: &str, to: &str) {
+    let from = store.archive_position(account).unwrap();
+    let batch = store
+        .insert_batch(
+            &[],
+            Some(crate::ArchiveMove {
+                account,
+                from: from.as_deref(),
+                to,
+            }),
+        )
+        .unwrap();
+    assert!(batch.position_moved);
 }

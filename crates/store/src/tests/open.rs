@@ -1,6 +1,6 @@
 use rusqlite::Connection;
 
-use super::{ME, incoming, temp_store};
+use super::{ME, incoming, set_position, temp_store};
 use crate::{SCHEMA_VERSION, Store, StoreError};
 
 fn user_version(path: &std::path::Path) -> i64 {
@@ -101,7 +101,7 @@ fn data_survives_close_and_reopen() {
         .message()
         .id;
     store.set_setting("theme", "dark").unwrap();
-    store.set_archive_position(ME, "arch-1").unwrap();
+    set_position(&mut store, ME, "arch-1");
     drop(store);
 
     let store = Store::open(&path).unwrap();
@@ -124,16 +124,14 @@ fn settings_and_archive_position() {
     assert_eq!(store.setting("k").unwrap().as_deref(), Some("2"));
 
     assert_eq!(store.archive_position(ME).unwrap(), None);
-    store.set_archive_position(ME, "a").unwrap();
-    store.set_archive_position(ME, "b").unwrap();
-    store
-        .set_archive_position("other@example.org", "x")
-        .unwrap();
+    set_position(&mut store, ME, "a");
+    set_position(&mut store, ME, "b");
+    set_position(&mut store, "other@example.org", "x");
     assert_eq!(store.archive_position(ME).unwrap().as_deref(), Some("b"));
     // The roster version shares the row; setting one must not clear the other.
     store.save_roster(ME, Some("v1"), &[]).unwrap();
     assert_eq!(store.archive_position(ME).unwrap().as_deref(), Some("b"));
-    store.set_archive_position(ME, "c").unwrap();
+    set_position(&mut store, ME, "c");
     assert_eq!(store.roster(ME).unwrap().0.as_deref(), Some("v1"));
 }
 
@@ -145,4 +143,63 @@ fn in_memory_store_works() {
         .unwrap();
     assert_eq!(store.unread_count(ME, "juliet@example.net").unwrap(), 1);
     assert_eq!(format!("{store:?}"), r#"Store { path: ":memory:" }"#);
+}
+
+#[test]
+fn upgrading_numbers_history_in_its_old_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite3");
+    {
+        // A store as the first release left it.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(crate::migrations::V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let insert = |account: &str, peer: &str, ts: i64| {
+            conn.execute(
+                "INSERT INTO messages (account, peer, direction, body, timestamp_ms, \
+                                       received_ms, delivery) \
+                 VALUES (?1, ?2, 'in', ?3, ?3, 0, 'received')",
+                rusqlite::params![account, peer, ts],
+            )
+            .unwrap();
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "INSERT INTO chat_state (account, peer, last_id) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (account, peer) DO UPDATE SET last_id = excluded.last_id \
+                 WHERE (SELECT timestamp_ms FROM messages WHERE id = chat_state.last_id) < ?4",
+                rusqlite::params![account, peer, id, ts],
+            )
+            .unwrap();
+        };
+        // Ids do not follow timestamps (a late archive arrival), and two
+        // share a timestamp.
+        insert(ME, "juliet@example.net", 30);
+        insert(ME, "juliet@example.net", 10);
+        insert(ME, "romeo@example.net", 20);
+        insert("other@example.org", "juliet@example.net", 5);
+        insert(ME, "juliet@example.net", 30);
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let page = store.history(ME, "juliet@example.net", None, 10).unwrap();
+    let seen: Vec<(i64, i64, i64)> = page
+        .messages
+        .iter()
+        .map(|m| (m.seq, m.timestamp_ms, m.id))
+        .collect();
+    // Newest first, by (timestamp_ms, id) as before; numbered per account.
+    assert_eq!(seen, vec![(4, 30, 5), (3, 30, 1), (1, 10, 2)]);
+    let other = store
+        .history("other@example.org", "juliet@example.net", None, 10)
+        .unwrap();
+    assert_eq!(other.messages[0].seq, 1);
+    let chats = store.chats(ME).unwrap();
+    assert_eq!(chats[0].peer, "juliet@example.net");
+    assert_eq!(chats[0].last.id, 5);
+    // New messages go after the numbered ones.
+    let m = store
+        .insert_message(&incoming("romeo@example.net", "new", 0))
+        .unwrap()
+        .into_message();
+    assert_eq!(m.seq, 5);
 }
