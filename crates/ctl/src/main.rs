@@ -4,9 +4,11 @@
 //! runtime, report a failure and turn it into the exit code
 //! (0 done, 1 refused or failed, 2 usage, 3 no daemon).
 
+mod args;
 mod cli;
 mod commands;
 mod failure;
+mod login;
 mod render;
 
 use std::process::ExitCode;
