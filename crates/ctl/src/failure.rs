@@ -4,7 +4,7 @@ use std::io;
 
 use wimsy_ipc::{ClientError, ErrorCode};
 
-use crate::login::{Action, Outcome, failure_text};
+use crate::login::{Action, Outcome, failure_advice, failure_text};
 
 /// Exit code: done.
 pub const EXIT_OK: u8 = 0;
@@ -93,16 +93,18 @@ impl Failure {
 
     /// What wimsyctl adds for people to a refusal from wimsyd: its own
     /// commands that help (wimsyd's messages name none).
-    fn hint(&self) -> Option<&'static str> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Client(ClientError::Remote(body)) => match body.code {
                 ErrorCode::UnknownAccount => Some(
                     "`wimsyctl account list` shows the configured accounts, \
-                     `wimsyctl account add JID` adds one",
+                     `wimsyctl account add JID` adds one"
+                        .into(),
                 ),
-                ErrorCode::AccountRequired => Some("say which with --account JID"),
+                ErrorCode::AccountRequired => Some("say which with --account JID".into()),
                 _ => None,
             },
+            Self::Login { jid, outcome, .. } => failure_advice(jid, outcome),
             _ => None,
         }
     }
@@ -150,9 +152,11 @@ pub fn json_error(failure: &Failure) -> String {
 
 /// The human form of a failure, for stderr.
 pub fn human_error(failure: &Failure) -> String {
-    match failure.hint() {
-        Some(hint) => format!("wimsyctl: {}; {hint}", failure.message()),
-        None => format!("wimsyctl: {}", failure.message()),
+    match (failure, failure.hint()) {
+        // A login's advice is a sentence of its own.
+        (Failure::Login { .. }, Some(hint)) => format!("wimsyctl: {}\n{hint}", failure.message()),
+        (_, Some(hint)) => format!("wimsyctl: {}; {hint}", failure.message()),
+        (_, None) => format!("wimsyctl: {}", failure.message()),
     }
 }
 

@@ -45,6 +45,9 @@ pub enum Outcome {
 pub struct Watch {
     jid: String,
     last_failure: Option<ConnectionStatus>,
+    /// A new session says `offline` before it starts connecting; only an
+    /// `offline` after that means someone took the account offline.
+    started: bool,
 }
 
 impl Watch {
@@ -53,6 +56,7 @@ impl Watch {
         Self {
             jid: jid.to_owned(),
             last_failure: None,
+            started: false,
         }
     }
 
@@ -73,10 +77,11 @@ impl Watch {
         match status.state {
             ConnectionState::Connected => Some(Outcome::Connected(status.clone())),
             ConnectionState::Error => Some(Outcome::Refused(status.clone())),
-            ConnectionState::WaitingForNetwork | ConnectionState::Offline => {
-                Some(Outcome::Idle(status.clone()))
-            }
+            ConnectionState::WaitingForNetwork => Some(Outcome::Idle(status.clone())),
+            ConnectionState::Offline if self.started => Some(Outcome::Idle(status.clone())),
+            ConnectionState::Offline => None,
             ConnectionState::Connecting => {
+                self.started = true;
                 // A wait before the next attempt, or an attempt after the
                 // first, means one failed; its reason says why.
                 if status.retry_in_ms.is_some() || status.attempt.is_some_and(|n| n > 1) {
@@ -131,41 +136,25 @@ pub fn success_text(action: Action, jid: &str, status: &ConnectionStatus) -> Str
     }
 }
 
-/// What the user reads when the login did not succeed: what happened,
-/// that the account stays, and what to do.
+/// What happened, when the login did not succeed (for `--json` too): the
+/// reason in words and that the account stays.
 pub fn failure_text(action: Action, jid: &str, outcome: &Outcome) -> String {
     let who = match action {
         Action::Added => format!("{} is added but", inline(jid)),
         Action::NewPassword => format!("{} has its new password but", inline(jid)),
     };
-    let remove = format!("`wimsyctl account remove {}`", shell_word(jid));
     match outcome {
         Outcome::Connected(status) => success_text(action, jid, status),
-        Outcome::Refused(status) => {
-            let fix = match hint(jid, status) {
-                Some(fix) => format!("{fix}, or remove it with {remove}"),
-                None => format!("remove it with {remove} if it is not needed"),
-            };
-            format!(
-                "{who} could not log in: {}\nthe account stays configured: {fix}",
-                status_detail(status)
-            )
-        }
+        Outcome::Refused(status) => format!(
+            "{who} could not log in: {}; the account stays configured",
+            status_detail(status)
+        ),
         Outcome::Idle(status) => {
             let what = match status.state {
                 ConnectionState::Offline => "is offline",
                 _ => "is not connected",
             };
-            let mut text = format!("{who} {what}: {}", status_detail(status));
-            if let Some(fix) = hint(jid, status) {
-                text.push_str(&format!("\n{fix}"));
-            } else if status.state == ConnectionState::Offline {
-                text.push_str(&format!(
-                    "\n`wimsyctl connect {}` brings it online",
-                    shell_word(jid)
-                ));
-            }
-            text
+            format!("{who} {what}: {}", status_detail(status))
         }
         Outcome::StillTrying { waited, last } => {
             let last = last
@@ -174,8 +163,7 @@ pub fn failure_text(action: Action, jid: &str, outcome: &Outcome) -> String {
                 .filter(|d| !d.is_empty())
                 .unwrap_or_else(|| "no answer from the server yet".to_owned());
             format!(
-                "{who} is not connected after {}; still trying: {last}\nit keeps trying by itself: \
-                 `wimsyctl status` shows how it goes, {remove} gives up",
+                "{who} is not connected after {}; still trying: {last}",
                 duration(u64::try_from(waited.as_millis()).unwrap_or(u64::MAX))
             )
         }
@@ -183,6 +171,26 @@ pub fn failure_text(action: Action, jid: &str, outcome: &Outcome) -> String {
             "{} was removed while wimsyctl waited for its login",
             inline(jid)
         ),
+    }
+}
+
+/// What the user can do about it, in wimsyctl's commands (human output
+/// only).
+pub fn failure_advice(jid: &str, outcome: &Outcome) -> Option<String> {
+    let remove = format!("`wimsyctl account remove {}`", shell_word(jid));
+    match outcome {
+        Outcome::Connected(_) | Outcome::Removed => None,
+        Outcome::Refused(status) => Some(match hint(jid, status) {
+            Some(fix) => format!("{fix}, or remove it with {remove}"),
+            None => format!("remove it with {remove} if it is not needed"),
+        }),
+        Outcome::Idle(status) => hint(jid, status).or_else(|| {
+            (status.state == ConnectionState::Offline)
+                .then(|| format!("`wimsyctl connect {}` brings it online", shell_word(jid)))
+        }),
+        Outcome::StillTrying { .. } => Some(format!(
+            "it keeps trying by itself: `wimsyctl status` shows how it goes, {remove} gives up"
+        )),
     }
 }
 
@@ -233,6 +241,22 @@ mod tests {
     }
 
     #[test]
+    fn offline_counts_only_after_the_session_started_connecting() {
+        let mut watch = Watch::new(A);
+        let offline = ConnectionStatus::new(ConnectionState::Offline, "not connected");
+        assert_eq!(
+            watch.see(&connection(offline.clone())),
+            None,
+            "a new session"
+        );
+        assert_eq!(watch.see(&connection(retrying("refused"))), None);
+        assert_eq!(
+            watch.see(&connection(offline.clone())),
+            Some(Outcome::Idle(offline))
+        );
+    }
+
+    #[test]
     fn other_accounts_and_unknown_things_are_not_an_outcome() {
         let mut watch = Watch::new(A);
         let other = Event::Connection {
@@ -267,7 +291,8 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("wimsyctl status"), "{text}");
+        let advice = failure_advice(A, &outcome).unwrap();
+        assert!(advice.contains("wimsyctl status"), "{advice}");
         let silent = Watch::new(A).timed_out(Duration::from_secs(3));
         assert!(failure_text(Action::NewPassword, A, &silent).contains(
             "has its new password but is not connected after 3s; still trying: no answer"
@@ -287,9 +312,12 @@ mod tests {
         assert_eq!(
             failure_text(Action::Added, A, &refused),
             "a@example.org is added but could not log in: authentication failed: the server \
-             refused the user name or password\nthe account stays configured: set the right \
-             password with `wimsyctl account password a@example.org`, or remove it with \
-             `wimsyctl account remove a@example.org`"
+             refused the user name or password; the account stays configured"
+        );
+        assert_eq!(
+            failure_advice(A, &refused).unwrap(),
+            "set the right password with `wimsyctl account password a@example.org`, or remove \
+             it with `wimsyctl account remove a@example.org`"
         );
     }
 

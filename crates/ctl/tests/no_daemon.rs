@@ -80,6 +80,31 @@ fn a_malformed_jid_or_fingerprint_is_a_usage_error_before_any_daemon_call() {
 }
 
 #[test]
+fn a_usage_error_with_json_prints_an_error_document() {
+    let out = wimsyctl(&[
+        "--socket",
+        "/nonexistent/x.sock",
+        "--json",
+        "account",
+        "trust",
+        "a@example.org",
+        "xyz",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(value["error"]["code"], "usage");
+    let message = value["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("xyz") && message.contains("hex digits"),
+        "{message}"
+    );
+    assert!(text(&out.stderr).contains("hex digits"));
+    let help = wimsyctl(&["--json", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(!text(&help.stdout).contains("\"error\""));
+}
+
+#[test]
 fn the_socket_flag_wins_over_the_variable() {
     let run = |flag: Option<&str>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wimsyctl"));
