@@ -221,6 +221,9 @@ impl Frames {
                 self.last_seq = Some(seq);
                 None
             }
+            ServerFrame::Unknown => {
+                panic!("the daemon sent a frame its own protocol does not know: {text}")
+            }
         }
     }
 }

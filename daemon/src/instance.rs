@@ -63,9 +63,16 @@ pub struct InstanceLock {
     _file: File,
 }
 
-/// Take the per-user lock in `data_dir`.
+/// Take the per-user lock in `data_dir`, creating the directory 0700 when
+/// it is new: it holds the message store, which is nobody else's to read.
 pub fn lock(data_dir: &Path) -> Result<InstanceLock, InstanceError> {
-    fs::create_dir_all(data_dir).map_err(io("create", data_dir))?;
+    crate::private_fs::create_private_dir(data_dir).map_err(|e| InstanceError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })?;
+    #[cfg(unix)]
+    warn_if_open(data_dir);
     let path = data_dir.join("wimsyd.lock");
     let file = File::options()
         .create(true)
@@ -77,6 +84,24 @@ pub fn lock(data_dir: &Path) -> Result<InstanceLock, InstanceError> {
         Ok(()) => Ok(InstanceLock { _file: file }),
         Err(fs::TryLockError::WouldBlock) => Err(InstanceError::AlreadyRunning { path }),
         Err(fs::TryLockError::Error(e)) => Err(io("lock", &path)(e)),
+    }
+}
+
+/// A data directory made by an older version, or by hand, may be open to
+/// other users; changing a directory we did not create is the user's call,
+/// so say how.
+#[cfg(unix)]
+fn warn_if_open(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs::metadata(dir) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "the data directory {} holds your messages but other users may enter it (mode {mode:o}); `chmod 700 {}` closes it",
+                dir.display(),
+                dir.display()
+            );
+        }
     }
 }
 
@@ -179,5 +204,24 @@ pub(crate) fn peer_is_us(stream: &interprocess::local_socket::tokio::Stream) -> 
         Some(uid) if uid == me => Ok(()),
         Some(uid) => Err(format!("peer runs as uid {uid}, not as our uid {me}")),
         None => Err("the peer's uid is unknown".to_owned()),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_new_data_dir_is_private() {
+        let temp = tempfile::tempdir().unwrap();
+        let data = temp.path().join("share/wimsy");
+        let _lock = lock(&data).unwrap();
+        let mode = fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(data.join("wimsyd.lock").exists());
     }
 }

@@ -70,13 +70,20 @@ pub async fn run(
     let mut core = core::Core::new(store, account_files, secrets, options.session, session_tx);
     for entry in entries {
         let jid = entry.jid.clone();
-        let started = match core.secrets.get(&jid).await {
-            Ok(password) => core.start_account(entry.clone(), password),
-            Err(e) => Err(e.to_string()),
+        let (started, password_unreadable) = match core.secrets.get(&jid).await {
+            Ok(password) => (core.start_account(entry.clone(), password), false),
+            Err(e) => (Err(e.to_string()), true),
         };
-        if let Err(e) = started {
-            tracing::error!(account = %jid, "account not started: {e}");
-            core.dormant.insert(jid, (entry, e));
+        if let Err(why) = started {
+            tracing::error!(account = %jid, "account not started: {why}");
+            core.dormant.insert(
+                jid,
+                core::Dormant {
+                    entry,
+                    why,
+                    password_unreadable,
+                },
+            );
         }
     }
 

@@ -38,6 +38,9 @@ impl Tone {
             ConnectionState::Connecting | ConnectionState::WaitingForNetwork => Self::Pending,
             ConnectionState::Offline => Self::Quiet,
             ConnectionState::Error => Self::Bad,
+            // A newer daemon's state: its reason is shown, nothing is
+            // claimed about it.
+            ConnectionState::Unknown => Self::Quiet,
         }
     }
 }
@@ -148,6 +151,7 @@ mod tests {
             ),
             (ConnectionState::Offline, "offline", Tone::Quiet),
             (ConnectionState::Error, "error", Tone::Bad),
+            (ConnectionState::Unknown, "unknown", Tone::Quiet),
         ];
         for (state, word, tone) in cases {
             let frontend = FrontendState::from_snapshot(Snapshot {

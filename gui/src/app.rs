@@ -100,6 +100,13 @@ impl App {
                 }
                 match state.apply(seq, &event) {
                     Applied::Applied | Applied::Stale => {}
+                    // A newer daemon's kind of event: counted, nothing to draw.
+                    Applied::Ignored => {
+                        tracing::debug!(
+                            seq,
+                            "skipped an event of a kind this version does not know"
+                        );
+                    }
                     Applied::Gap { expected, got } => {
                         tracing::warn!("missed events {expected} to {}; resubscribing", got - 1);
                         *resyncing = true;

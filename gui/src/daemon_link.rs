@@ -245,3 +245,111 @@ fn down_from(error: ClientError) -> Ended {
         other => Ended::Down(Down::Failed(other.to_string())),
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::PathBuf;
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use wimsy_ipc::{ConnectionState, Event};
+
+    use super::*;
+
+    fn future_frame(name: &str) -> String {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../ipc-protocol/tests/golden/future")
+            .join(format!("{name}.json"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    const EVENTS: [&str; 5] = [
+        "e_unknown_kind",
+        "e_connection_hibernating",
+        "e_delivery_unknown",
+        "e_message_unknown_fields",
+        "e_connection_known",
+    ];
+
+    /// A newer daemon's kinds, states and frame types reach the app as
+    /// events on the one connection: the link neither drops it nor
+    /// reattaches, and goes down only when the daemon closes.
+    #[tokio::test]
+    async fn the_link_stays_attached_through_a_newer_daemons_frames() {
+        let dir = std::env::temp_dir().join(format!("wimsy-gui-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("d.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let daemon = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut answer = async |reply: String| {
+                let request = lines.next_line().await.unwrap().unwrap();
+                let id = request
+                    .split("\"id\":")
+                    .nth(1)
+                    .unwrap()
+                    .split([',', '}'])
+                    .next();
+                let reply = reply.replace("\"id\":0", &format!("\"id\":{}", id.unwrap()));
+                write.write_all(reply.as_bytes()).await.unwrap();
+                write.write_all(b"\n").await.unwrap();
+            };
+            answer(r#"{"type":"response","id":0,"result":{"kind":"hello","protocol":1,"daemon":"wimsyd 9.0"}}"#.into()).await;
+            answer(r#"{"type":"response","id":0,"result":{"kind":"done"}}"#.into()).await;
+            let mut subscribed = future_frame("frame_unknown_type");
+            subscribed.push_str(&future_frame("r_subscribed").replace("\"id\":8", "\"id\":0"));
+            for name in EVENTS {
+                subscribed.push_str(&future_frame(name));
+                subscribed.push_str(&future_frame("frame_unknown_type"));
+            }
+            answer(subscribed.trim_end().to_owned()).await;
+            // Dropping the stream closes the connection.
+        });
+
+        let (output, mut events) = mpsc::channel(64);
+        let link = tokio::spawn(run(socket, output));
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let next = tokio::time::timeout_at(deadline, events.next())
+                .await
+                .expect("the link said nothing within 20 s")
+                .expect("the link task ended");
+            let down = matches!(next, LinkEvent::Down(_));
+            seen.push(next);
+            if down {
+                break;
+            }
+        }
+        link.abort();
+        daemon.await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert!(matches!(seen[0], LinkEvent::Ready(_)));
+        let LinkEvent::Attached { snapshot, .. } = &seen[1] else {
+            panic!("{:?}", seen[1]);
+        };
+        assert_eq!(snapshot.accounts[0].status.state, ConnectionState::Unknown);
+        let forwarded: Vec<(u64, &Event)> = seen[2..seen.len() - 1]
+            .iter()
+            .map(|e| match e {
+                LinkEvent::Event { seq, event } => (*seq, event),
+                other => panic!("the link did something else: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            forwarded.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            [101, 102, 103, 104, 105]
+        );
+        assert_eq!(forwarded[0].1, &Event::Unknown);
+        assert!(
+            matches!(seen.last(), Some(LinkEvent::Down(Down::Closed))),
+            "down only because the daemon closed: {:?}",
+            seen.last()
+        );
+    }
+}

@@ -172,6 +172,9 @@ impl Client {
                     return Err(ClientError::Remote(error));
                 }
                 ServerFrame::Event { seq, event } => self.queued_events.push_back((seq, event)),
+                // A newer daemon's kind of frame: nothing this client can
+                // act on, and not an answer to anything it asked.
+                ServerFrame::Unknown => {}
                 other => return Err(ClientError::Unexpected(format!("{other:?}"))),
             }
         }
@@ -186,18 +189,31 @@ impl Client {
     }
 
     /// The next event with its sequence number; `Ok(None)` when the daemon
-    /// closed the connection cleanly.
+    /// closed the connection cleanly. An event of a kind this version does
+    /// not know comes as [`Event::Unknown`] (give it to the reducer, which
+    /// counts its number); frames of an unknown type are skipped.
     pub async fn next_event(&mut self) -> Result<Option<(u64, Event)>, ClientError> {
         if let Some(queued) = self.queued_events.pop_front() {
             return Ok(Some(queued));
         }
-        match self.read_frame().await {
-            Ok(ServerFrame::Event { seq, event }) => Ok(Some((seq, event))),
-            Ok(ServerFrame::Error { error, .. }) => Err(ClientError::Remote(error)),
-            Ok(other) => Err(ClientError::Unexpected(format!("{other:?}"))),
-            Err(ClientError::Closed) => Ok(None),
-            Err(e) => Err(e),
+        loop {
+            return match self.read_frame().await {
+                Ok(ServerFrame::Event { seq, event }) => Ok(Some((seq, event))),
+                Ok(ServerFrame::Error { error, .. }) => Err(ClientError::Remote(error)),
+                Ok(ServerFrame::Unknown) => continue,
+                Ok(other) => Err(ClientError::Unexpected(format!("{other:?}"))),
+                Err(ClientError::Closed) => Ok(None),
+                Err(e) => Err(e),
+            };
         }
+    }
+
+    /// The events that arrived while the last requests waited for their
+    /// answers, taken out of what [`Self::next_event`] returns. They were
+    /// published before those answers: a client that waits for what a
+    /// request started (a login, say) drops them and reads on.
+    pub fn take_queued_events(&mut self) -> Vec<(u64, Event)> {
+        self.queued_events.drain(..).collect()
     }
 
     async fn read_frame(&mut self) -> Result<ServerFrame, ClientError> {

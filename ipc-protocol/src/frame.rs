@@ -216,6 +216,7 @@ pub const KNOWN_OPS: &[&str] = &[
     "account_list",
     "account_remove",
     "account_trust",
+    "account_password",
     "connect",
     "disconnect",
     "roster",

@@ -14,6 +14,10 @@
 //!    number `seq`, and every later [`Event`] follows in order, numbered
 //!    `seq + 1`, `seq + 2`, ... A [`FrontendState`] rebuilds the state
 //!    from them.
+//! 6. A newer daemon may send kinds, states and fields this version does
+//!    not know: they decode to explicit `Unknown` values ([`Event::Unknown`],
+//!    [`ConnectionState::Unknown`], ...) that clients skip as
+//!    docs/ipc-protocol.md says, never to a decoding error.
 //!
 //! This crate has no dependency on the rest of Wimsy.
 

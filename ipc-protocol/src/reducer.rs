@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::types::{ChatMessage, ChatSummary, ConnectionStatus, Contact, Event, Snapshot};
+use crate::types::{
+    ChatMessage, ChatSummary, ConnectionStatus, Contact, Delivery, Event, Snapshot,
+};
 
 /// What a frontend knows about the daemon.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,6 +49,9 @@ impl AccountView {
 pub enum Applied {
     /// The state changed (or the event was acknowledged).
     Applied,
+    /// An event of a kind this version does not know (a newer daemon's):
+    /// its number was taken, nothing else changed. Not an error: go on.
+    Ignored,
     /// An event at or below the current number: already seen, ignored.
     Stale,
     /// Events were skipped: subscribe again for a fresh snapshot.
@@ -92,8 +97,11 @@ impl FrontendState {
         self.seq = seq;
         match event {
             Event::AccountAdded { account, status } => {
+                // Re-adding an account that is already listed (one that
+                // could not start, say) keeps its chats and contacts.
                 self.accounts
                     .entry(account.clone())
+                    .and_modify(|view| view.status = status.clone())
                     .or_insert_with(|| AccountView::new(status.clone()));
             }
             Event::AccountRemoved { account } => {
@@ -115,6 +123,11 @@ impl FrontendState {
                 delivery,
                 ..
             } => {
+                // A stage this version does not know says nothing it can
+                // show: the last known one stays.
+                if *delivery == Delivery::Unknown {
+                    return Applied::Applied;
+                }
                 if let Some(view) = self.accounts.get_mut(account) {
                     for chat in view.chats.values_mut() {
                         if chat.last.id == *message_id {
@@ -147,6 +160,7 @@ impl FrontendState {
                 }
             }
             Event::ShuttingDown => self.shutting_down = true,
+            Event::Unknown => return Applied::Ignored,
         }
         Applied::Applied
     }

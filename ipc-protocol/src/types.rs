@@ -68,6 +68,16 @@ pub enum Request {
         /// bare hex, any case.
         fingerprint: String,
     },
+    /// Replace an account's password and log in again with it. The
+    /// account keeps its settings, pinned certificate and history. An
+    /// account that could not start because its password was unreadable
+    /// starts now.
+    AccountPassword {
+        /// Bare JID of the account.
+        jid: String,
+        /// The new password; kept by the daemon, never sent back.
+        password: Secret,
+    },
     /// Go online (one account, or all).
     Connect {
         /// Bare JID; all accounts when absent.
@@ -198,6 +208,9 @@ pub enum ServerFrame {
         /// The change.
         event: Event,
     },
+    /// A frame `type` this version does not know (a newer daemon's): skip it.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Successful answers.
@@ -255,6 +268,10 @@ pub enum Response {
         /// The state as of event number `snapshot.seq`.
         snapshot: Snapshot,
     },
+    /// An answer `kind` this version does not know (a newer daemon's). The
+    /// request was carried out; what the answer said cannot be read.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A typed error: match on `code`, show `message`.
@@ -360,7 +377,8 @@ impl ConnectionStatus {
     }
 }
 
-/// The five connection states, spelled as users and scripts see them.
+/// The five connection states, spelled as users and scripts see them (and
+/// [`ConnectionState::Unknown`] for one a newer daemon added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
@@ -374,6 +392,10 @@ pub enum ConnectionState {
     Offline,
     /// Stopped on an error the user must act on.
     Error,
+    /// A state this version does not know (a newer daemon's): show the
+    /// status's `reason`, offer no action.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ConnectionState {
@@ -385,6 +407,7 @@ impl ConnectionState {
             Self::WaitingForNetwork => "waiting_for_network",
             Self::Offline => "offline",
             Self::Error => "error",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -432,6 +455,11 @@ pub struct AccountInfo {
     /// Extra CA file, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// The SHA-256 fingerprint of the one server certificate this account
+    /// accepts (`SHA256:AB:CD:...`), when the user pinned one with
+    /// [`Request::AccountTrust`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_fingerprint: Option<String>,
 }
 
 /// A roster entry with its presence.
@@ -473,6 +501,9 @@ pub enum Direction {
     In,
     /// From us (this or another of our devices) to the peer.
     Out,
+    /// A direction this version does not know (a newer daemon's).
+    #[serde(other)]
+    Unknown,
 }
 
 /// Where a message is on its way.
@@ -489,6 +520,10 @@ pub enum Delivery {
     Acked,
     /// The server rejected it; see the event's reason.
     Failed,
+    /// A stage this version does not know (a newer daemon's): keep showing
+    /// the last known one.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A stored chat message.
@@ -581,6 +616,10 @@ pub enum Event {
     },
     /// The daemon is stopping; the connection will close.
     ShuttingDown,
+    /// An event `kind` this version does not know (a newer daemon's): its
+    /// number counts, nothing else changes.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Everything a frontend needs to draw, as of event number `seq`.

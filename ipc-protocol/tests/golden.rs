@@ -140,6 +140,16 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 },
             ),
         ),
+        (
+            "account_password",
+            f(
+                17,
+                Request::AccountPassword {
+                    jid: "alice@example.org".into(),
+                    password: Secret::new("new-pw"),
+                },
+            ),
+        ),
     ]
 }
 
@@ -195,6 +205,21 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                         jid: "alice@example.org".into(),
                         server: Some("127.0.0.1:5222".into()),
                         ca_file: None,
+                        pinned_fingerprint: None,
+                    }],
+                },
+            ),
+        ),
+        (
+            "r_accounts_pinned",
+            response(
+                10,
+                Response::Accounts {
+                    accounts: vec![AccountInfo {
+                        jid: "alice@example.org".into(),
+                        server: None,
+                        ca_file: None,
+                        pinned_fingerprint: Some(FINGERPRINT.into()),
                     }],
                 },
             ),
@@ -467,7 +492,11 @@ fn reducer_applies_events_in_order_and_detects_gaps() {
     let ServerFrame::Response {
         result: Response::Subscribed { snapshot },
         ..
-    } = &server_samples()[7].1
+    } = &server_samples()
+        .into_iter()
+        .find(|(name, _)| *name == "r_subscribed")
+        .unwrap()
+        .1
     else {
         panic!()
     };

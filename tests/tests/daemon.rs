@@ -176,8 +176,33 @@ fn an_account_whose_password_is_missing_stays_configured_and_can_be_repaired() {
 
     let reason = daemon.wait_state(&alice, "error").unwrap();
     assert!(
-        reason.contains("not started") && reason.contains("account add"),
+        reason.contains("not started") && reason.contains("no password"),
         "{reason}"
+    );
+    let status = daemon.ctl_json(&["status"]);
+    assert_eq!(status["accounts"][0]["status"]["error"], "authentication");
+    let human = String::from_utf8_lossy(&daemon.ctl(&["status"]).stdout).into_owned();
+    assert!(
+        human.contains(&format!("`wimsyctl account password {alice}`")),
+        "wimsyctl says how to give it a password: {human}"
+    );
+    // Frontends see it too: the snapshot lists what `status` lists.
+    let snapshot = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { daemon.client().await.subscribe().await.unwrap() });
+    let listed: Vec<(&str, wimsy_ipc::ConnectionState)> = snapshot
+        .accounts
+        .iter()
+        .map(|a| (a.jid.as_str(), a.status.state))
+        .collect();
+    assert_eq!(
+        listed,
+        [(alice.as_str(), wimsy_ipc::ConnectionState::Error)],
+        "{snapshot:?}"
+    );
+    assert_eq!(
+        snapshot.accounts[0].status.error,
+        Some(wimsy_ipc::ConnectionError::Authentication)
     );
     // Another change to the accounts file must not drop alice from it.
     assert!(
@@ -197,12 +222,16 @@ fn an_account_whose_password_is_missing_stays_configured_and_can_be_repaired() {
     let file = std::fs::read_to_string(daemon.dir().join("config/accounts.toml")).unwrap();
     assert!(file.contains(&alice), "{file}");
 
-    // Adding it again repairs it.
-    assert!(
-        daemon
-            .add_account(&prosody, "alice", "alice-pw")
-            .status
-            .success()
+    // A new password repairs it, and `account password` waits for the login.
+    let out = daemon.ctl_with_stdin(
+        &["account", "password", &alice, "--password-stdin"],
+        "alice-pw\n",
     );
-    daemon.wait_state(&alice, "connected").unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (state, _) = daemon.state_of(&alice).unwrap();
+    assert_eq!(state, "connected");
 }

@@ -15,7 +15,7 @@ fn a_wrong_password_is_a_terminal_authentication_error() {
         let mut client = daemon.client().await;
         client.subscribe().await.unwrap();
         let out = daemon.add_account(&prosody, "alice", "wrong-password");
-        assert!(out.status.success());
+        assert_eq!(out.status.code(), Some(1), "the login it waited for failed");
         let event = next_matching(&mut client, |e| {
             matches!(e, wimsy_ipc::Event::Connection { status, .. } if status.state == wimsy_ipc::ConnectionState::Error)
         })
@@ -71,6 +71,7 @@ fn an_unknown_host_is_reported_with_its_name_and_retried_with_backoff() {
             "--server",
             "no-such-host.invalid:5222",
             "--password-stdin",
+            "--no-wait",
         ],
         "pw\n",
     );
@@ -107,7 +108,9 @@ fn an_untrusted_certificate_is_a_terminal_certificate_error() {
         ],
         "alice-pw\n",
     );
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1), "the login it waited for failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not log in"), "{stderr}");
     let reason = daemon.wait_state(&prosody.jid("alice"), "error").unwrap();
     assert!(
         reason.contains("certificate") && reason.contains("not trusted"),
@@ -118,10 +121,10 @@ fn an_untrusted_certificate_is_a_terminal_certificate_error() {
 }
 
 #[test]
-fn an_invalid_jid_is_refused_with_exit_code_1() {
+fn an_invalid_jid_is_a_usage_error() {
     let daemon = Daemon::start().unwrap();
     let out = daemon.ctl_with_stdin(&["account", "add", "not a jid", "--password-stdin"], "pw\n");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("not a valid JID") || stderr.contains("no user part"),

@@ -257,6 +257,7 @@ fn trusting_a_certificate_logs_in_with_the_password_from_the_keyring() {
             "--server",
             &prosody.server(),
             "--password-stdin",
+            "--no-wait",
         ],
         "alice-pw\n",
     );

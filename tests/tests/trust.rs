@@ -37,6 +37,7 @@ fn add_without_ca(daemon: &Daemon, prosody: &Prosody, user: &str) {
             "--server",
             &prosody.server(),
             "--password-stdin",
+            "--no-wait",
         ],
         &format!("{user}-pw\n"),
     );
@@ -104,7 +105,7 @@ fn an_unverifiable_certificate_is_offered_by_fingerprint_and_stays_pinned_once_t
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains(&format!("{jid} now trusts only the certificate {bare}")),
+        said.contains(&format!("{jid} now trusts only the certificate {expected}")),
         "{said}"
     );
     daemon.wait_state(&jid, "connected").unwrap();
@@ -198,21 +199,36 @@ fn bad_fingerprints_and_unknown_accounts_are_refused_and_a_different_one_is_the_
     daemon.wait_state(&jid, "error").unwrap();
     let offered = leaf_fingerprint(&prosody);
 
+    // wimsyctl refuses them as usage errors before asking wimsyd...
     for malformed in [
         "SHA256:12:34",
         "not-a-fingerprint",
         &offered[..offered.len() - 1],
     ] {
         let out = trust(&daemon, &jid, malformed);
-        assert_eq!(out.status.code(), Some(1), "{malformed}");
+        assert_eq!(out.status.code(), Some(2), "{malformed}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("is not a SHA-256 fingerprint") && stderr.contains("64 hex digits"),
-            "{stderr}"
-        );
+        assert!(stderr.contains("64 hex digits"), "{stderr}");
     }
     let refused = daemon.ctl_json(&["account", "trust", &jid, "xyz"]);
-    assert_eq!(refused["error"]["code"], "invalid_argument", "{refused}");
+    assert_eq!(refused["error"]["code"], "usage", "{refused}");
+    // ...and wimsyd refuses them from any other client.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let error = runtime.block_on(async {
+        let mut client = daemon.client().await;
+        client
+            .request(wimsy_ipc::Request::AccountTrust {
+                jid: jid.clone(),
+                fingerprint: "SHA256:12:34".into(),
+            })
+            .await
+            .unwrap_err()
+    });
+    assert_eq!(error.code(), Some(wimsy_ipc::ErrorCode::InvalidArgument));
+    assert!(
+        error.to_string().contains("is not a SHA-256 fingerprint"),
+        "{error}"
+    );
 
     let out = trust(&daemon, "bob@localhost", &offered);
     assert_eq!(out.status.code(), Some(1));

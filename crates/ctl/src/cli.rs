@@ -1,9 +1,12 @@
 //! The command line, as clap sees it, and what each command asks of wimsyd.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use wimsy_ipc::{MAX_HISTORY_PAGE, Request};
+
+use crate::args::{bare_jid, fingerprint, wait_seconds};
 
 /// `wimsyctl [--socket PATH] [--json] COMMAND`
 #[derive(Debug, Parser)]
@@ -41,34 +44,38 @@ pub enum Command {
     /// Go online (one account, or all)
     Connect {
         /// Bare JID of the account; all accounts when left out
+        #[arg(value_parser = bare_jid)]
         jid: Option<String>,
     },
     /// Go offline until told to connect again (one account, or all)
     Disconnect {
         /// Bare JID of the account; all accounts when left out
+        #[arg(value_parser = bare_jid)]
         jid: Option<String>,
     },
     /// Contacts with their name, subscription and presence
     Roster {
         /// The account (may be left out when there is only one)
-        #[arg(long, value_name = "JID")]
+        #[arg(long, value_name = "JID", value_parser = bare_jid)]
         account: Option<String>,
     },
     /// Send a chat message (stored first, sent when online)
     Send {
         /// Recipient's JID
+        #[arg(value_parser = bare_jid)]
         to: String,
         /// The message; words are joined with single spaces (put `--` before
         /// text that starts with `-`)
         #[arg(required = true, value_name = "TEXT")]
         text: Vec<String>,
         /// The account (may be left out when there is only one)
-        #[arg(long, value_name = "JID")]
+        #[arg(long, value_name = "JID", value_parser = bare_jid)]
         account: Option<String>,
     },
     /// One page of a conversation, oldest first
     History {
         /// The other party's JID
+        #[arg(value_parser = bare_jid)]
         peer: String,
         /// How many messages [default: 50]
         #[arg(long, value_name = "N",
@@ -78,15 +85,16 @@ pub enum Command {
         #[arg(long, value_name = "CURSOR")]
         before: Option<String>,
         /// The account (may be left out when there is only one)
-        #[arg(long, value_name = "JID")]
+        #[arg(long, value_name = "JID", value_parser = bare_jid)]
         account: Option<String>,
     },
     /// Mark a chat as read (its unread count goes to zero)
     MarkRead {
         /// The other party's JID
+        #[arg(value_parser = bare_jid)]
         peer: String,
         /// The account (may be left out when there is only one)
-        #[arg(long, value_name = "JID")]
+        #[arg(long, value_name = "JID", value_parser = bare_jid)]
         account: Option<String>,
     },
     /// Print the current state, then every change as it happens, until Ctrl-C
@@ -106,14 +114,17 @@ pub enum Command {
 /// `wimsyctl account ...`
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    /// Add an account and connect it; the password is read from the
-    /// terminal, or from stdin with --password-stdin, never from arguments
+    /// Add an account and wait for its first login (connected: exit 0;
+    /// refused or still trying: exit 1, the account stays configured); the
+    /// password is read from the terminal, or from stdin with
+    /// --password-stdin, never from arguments
     Add(AccountAdd),
-    /// The configured accounts
+    /// The configured accounts, with the certificate each one pinned
     List,
     /// Disconnect and forget an account (its history stays on disk)
     Remove {
         /// Bare JID of the account
+        #[arg(value_parser = bare_jid)]
         jid: String,
     },
     /// Trust the server certificate with this fingerprint (and no other)
@@ -121,17 +132,46 @@ pub enum AccountCommand {
     /// first: `wimsyctl status` shows the one the server offered
     Trust {
         /// Bare JID of the account
+        #[arg(value_parser = bare_jid)]
         jid: String,
         /// The certificate's SHA-256 fingerprint, SHA256:AB:CD:... as shown,
         /// or bare hex
+        #[arg(value_parser = fingerprint)]
         fingerprint: String,
     },
+    /// Give an account a new password (read like `add` reads it) and log in
+    /// again with it, waiting for the outcome; settings, the pinned
+    /// certificate and history stay
+    Password(AccountPassword),
+}
+
+/// How long to wait for a login, shared by `account add` and `password`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Wait {
+    /// Do not wait for the login: exit 0 once wimsyd has the account
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up waiting after this many seconds [default: 40, wimsyd's
+    /// login timeout plus a margin]
+    #[arg(long, value_name = "SECONDS", value_parser = wait_seconds, conflicts_with = "no_wait")]
+    pub timeout: Option<Duration>,
+}
+
+impl Wait {
+    /// wimsyd's default login timeout (30 s) and time for one quick retry.
+    pub const DEFAULT: Duration = Duration::from_secs(40);
+
+    /// How long to wait, or `None` for not at all.
+    pub fn deadline(&self) -> Option<Duration> {
+        (!self.no_wait).then(|| self.timeout.unwrap_or(Self::DEFAULT))
+    }
 }
 
 /// `wimsyctl account add ...`
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct AccountAdd {
     /// Bare JID, user@domain
+    #[arg(value_parser = bare_jid)]
     pub jid: String,
     /// Server to dial instead of the JID's domain
     #[arg(long, value_name = "HOST[:PORT]")]
@@ -142,6 +182,21 @@ pub struct AccountAdd {
     /// Read the password from the first line of stdin
     #[arg(long)]
     pub password_stdin: bool,
+    #[command(flatten)]
+    pub wait: Wait,
+}
+
+/// `wimsyctl account password ...`
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct AccountPassword {
+    /// Bare JID of the account
+    #[arg(value_parser = bare_jid)]
+    pub jid: String,
+    /// Read the new password from the first line of stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub wait: Wait,
 }
 
 /// What running a command takes.
@@ -149,8 +204,11 @@ pub struct AccountAdd {
 pub enum Plan {
     /// One request, one answer.
     Request(Request),
-    /// One request that needs a password and a resolved path first.
+    /// One request that needs a password and a resolved path first, then
+    /// a wait for the login.
     AccountAdd(AccountAdd),
+    /// A new password, then a wait for the login.
+    AccountPassword(AccountPassword),
     /// Subscribe and print events until stopped; `visible` counts as a
     /// visible window meanwhile.
     Follow { visible: bool },
@@ -162,6 +220,9 @@ impl Command {
         let request = match self {
             Self::Status => Request::Status,
             Self::Account(AccountCommand::Add(add)) => return Plan::AccountAdd(add.clone()),
+            Self::Account(AccountCommand::Password(change)) => {
+                return Plan::AccountPassword(change.clone());
+            }
             Self::Account(AccountCommand::List) => Request::AccountList,
             Self::Account(AccountCommand::Remove { jid }) => {
                 Request::AccountRemove { jid: jid.clone() }
@@ -213,6 +274,9 @@ mod tests {
     use clap::CommandFactory;
     use clap::error::ErrorKind;
 
+    const FP: &str = "SHA256:3A:7B:1C:5D:9E:0F:21:43:65:87:A9:CB:ED:0F:12:34:\
+                      56:78:9A:BC:DE:F0:11:22:33:44:55:66:77:88:99:AA";
+
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("wimsyctl").chain(args.iter().copied()))
     }
@@ -253,10 +317,10 @@ mod tests {
             })
         );
         assert_eq!(
-            plan(&["account", "trust", "a@example.org", "SHA256:AB:CD"]),
+            plan(&["account", "trust", "a@example.org", &FP.to_lowercase()]),
             Plan::Request(Request::AccountTrust {
                 jid: "a@example.org".into(),
-                fingerprint: "SHA256:AB:CD".into(),
+                fingerprint: FP.into(),
             })
         );
         assert_eq!(
@@ -398,11 +462,78 @@ mod tests {
                 server: Some("localhost:5222".into()),
                 ca_file: Some(PathBuf::from("ca.pem")),
                 password_stdin: true,
+                wait: Wait {
+                    no_wait: false,
+                    timeout: None,
+                },
             })
         );
         let err = parse(&["account", "add", "a@example.org", "hunter2"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnknownArgument);
         assert!(parse(&["account", "add", "a@example.org", "--password", "x"]).is_err());
+    }
+
+    #[test]
+    fn account_add_and_password_wait_unless_told_not_to() {
+        let Plan::AccountAdd(add) = plan(&["account", "add", "a@example.org"]) else {
+            panic!()
+        };
+        assert_eq!(add.wait.deadline(), Some(Wait::DEFAULT));
+        let Plan::AccountAdd(add) = plan(&["account", "add", "a@example.org", "--no-wait"]) else {
+            panic!()
+        };
+        assert_eq!(add.wait.deadline(), None);
+        let Plan::AccountPassword(change) = plan(&[
+            "account",
+            "password",
+            "A@Example.org",
+            "--password-stdin",
+            "--timeout",
+            "5",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(change.jid, "a@example.org", "normalized as wimsyd does");
+        assert!(change.password_stdin);
+        assert_eq!(change.wait.deadline(), Some(Duration::from_secs(5)));
+        assert!(parse(&["account", "password", "a@example.org", "hunter2"]).is_err());
+        let both = parse(&[
+            "account",
+            "add",
+            "a@example.org",
+            "--no-wait",
+            "--timeout",
+            "3",
+        ]);
+        assert_eq!(both.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn malformed_jids_and_fingerprints_are_usage_errors() {
+        for args in [
+            &["account", "add", "not a jid"][..],
+            &["account", "add", "example.org"][..],
+            &["account", "password", "@example.org"][..],
+            &["account", "remove", "nobody"][..],
+            &["account", "trust", "a@example.org", "SHA256:AB:CD"][..],
+            &["account", "trust", "a@example.org", "zz"][..],
+            &["account", "trust", "not a jid", FP][..],
+            &["connect", "a b"][..],
+            &["disconnect", "x@"][..],
+            &["send", "not a jid", "hi"][..],
+            &["send", "b@example.org", "hi", "--account", "nope"][..],
+            &["history", "nope"][..],
+            &["mark-read", "nope"][..],
+            &["roster", "--account", "nope"][..],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{args:?}");
+        }
+        let err = parse(&["account", "add", "example.org"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no user part"), "{err}");
     }
 
     #[test]

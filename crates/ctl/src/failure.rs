@@ -4,6 +4,8 @@ use std::io;
 
 use wimsy_ipc::{ClientError, ErrorCode};
 
+use crate::login::{Action, Outcome, failure_advice, failure_text};
+
 /// Exit code: done.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the daemon refused or the request failed.
@@ -21,6 +23,16 @@ pub enum Failure {
     /// The command line or its inputs cannot be used (a missing CA file, no
     /// password).
     Usage(String),
+    /// A login wimsyctl waited for did not end connected (the account
+    /// stays configured).
+    Login {
+        /// Which command started it.
+        action: Action,
+        /// The account.
+        jid: String,
+        /// How it ended.
+        outcome: Box<Outcome>,
+    },
     /// Something on this side failed: writing stdout, starting the runtime.
     Local {
         /// What was being done, lowercase ("writing to stdout").
@@ -42,13 +54,14 @@ impl Failure {
         match self {
             Self::Client(err) => client_exit_code(err),
             Self::Usage(_) => EXIT_USAGE,
-            Self::Local { .. } => EXIT_FAILED,
+            Self::Login { .. } | Self::Local { .. } => EXIT_FAILED,
         }
     }
 
     /// The machine-readable code printed with `--json`: the daemon's own
     /// code when it refused, else one of `no_daemon`, `io`, `closed`,
-    /// `bad_reply`, `usage`.
+    /// `bad_reply`, `usage`, and for a login waited for `login_failed`,
+    /// `not_connected` or `still_trying`.
     pub fn code(&self) -> String {
         match self {
             Self::Client(ClientError::Remote(body)) => error_code_word(body.code),
@@ -59,6 +72,7 @@ impl Failure {
                 ClientError::Decode(_) | ClientError::Frame(_) | ClientError::Unexpected(_),
             ) => "bad_reply".into(),
             Self::Usage(_) => "usage".into(),
+            Self::Login { outcome, .. } => outcome.code().into(),
             Self::Local { .. } => "io".into(),
         }
     }
@@ -68,7 +82,30 @@ impl Failure {
         match self {
             Self::Client(err) => err.to_string(),
             Self::Usage(message) => message.clone(),
+            Self::Login {
+                action,
+                jid,
+                outcome,
+            } => failure_text(*action, jid, outcome),
             Self::Local { what, source } => format!("{what} failed: {source}"),
+        }
+    }
+
+    /// What wimsyctl adds for people to a refusal from wimsyd: its own
+    /// commands that help (wimsyd's messages name none).
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Client(ClientError::Remote(body)) => match body.code {
+                ErrorCode::UnknownAccount => Some(
+                    "`wimsyctl account list` shows the configured accounts, \
+                     `wimsyctl account add JID` adds one"
+                        .into(),
+                ),
+                ErrorCode::AccountRequired => Some("say which with --account JID".into()),
+                _ => None,
+            },
+            Self::Login { jid, outcome, .. } => failure_advice(jid, outcome),
+            _ => None,
         }
     }
 
@@ -100,17 +137,27 @@ pub fn error_code_word(code: ErrorCode) -> String {
     }
 }
 
-/// The `--json` form of a failure: `{"error":{"code":...,"message":...}}`.
+/// The `--json` form of a failure: `{"error":{"code":...,"message":...}}`,
+/// and for a login that was waited for its `account` and last `status`.
 pub fn json_error(failure: &Failure) -> String {
-    serde_json::json!({
-        "error": { "code": failure.code(), "message": failure.message() }
-    })
-    .to_string()
+    let mut error = serde_json::json!({ "code": failure.code(), "message": failure.message() });
+    if let Failure::Login { jid, outcome, .. } = failure {
+        error["account"] = serde_json::json!(jid);
+        if let Some(status) = outcome.status() {
+            error["status"] = serde_json::to_value(status).unwrap_or_default();
+        }
+    }
+    serde_json::json!({ "error": error }).to_string()
 }
 
 /// The human form of a failure, for stderr.
 pub fn human_error(failure: &Failure) -> String {
-    format!("wimsyctl: {}", failure.message())
+    match (failure, failure.hint()) {
+        // A login's advice is a sentence of its own.
+        (Failure::Login { .. }, Some(hint)) => format!("wimsyctl: {}\n{hint}", failure.message()),
+        (_, Some(hint)) => format!("wimsyctl: {}; {hint}", failure.message()),
+        (_, None) => format!("wimsyctl: {}", failure.message()),
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 //! runtime, report a failure and turn it into the exit code
 //! (0 done, 1 refused or failed, 2 usage, 3 no daemon).
 
+mod args;
 mod cli;
 mod commands;
 mod failure;
+mod login;
 mod render;
 
 use std::process::ExitCode;
@@ -17,8 +19,18 @@ use crate::cli::Cli;
 use crate::failure::{EXIT_OK, Failure, human_error, json_error};
 
 fn main() -> ExitCode {
-    // Bad arguments: clap prints why and exits with 2.
-    let cli = Cli::parse();
+    // Bad arguments: clap prints why and exits with 2 (after a JSON error
+    // document on stdout when --json was asked for, so scripts get one).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            if error.use_stderr() && std::env::args().skip(1).any(|a| a == "--json") {
+                let usage = Failure::Usage(usage_summary(&error));
+                let _ = commands::emit(&json_error(&usage));
+            }
+            error.exit()
+        }
+    };
     let json = cli.json;
     let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -46,4 +58,15 @@ fn report(failure: &Failure, json: bool) {
         let _ = commands::emit(&json_error(failure));
     }
     eprintln!("{}", human_error(failure));
+}
+
+/// clap's error without its usage and help lines, for the JSON document.
+fn usage_summary(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_owned()
 }

@@ -46,6 +46,7 @@ fn every_daemon_command_exits_3_without_a_daemon() {
         &["quit"][..],
         &["account", "list"][..],
         &["account", "add", "a@example.org", "--password-stdin"][..],
+        &["account", "password", "a@example.org", "--password-stdin"][..],
         &["send", "b@example.org", "hi"][..],
         &["history", "b@example.org"][..],
     ] {
@@ -54,6 +55,53 @@ fn every_daemon_command_exits_3_without_a_daemon() {
         let out = wimsyctl(&all);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
     }
+}
+
+/// Checked before any daemon is asked: exit 2 (usage), not 3 (no daemon).
+#[test]
+fn a_malformed_jid_or_fingerprint_is_a_usage_error_before_any_daemon_call() {
+    for args in [
+        &["account", "add", "not a jid", "--password-stdin"][..],
+        &["account", "password", "example.org", "--password-stdin"][..],
+        &["account", "trust", "a@example.org", "SHA256:AB:CD"][..],
+        &["send", "bob", "hi"][..],
+    ] {
+        let mut all = vec!["--socket", "/nonexistent/x.sock"];
+        all.extend_from_slice(args);
+        let out = wimsyctl(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("no wimsyd"), "{stderr}");
+        assert!(
+            stderr.contains("JID") || stderr.contains("hex digits"),
+            "says what is wrong: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_usage_error_with_json_prints_an_error_document() {
+    let out = wimsyctl(&[
+        "--socket",
+        "/nonexistent/x.sock",
+        "--json",
+        "account",
+        "trust",
+        "a@example.org",
+        "xyz",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(value["error"]["code"], "usage");
+    let message = value["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("xyz") && message.contains("hex digits"),
+        "{message}"
+    );
+    assert!(text(&out.stderr).contains("hex digits"));
+    let help = wimsyctl(&["--json", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(!text(&help.stdout).contains("\"error\""));
 }
 
 #[test]

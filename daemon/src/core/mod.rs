@@ -4,6 +4,7 @@
 //! is what makes "snapshot, then every later event" hold.
 
 mod convert;
+mod password;
 mod presence;
 mod requests;
 mod sessions;
@@ -35,6 +36,15 @@ pub(crate) struct AccountRuntime {
     pub(crate) offered_fingerprint: Option<String>,
 }
 
+/// A configured account that could not start.
+pub(crate) struct Dormant {
+    pub(crate) entry: AccountEntry,
+    /// Why, in words.
+    pub(crate) why: String,
+    /// Its password could not be read: setting a new one starts it.
+    pub(crate) password_unreadable: bool,
+}
+
 /// Events from every session, tagged with their account.
 pub(crate) struct TaggedEvent {
     pub(crate) account: String,
@@ -48,9 +58,9 @@ pub(crate) struct Core {
     pub(crate) secrets: Secrets,
     pub(crate) accounts: BTreeMap<String, AccountRuntime>,
     /// Configured accounts that could not start (their password could not
-    /// be read), with why. They stay in the accounts file and in `status`
-    /// until the user re-adds or removes them.
-    pub(crate) dormant: BTreeMap<String, (AccountEntry, String)>,
+    /// be read, say). They stay in the accounts file, in `status` and in
+    /// snapshots until the user gives a password, re-adds or removes them.
+    pub(crate) dormant: BTreeMap<String, Dormant>,
     pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
     /// The machine has a network route.
     network_up: bool,
@@ -277,7 +287,7 @@ impl Core {
             .chain(
                 self.dormant
                     .values()
-                    .map(|(e, _)| (e.jid.clone(), e.clone())),
+                    .map(|d| (d.entry.jid.clone(), d.entry.clone())),
             )
             .collect();
         if let Some(entry) = replacing {

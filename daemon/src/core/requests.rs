@@ -3,13 +3,14 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wimsy_ipc::{
-    AccountInfo, AccountSnapshot, AccountStatus, ChatSummary, ErrorBody, ErrorCode, Event,
-    MAX_HISTORY_PAGE, Request, Response, ServerFrame, Snapshot,
+    AccountInfo, AccountSnapshot, AccountStatus, ChatSummary, ConnectionError, ConnectionState,
+    ConnectionStatus, ErrorBody, ErrorCode, Event, MAX_HISTORY_PAGE, Request, Response,
+    ServerFrame, Snapshot,
 };
 use wimsy_session::BareJid;
 use wimsy_store::{Cursor, Delivery, Direction, NewMessage};
 
-use super::{Core, convert, sessions};
+use super::{Core, Dormant, convert, sessions};
 use crate::accounts::AccountEntry;
 use crate::ipc_server::ClientHandle;
 
@@ -30,7 +31,7 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn bare_jid(value: &str) -> Result<BareJid, ErrorBody> {
+pub(super) fn bare_jid(value: &str) -> Result<BareJid, ErrorBody> {
     let jid = BareJid::new(value.trim()).map_err(|e| {
         fail(
             ErrorCode::InvalidJid,
@@ -46,15 +47,20 @@ fn bare_jid(value: &str) -> Result<BareJid, ErrorBody> {
     Ok(jid)
 }
 
-/// The status of an account that could not start.
-fn dormant_status(jid: &str, why: &str) -> wimsy_ipc::ConnectionStatus {
-    wimsy_ipc::ConnectionStatus {
-        error: Some(wimsy_ipc::ConnectionError::Other),
-        ..wimsy_ipc::ConnectionStatus::new(
-            wimsy_ipc::ConnectionState::Error,
-            format!(
-                "not started: {why}; add it again with `wimsyctl account add {jid}` (or remove it)"
-            ),
+/// The status of an account that could not start. Its reason says what
+/// happened; what to do is the frontend's to say (an `authentication`
+/// error asks for the password, which starts the account).
+fn dormant_status(dormant: &Dormant) -> ConnectionStatus {
+    let error = if dormant.password_unreadable {
+        ConnectionError::Authentication
+    } else {
+        ConnectionError::Other
+    };
+    ConnectionStatus {
+        error: Some(error),
+        ..ConnectionStatus::new(
+            ConnectionState::Error,
+            format!("not started: {}", dormant.why),
         )
     }
 }
@@ -111,9 +117,9 @@ impl Core {
                         unread: unread(jid),
                     })
                     .collect();
-                accounts.extend(self.dormant.iter().map(|(jid, (_, why))| AccountStatus {
+                accounts.extend(self.dormant.iter().map(|(jid, dormant)| AccountStatus {
                     jid: jid.clone(),
-                    status: dormant_status(jid, why),
+                    status: dormant_status(dormant),
                     unread: unread(jid),
                 }));
                 accounts.sort_by(|a, b| a.jid.cmp(&b.jid));
@@ -136,12 +142,16 @@ impl Core {
                         jid: entry.jid,
                         server: entry.server,
                         ca_file: entry.ca_file,
+                        pinned_fingerprint: entry.pinned_sha256,
                     })
                     .collect(),
             }),
             Request::AccountRemove { jid } => self.account_remove(&jid).await,
             Request::AccountTrust { jid, fingerprint } => {
                 self.account_trust(&jid, &fingerprint).await
+            }
+            Request::AccountPassword { jid, password } => {
+                self.account_password(&jid, password.expose()).await
             }
             Request::Connect { account } => {
                 for jid in self.targets(account.as_deref())? {
@@ -224,7 +234,7 @@ impl Core {
         } else {
             Err(fail(
                 ErrorCode::UnknownAccount,
-                format!("no account {jid}; `wimsyctl account list` shows the configured ones"),
+                format!("no account {jid} is configured"),
             ))
         }
     }
@@ -239,11 +249,11 @@ impl Core {
             (Some(only), None) => Ok(only.clone()),
             (None, _) => Err(fail(
                 ErrorCode::UnknownAccount,
-                "no account is configured; add one with `wimsyctl account add JID`",
+                "no account is configured; add one first",
             )),
             (Some(_), Some(_)) => Err(fail(
                 ErrorCode::AccountRequired,
-                "several accounts are configured; say which with --account JID",
+                "several accounts are configured; say which one",
             )),
         }
     }
@@ -262,13 +272,24 @@ impl Core {
             .collect())
     }
 
+    /// Every account `status` lists, dormant ones included, in the same
+    /// (JID) order.
     fn snapshot(&self) -> Result<Snapshot, ErrorBody> {
+        let statuses = self
+            .accounts
+            .iter()
+            .map(|(jid, runtime)| (jid, runtime.status.clone()))
+            .chain(
+                self.dormant
+                    .iter()
+                    .map(|(jid, dormant)| (jid, dormant_status(dormant))),
+            );
         let mut accounts = Vec::new();
-        for (jid, runtime) in &self.accounts {
+        for (jid, status) in statuses {
             let chats = self.store.chats(jid).map_err(storage)?;
             accounts.push(AccountSnapshot {
                 jid: jid.clone(),
-                status: runtime.status.clone(),
+                status,
                 contacts: self.contacts(jid)?,
                 chats: chats
                     .iter()
@@ -280,6 +301,7 @@ impl Core {
                     .collect(),
             });
         }
+        accounts.sort_by(|a, b| a.jid.cmp(&b.jid));
         Ok(Snapshot {
             seq: self.seq,
             accounts,

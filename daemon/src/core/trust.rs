@@ -56,7 +56,7 @@ impl Core {
     /// Replace `entry`'s session with a new one built from `entry`: the old
     /// one is closed cleanly (what it had not delivered stays in the
     /// outbox, which the new one sends), then the new one starts.
-    async fn restart_account(
+    pub(super) async fn restart_account(
         &mut self,
         entry: AccountEntry,
         password: wimsy_session::Password,

@@ -1,29 +1,106 @@
-//! What `account add` needs before it can ask: the password and an absolute
-//! CA file path.
+//! `account add` and `account password`: what they need before they can
+//! ask (a password, an absolute CA file path), and the wait for the login
+//! they start.
 
 use std::io::BufRead;
 use std::path::Path;
+use std::time::Duration;
 
-use wimsy_ipc::{Request, Secret};
+use wimsy_ipc::{Client, ClientError, Request, Secret};
 
-use crate::cli::AccountAdd;
+use super::{ask, emit};
+use crate::cli::{AccountAdd, AccountPassword};
 use crate::failure::Failure;
+use crate::login::{Action, Outcome, Watch, success_text};
 
 /// The `account_add` request, with the password read from stdin or the
 /// terminal.
 pub fn add_request(add: &AccountAdd) -> Result<Request, Failure> {
     let ca_file = add.ca_file.as_deref().map(absolute_ca_file).transpose()?;
-    let password = if add.password_stdin {
-        password_from(std::io::stdin().lock())?
-    } else {
-        password_from_terminal(&add.jid)?
-    };
+    let password = read_password(add.password_stdin, &format!("password for {}: ", add.jid))?;
     Ok(Request::AccountAdd {
         jid: add.jid.clone(),
         password,
         server: add.server.clone(),
         ca_file,
     })
+}
+
+/// The `account_password` request, with the new password read from stdin
+/// or the terminal.
+pub fn password_request(change: &AccountPassword) -> Result<Request, Failure> {
+    let password = read_password(
+        change.password_stdin,
+        &format!("new password for {}: ", change.jid),
+    )?;
+    Ok(Request::AccountPassword {
+        jid: change.jid.clone(),
+        password,
+    })
+}
+
+fn read_password(from_stdin: bool, prompt: &str) -> Result<Secret, Failure> {
+    if from_stdin {
+        password_from(std::io::stdin().lock())
+    } else {
+        password_from_terminal(prompt)
+    }
+}
+
+/// Send `request`, which starts `jid`'s login, and with a deadline wait
+/// for its outcome: connected is success, anything else a [`Failure`]
+/// that says what happened and what to do.
+///
+/// The outcome is read from events: subscribed before the request, every
+/// event about `jid` after the answer is about the login the request
+/// started (wimsyd publishes a session's events only after answering the
+/// request that started it). Any v1 wimsyd works this way.
+pub async fn request_and_wait(
+    client: &mut Client,
+    request: Request,
+    action: Action,
+    jid: &str,
+    wait: Option<Duration>,
+    json: bool,
+) -> Result<(), Failure> {
+    let Some(wait) = wait else {
+        return ask(client, request, json).await;
+    };
+    client.subscribe().await?;
+    client.request(request).await?;
+    // Published before the answer: the state before the request took
+    // effect, or its own first "connecting".
+    client.take_queued_events();
+    let mut watch = Watch::new(jid);
+    let outcome = match tokio::time::timeout(wait, outcome(client, &mut watch)).await {
+        Ok(outcome) => outcome?,
+        Err(_) => watch.timed_out(wait),
+    };
+    match outcome {
+        Outcome::Connected(status) => emit(&if json {
+            serde_json::json!({ "account": jid, "status": status }).to_string()
+        } else {
+            success_text(action, jid, &status)
+        }),
+        outcome => Err(Failure::Login {
+            action,
+            jid: jid.to_owned(),
+            outcome: Box::new(outcome),
+        }),
+    }
+}
+
+async fn outcome(client: &mut Client, watch: &mut Watch) -> Result<Outcome, ClientError> {
+    loop {
+        match client.next_event().await? {
+            Some((_, event)) => {
+                if let Some(outcome) = watch.see(&event) {
+                    return Ok(outcome);
+                }
+            }
+            None => return Err(ClientError::Closed),
+        }
+    }
 }
 
 /// The first line of `input`, without its line ending.
@@ -44,8 +121,8 @@ pub fn password_from(mut input: impl BufRead) -> Result<Secret, Failure> {
 
 /// Asked on the terminal without echo (rpassword opens the terminal
 /// itself, so this works with stdin redirected too).
-fn password_from_terminal(jid: &str) -> Result<Secret, Failure> {
-    let password = rpassword::prompt_password(format!("password for {jid}: ")).map_err(|e| {
+fn password_from_terminal(prompt: &str) -> Result<Secret, Failure> {
+    let password = rpassword::prompt_password(prompt).map_err(|e| {
         Failure::Usage(format!(
             "cannot read the password from the terminal ({e}); give it on stdin with --password-stdin"
         ))

@@ -44,7 +44,9 @@ pub async fn run(path: &Path, json: bool, visible: bool) -> Result<(), Failure> 
                     human_event(&state, &event)
                 };
                 match state.apply(seq, &event) {
-                    Applied::Applied => emit(&line)?,
+                    // Printed too (as `{"kind":"unknown"}` with --json), so
+                    // the numbers a script sees have no hole.
+                    Applied::Applied | Applied::Ignored => emit(&line)?,
                     Applied::Stale => {}
                     Applied::Gap { expected, got } => {
                         eprintln!(

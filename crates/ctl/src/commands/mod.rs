@@ -10,6 +10,7 @@ use wimsy_ipc::{Client, Request, Role};
 
 use crate::cli::{Cli, Plan};
 use crate::failure::Failure;
+use crate::login::Action;
 use crate::render::{Clock, response};
 
 /// Run the parsed command line. Output goes to stdout as it is produced;
@@ -22,12 +23,29 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let mut client = connect(&path).await?;
             ask(&mut client, request, cli.json).await
         }
+        // Connect first, so that a missing daemon is told before the
+        // password is asked for.
         Plan::AccountAdd(add) => {
-            // Connect first, so that a missing daemon is told before the
-            // password is asked for.
             let mut client = connect(&path).await?;
             let request = account::add_request(&add)?;
-            ask(&mut client, request, cli.json).await
+            let wait = add.wait.deadline();
+            account::request_and_wait(
+                &mut client,
+                request,
+                Action::Added,
+                &add.jid,
+                wait,
+                cli.json,
+            )
+            .await
+        }
+        Plan::AccountPassword(change) => {
+            let mut client = connect(&path).await?;
+            let request = account::password_request(&change)?;
+            let wait = change.wait.deadline();
+            let action = Action::NewPassword;
+            account::request_and_wait(&mut client, request, action, &change.jid, wait, cli.json)
+                .await
         }
     }
 }

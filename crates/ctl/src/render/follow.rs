@@ -4,8 +4,13 @@ use serde::Serialize;
 use wimsy_ipc::{Contact, Event, FrontendState, Snapshot};
 
 use super::{
-    arrow, delivery_word, indented, inline, presence_text, status_detail, status_text, table,
+    arrow, delivery_word, hint, hint_lines, indented, inline, presence_text, status_detail,
+    status_text, table,
 };
+
+/// What `follow` prints for an event this version cannot read.
+pub const UNKNOWN_EVENT: &str =
+    "(an event of a kind this wimsyctl does not know: wimsyd is newer; skipped)";
 
 /// The first `--json` line: `{"snapshot": <Snapshot>}`.
 pub fn json_snapshot_line(snapshot: &Snapshot) -> String {
@@ -62,6 +67,16 @@ pub fn human_snapshot(daemon: &str, snapshot: &Snapshot) -> String {
         .collect();
     out.push('\n');
     out.push_str(&table(&rows));
+    let hints = hint_lines(
+        snapshot
+            .accounts
+            .iter()
+            .map(|a| (a.jid.as_str(), &a.status)),
+    );
+    if !hints.is_empty() {
+        out.push('\n');
+        out.push_str(&hints);
+    }
     out
 }
 
@@ -70,13 +85,17 @@ pub fn human_snapshot(daemon: &str, snapshot: &Snapshot) -> String {
 /// contact from a changed one, and which chat a delivery belongs to.
 pub fn human_event(state: &FrontendState, event: &Event) -> String {
     match event {
-        Event::AccountAdded { account, status } => {
-            format!("{} added, {}", inline(account), status_text(status))
-        }
+        Event::AccountAdded { account, status } => with_hint(
+            format!("{} added, {}", inline(account), status_text(status)),
+            account,
+            status,
+        ),
         Event::AccountRemoved { account } => format!("{} removed", inline(account)),
-        Event::Connection { account, status } => {
-            format!("{} {}", inline(account), status_text(status))
-        }
+        Event::Connection { account, status } => with_hint(
+            format!("{} {}", inline(account), status_text(status)),
+            account,
+            status,
+        ),
         Event::Message { account, message } => {
             let prefix = format!(
                 "{} {} {} ",
@@ -126,6 +145,15 @@ pub fn human_event(state: &FrontendState, event: &Event) -> String {
             count,
         } => format!("{} {} unread {count}", inline(account), inline(peer)),
         Event::ShuttingDown => "wimsyd is shutting down".into(),
+        Event::Unknown => UNKNOWN_EVENT.into(),
+    }
+}
+
+/// `line`, and under it what to do about `status`, if anything.
+fn with_hint(line: String, account: &str, status: &wimsy_ipc::ConnectionStatus) -> String {
+    match hint::hint(account, status) {
+        Some(hint) => format!("{line}\n  {hint}"),
+        None => line,
     }
 }
 

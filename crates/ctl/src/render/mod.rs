@@ -2,6 +2,7 @@
 //! protocol's own JSON for scripts. Every function here is pure.
 
 pub mod follow;
+pub mod hint;
 pub mod response;
 
 use chrono::{DateTime, Local, Utc};
@@ -70,6 +71,17 @@ pub fn status_detail(status: &ConnectionStatus) -> String {
     }
 }
 
+/// One line per account with something to do: `JID: what to do`.
+pub fn hint_lines<'a>(
+    accounts: impl IntoIterator<Item = (&'a str, &'a ConnectionStatus)>,
+) -> String {
+    accounts
+        .into_iter()
+        .filter_map(|(jid, status)| Some(format!("{}: {}", inline(jid), hint::hint(jid, status)?)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `connecting: connection refused (attempt 3, next try in 4s)`.
 pub fn status_text(status: &ConnectionStatus) -> String {
     let detail = status_detail(status);
@@ -99,6 +111,7 @@ pub fn arrow(direction: Direction) -> &'static str {
     match direction {
         Direction::In => "<-",
         Direction::Out => "->",
+        Direction::Unknown => "--",
     }
 }
 
@@ -110,6 +123,7 @@ pub fn delivery_word(delivery: Delivery) -> &'static str {
         Delivery::Sent => "sent",
         Delivery::Acked => "acked",
         Delivery::Failed => "failed",
+        Delivery::Unknown => "unknown",
     }
 }
 

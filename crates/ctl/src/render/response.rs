@@ -5,8 +5,8 @@ use wimsy_ipc::{
 };
 
 use super::{
-    Clock, arrow, delivery_word, indented, inline, presence_text, shell_word, state_word,
-    status_detail, table,
+    Clock, arrow, delivery_word, hint_lines, indented, inline, presence_text, shell_word,
+    state_word, status_detail, table,
 };
 
 const NO_ACCOUNTS: &str = "no accounts; add one with `wimsyctl account add JID`";
@@ -41,6 +41,9 @@ pub fn human(request: &Request, response: &Response, clock: Clock) -> String {
             next_before,
         } => history(request, peer, messages, next_before.as_deref(), clock),
         Response::Subscribed { snapshot } => super::follow::human_snapshot("wimsyd", snapshot),
+        Response::Unknown => "done; wimsyd answered in a form this wimsyctl does not know \
+                              (wimsyd is newer: upgrade wimsyctl to see it)"
+            .into(),
     }
 }
 
@@ -54,6 +57,10 @@ fn done(request: &Request) -> String {
             )
         }
         Request::AccountRemove { jid } => format!("account {} removed", inline(jid)),
+        Request::AccountPassword { jid, .. } => format!(
+            "new password for {} stored; it logs in again now (see `wimsyctl status`)",
+            inline(jid)
+        ),
         Request::AccountTrust { jid, fingerprint } => format!(
             "{} now trusts only the certificate {}; it reconnects now (see `wimsyctl status`)",
             inline(jid),
@@ -82,19 +89,32 @@ fn status(accounts: &[AccountStatus]) -> String {
             status_detail(&a.status),
         ]
     }));
-    table(&rows)
+    let hints = hint_lines(accounts.iter().map(|a| (a.jid.as_str(), &a.status)));
+    if hints.is_empty() {
+        table(&rows)
+    } else {
+        format!("{}\n\n{hints}", table(&rows))
+    }
 }
 
 fn account_list(accounts: &[AccountInfo]) -> String {
     if accounts.is_empty() {
         return NO_ACCOUNTS.into();
     }
-    let mut rows = vec![cells(["ACCOUNT", "SERVER", "CA FILE"])];
+    let mut rows = vec![cells([
+        "ACCOUNT",
+        "SERVER",
+        "CA FILE",
+        "PINNED CERTIFICATE",
+    ])];
     rows.extend(accounts.iter().map(|a| {
         vec![
             inline(&a.jid),
             a.server.as_deref().map_or_else(|| "-".into(), inline),
             a.ca_file.as_deref().map_or_else(|| "-".into(), inline),
+            a.pinned_fingerprint
+                .as_deref()
+                .map_or_else(|| "-".into(), inline),
         ]
     }));
     table(&rows)
@@ -269,7 +289,9 @@ mod tests {
 ACCOUNT            STATE                UNREAD  DETAIL
 alice@example.org  connected            0
 bob@example.net    connecting           12      connection refused (attempt 3, next try in 4s)
-carol@example.com  waiting_for_network  1       no route to the server"
+carol@example.com  waiting_for_network  1       no route to the server
+
+carol@example.com: `wimsyctl connect carol@example.com` tries again now"
         );
         let empty = human(
             &Request::Status,
@@ -313,24 +335,26 @@ carol@example.com  waiting_for_network  1       no route to the server"
                     jid: "alice@example.org".into(),
                     server: Some("localhost:5222".into()),
                     ca_file: Some("/home/a/ca.pem".into()),
+                    pinned_fingerprint: None,
                 },
                 AccountInfo {
                     jid: "bob@example.net".into(),
                     server: None,
                     ca_file: None,
+                    pinned_fingerprint: Some("SHA256:AB:CD".into()),
                 },
             ],
         };
         assert_eq!(
             human(&Request::AccountList, &response, Clock::Utc),
             "\
-ACCOUNT            SERVER          CA FILE
-alice@example.org  localhost:5222  /home/a/ca.pem
-bob@example.net    -               -"
+ACCOUNT            SERVER          CA FILE         PINNED CERTIFICATE
+alice@example.org  localhost:5222  /home/a/ca.pem  -
+bob@example.net    -               -               SHA256:AB:CD"
         );
         assert_eq!(
             json(&response),
-            r#"{"kind":"accounts","accounts":[{"jid":"alice@example.org","server":"localhost:5222","ca_file":"/home/a/ca.pem"},{"jid":"bob@example.net"}]}"#
+            r#"{"kind":"accounts","accounts":[{"jid":"alice@example.org","server":"localhost:5222","ca_file":"/home/a/ca.pem"},{"jid":"bob@example.net","pinned_fingerprint":"SHA256:AB:CD"}]}"#
         );
         let empty = Response::Accounts { accounts: vec![] };
         assert_eq!(
