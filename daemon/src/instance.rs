@@ -12,7 +12,7 @@ use interprocess::local_socket::tokio::Listener;
 pub enum InstanceError {
     /// Another daemon holds the lock.
     #[error(
-        "another wimsyd is already running for this user (lock {path} is held); use `wimsyctl status` to talk to it or `wimsyctl quit` to stop it"
+        "another wimsyd is already running for this user (lock {path} is held): use that one, or quit it before starting another"
     )]
     AlreadyRunning {
         /// The lock file.
@@ -20,7 +20,7 @@ pub enum InstanceError {
     },
     /// Another daemon answers on the socket.
     #[error(
-        "another wimsyd is already listening on {path}; use `wimsyctl quit` to stop it, or start this one with another --socket"
+        "another wimsyd is already listening on {path}: quit it first, or start this one with another --socket"
     )]
     SocketInUse {
         /// The socket.

@@ -258,7 +258,7 @@ async fn handshake(
                 if protocol != PROTOCOL_VERSION {
                     let message = format!(
                         "this wimsyd speaks protocol {PROTOCOL_VERSION} but the client speaks {protocol}: \
-                         restart wimsyd after an upgrade (`wimsyctl quit`, then start wimsyd) so both are the same version"
+                         quit wimsyd and start it again after an upgrade, so both are the same version"
                     );
                     tracing::warn!(client = id, %client, protocol, "protocol mismatch");
                     write_frame(

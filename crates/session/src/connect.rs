@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use minidom::Element;
-use sasl::common::{ChannelBinding, Credentials};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -23,8 +22,10 @@ use xmpp_parsers::sm;
 use xmpp_parsers::starttls;
 
 use crate::config::{AccountConfig, ServerOverride, Timeouts};
+use crate::error::LoginRefusal;
 use crate::error::SessionError;
-use crate::names::{kebab_condition, stream_error};
+use crate::login;
+use crate::names::{resolve_words, stanza_words, stream_error};
 use crate::tls;
 
 pub(crate) type Transport = BufStream<TlsStream<TcpStream>>;
@@ -96,7 +97,7 @@ async fn dial(
                 .await
                 .map_err(|e| SessionError::Resolve {
                     host: server.host.clone(),
-                    detail: e.to_string(),
+                    detail: crate::names::io_words(&e),
                 })?
                 .collect();
             let mut last = None;
@@ -110,7 +111,7 @@ async fn dial(
                 Some((addr, source)) => SessionError::Tcp { addr, source },
                 None => SessionError::Resolve {
                     host: server.host.clone(),
-                    detail: "no address found".to_owned(),
+                    detail: "its name has no address".to_owned(),
                 },
             })
         }
@@ -120,7 +121,7 @@ async fn dial(
                 .await
                 .map_err(|e| SessionError::Resolve {
                     host: domain.to_owned(),
-                    detail: e.to_string(),
+                    detail: resolve_words(&e),
                 })?;
             let peer = tcp
                 .peer_addr()
@@ -186,7 +187,9 @@ pub(crate) async fn authenticate(
         match plain.next().await {
             Some(Ok(el)) if el.is("proceed", ns::TLS) => break,
             Some(Ok(el)) if el.is("failure", ns::TLS) => {
-                return Err(SessionError::Protocol(format!("{domain} refused STARTTLS")));
+                return Err(SessionError::Protocol(format!(
+                    "{domain} refused to start encryption (STARTTLS)"
+                )));
             }
             Some(Ok(_))
             | Some(Err(ReadError::SoftTimeout))
@@ -196,13 +199,14 @@ pub(crate) async fn authenticate(
         }
     }
     let tcp = plain.into_inner().into_inner();
-    let server_name = ServerName::try_from(domain.clone())
-        .map_err(|e| SessionError::Protocol(format!("{domain} is not a valid TLS name: {e}")))?;
+    let server_name = ServerName::try_from(domain.clone()).map_err(|_| {
+        SessionError::Protocol(format!("{domain} is not a name a certificate can be for"))
+    })?;
     let tls_stream = TlsConnector::from(tls_config)
         .connect(server_name, tcp)
         .await
         .map_err(|e| tls::classify_handshake_error(&domain, &account.jid.to_string(), e))?;
-    let channel_binding = channel_binding(&tls_stream);
+    let exporter = tls_exporter(&tls_stream);
 
     let secure = xmlstream::initiate_stream(
         BufStream::new(tls_stream),
@@ -212,33 +216,31 @@ pub(crate) async fn authenticate(
     )
     .await?;
     let (features, secure) = secure
-        .recv_features::<xmlstream::FallibleStreamElement>()
+        .recv_features::<Element>()
         .await
         .map_err(features_error)?;
     let username = account
         .jid
         .node()
         .map(|n| n.as_str().to_owned())
-        .ok_or_else(|| SessionError::Protocol(format!("{} has no user part", account.jid)))?;
-    // Binding to the channel is only possible with a -PLUS mechanism; with
-    // one offered we use it, otherwise plain SCRAM (still never PLAIN
-    // while SCRAM is offered).
-    let channel_binding = if features
-        .sasl_mechanisms
-        .iter()
-        .any(|m| m.ends_with("-PLUS"))
-    {
-        channel_binding
-    } else {
-        ChannelBinding::None
-    };
-    let credentials = Credentials::default()
-        .with_username(username)
-        .with_password(account.password.expose().to_owned())
-        .with_channel_binding(channel_binding);
-    let authed = tokio_xmpp::client_login(secure, features.sasl_mechanisms, credentials)
-        .await
-        .map_err(login_error)?;
+        .ok_or_else(|| {
+            SessionError::Protocol(format!(
+                "the account's address {} has no user name",
+                account.jid
+            ))
+        })?;
+    let plan = login::choose(
+        &features.sasl_mechanisms,
+        features.sasl_cb.as_ref(),
+        exporter,
+    )
+    .ok_or(SessionError::Authentication {
+        refusal: LoginRefusal::NoMechanism,
+        text: None,
+        bound: false,
+    })?;
+    tracing::debug!(account = %account.jid, offered = ?features.sasl_mechanisms, ?plan, "logging in");
+    let authed = login::login(secure, plan, username, account.password.expose().to_owned()).await?;
     tracing::debug!(account = %account.jid, "authenticated");
     let (features, stream) = authed
         .send_header(header(&domain))
@@ -311,8 +313,11 @@ pub(crate) async fn resume(
         let el = next_element(&mut stream).await?;
         let server_h = el.attr("h").and_then(|h| h.parse::<u32>().ok());
         if el.is("resumed", ns::SM) {
-            let h = server_h
-                .ok_or_else(|| SessionError::Protocol("<resumed/> without a valid h".into()))?;
+            let h = server_h.ok_or_else(|| {
+                SessionError::Protocol(
+                    "it resumed the session without saying how much it had received".into(),
+                )
+            })?;
             return Ok(Resumption::Resumed { stream, h, csi });
         }
         if el.is("failed", ns::SM) {
@@ -335,34 +340,17 @@ pub(crate) async fn resume(
     }
 }
 
-fn channel_binding(tls_stream: &TlsStream<TcpStream>) -> ChannelBinding {
+/// The RFC 9266 `tls-exporter` channel binding value, defined for TLS 1.3
+/// only (on TLS 1.2 it is safe only with the extended master secret, which
+/// rustls does not let us check).
+fn tls_exporter(tls_stream: &TlsStream<TcpStream>) -> Option<Vec<u8>> {
     let (_, connection) = tls_stream.get_ref();
     if connection.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
-        return ChannelBinding::None;
+        return None;
     }
-    match connection.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None) {
-        Ok(data) => ChannelBinding::TlsExporter(data),
-        Err(_) => ChannelBinding::None,
-    }
-}
-
-fn login_error(error: tokio_xmpp::Error) -> SessionError {
-    use tokio_xmpp::error::AuthError;
-    match error {
-        tokio_xmpp::Error::Auth(AuthError::Fail(condition)) => SessionError::Authentication {
-            condition: kebab_condition(&format!("{condition:?}")),
-        },
-        tokio_xmpp::Error::Auth(AuthError::NoMechanism) => SessionError::Authentication {
-            condition: "no supported SASL mechanism offered".to_owned(),
-        },
-        tokio_xmpp::Error::Auth(other) => SessionError::Authentication {
-            condition: other.to_string(),
-        },
-        tokio_xmpp::Error::Io(e) => SessionError::Io(e),
-        tokio_xmpp::Error::Disconnected => SessionError::Closed,
-        tokio_xmpp::Error::StreamError(e) => stream_error(&e.0),
-        other => SessionError::Protocol(other.to_string()),
-    }
+    connection
+        .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .ok()
 }
 
 /// Read the next element, keeping anything unrelated for later.
@@ -401,20 +389,23 @@ async fn bind(
             early.push(el);
             continue;
         }
-        let iq = Iq::try_from(el)
-            .map_err(|e| SessionError::Protocol(format!("bad bind answer: {e}")))?;
+        let iq = Iq::try_from(el).map_err(|_| {
+            SessionError::Protocol("its answer to binding a resource is malformed".to_owned())
+        })?;
         return match iq {
             Iq::Result {
                 payload: Some(payload),
                 ..
-            } => BindResponse::try_from(payload)
-                .map(|r| r.jid)
-                .map_err(|e| SessionError::Protocol(format!("bad bind answer: {e}"))),
+            } => BindResponse::try_from(payload).map(|r| r.jid).map_err(|_| {
+                SessionError::Protocol("its answer to binding a resource is malformed".to_owned())
+            }),
             Iq::Error { error, .. } => Err(SessionError::Protocol(format!(
-                "the server refused to bind a resource: {}",
-                kebab_condition(&format!("{:?}", error.defined_condition))
+                "it refused to bind a resource: {}",
+                stanza_words(&error.defined_condition)
             ))),
-            _ => Err(SessionError::Protocol("bad bind answer".to_owned())),
+            _ => Err(SessionError::Protocol(
+                "its answer to binding a resource is malformed".to_owned(),
+            )),
         };
     }
 }

@@ -13,7 +13,7 @@ use xmpp_parsers::roster::{Roster, Subscription};
 use xmpp_parsers::stanza_id::{OriginId, StanzaId};
 
 use crate::events::{MessageDirection, PresenceUpdate, ReceivedMessage, RosterItem};
-use crate::names::kebab_condition;
+use crate::names::stanza_words;
 
 /// What a stanza asks of the worker.
 #[derive(Debug)]
@@ -88,8 +88,8 @@ fn classify_message(message: Message, own: &BareJid, now_ms: i64) -> Inbound {
             .iter()
             .find(|p| p.is("error", ns::DEFAULT_NS))
             .and_then(|e| xmpp_parsers::stanza_error::StanzaError::try_from(e.clone()).ok())
-            .map(|e| kebab_condition(&format!("{:?}", e.defined_condition)))
-            .unwrap_or_else(|| "undefined-condition".to_owned());
+            .map(|e| stanza_words(&e.defined_condition).to_owned())
+            .unwrap_or_else(|| "the server returned it without saying why".to_owned());
         return match message.id {
             Some(id) => Inbound::MessageError { id: id.0, reason },
             None => Inbound::Ignored("error message without id"),
@@ -262,7 +262,7 @@ fn classify_iq(iq: Iq, own: &BareJid) -> Inbound {
         Iq::Result { id, payload, .. } => Inbound::IqResult { id, payload },
         Iq::Error { id, error, .. } => Inbound::IqError {
             id,
-            reason: kebab_condition(&format!("{:?}", error.defined_condition)),
+            reason: stanza_words(&error.defined_condition).to_owned(),
         },
     }
 }
@@ -394,7 +394,7 @@ mod tests {
         };
         assert_eq!(
             (id.as_str(), reason.as_str()),
-            ("o9", "service-unavailable")
+            ("o9", "the recipient's server does not offer this service")
         );
     }
 

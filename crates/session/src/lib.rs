@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod fingerprint;
 mod inbound;
+mod login;
 mod mam;
 mod names;
 pub mod policy;
@@ -18,7 +19,7 @@ mod tls;
 mod worker;
 
 pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig, Timeouts};
-pub use error::{FailureKind, SessionError};
+pub use error::{FailureKind, LoginRefusal, SessionError};
 pub use events::{
     ArchiveStep, Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate,
     ReceivedMessage, RosterItem, SessionEvent, SessionState, Stored,

@@ -3,17 +3,20 @@
 //! take any of these, so we build the TLS layer ourselves.
 
 mod verifier;
+mod words;
 
 use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use rustls::{CertificateError, ClientConfig, RootCertStore};
 
 use crate::config::AccountConfig;
 use crate::error::SessionError;
 use crate::fingerprint::Fingerprint;
 use verifier::{AccountVerifier, Rejected};
+pub(crate) use words::tls_words;
 
 /// The client config for `account`: its pinned certificate if it has one,
 /// else the OS roots and its CA file.
@@ -24,8 +27,8 @@ pub(crate) fn client_config(account: &AccountConfig) -> Result<Arc<ClientConfig>
         // will do, so its CA file is not even read.
         Some(pin) => AccountVerifier::pinned(Fingerprint::from_bytes(pin), &provider),
         None => {
-            let roots = roots(account.ca_file.as_deref())?;
-            AccountVerifier::verified(roots, &provider)
+            let (roots, given) = roots(account.ca_file.as_deref())?;
+            AccountVerifier::verified(roots, given, &provider)
         }
     };
     let config = ClientConfig::builder_with_provider(provider)
@@ -37,31 +40,40 @@ pub(crate) fn client_config(account: &AccountConfig) -> Result<Arc<ClientConfig>
     Ok(Arc::new(config))
 }
 
-/// The OS roots and, if given, the CAs in `ca_file`.
-fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, SessionError> {
+/// The OS roots and, if given, the CAs in `ca_file`; also the certificates
+/// of that file as they are, since a self-signed server certificate given
+/// there is trusted as itself (see `verifier`).
+fn roots(
+    ca_file: Option<&Path>,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), SessionError> {
     let mut roots = RootCertStore::empty();
     // Unreadable OS certificates are skipped: the extra CA may be all the
     // account needs, and a server we cannot verify fails loudly anyway.
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let mut given = Vec::new();
     if let Some(path) = ca_file {
         let ca_error = |detail: String| SessionError::CaFile {
             path: path.display().to_string(),
             detail,
         };
-        let file = std::fs::File::open(path).map_err(|e| ca_error(e.to_string()))?;
+        let file = std::fs::File::open(path).map_err(|e| ca_error(file_words(&e)))?;
         let mut added = 0;
         for cert in rustls_pemfile::certs(&mut BufReader::new(file)) {
-            let cert = cert.map_err(|e| ca_error(e.to_string()))?;
-            roots
-                .add(cert)
-                .map_err(|e| ca_error(format!("not a usable CA certificate: {e}")))?;
+            let cert = cert.map_err(|_| ca_error("it is not a readable PEM file".to_owned()))?;
+            roots.add(cert.clone()).map_err(|e| {
+                ca_error(format!(
+                    "a certificate in it cannot be used: {}",
+                    words::tls_words(&e)
+                ))
+            })?;
+            given.push(cert);
             added += 1;
         }
         if added == 0 {
             return Err(ca_error("no PEM certificate in the file".to_owned()));
         }
     }
-    Ok(roots)
+    Ok((roots, given))
 }
 
 /// Turn a failed TLS handshake into a certificate error when that is what
@@ -101,11 +113,20 @@ pub(crate) fn classify_handshake_error(
         (None, rustls::Error::InvalidCertificate(detail)) => SessionError::Certificate {
             host: host.to_owned(),
             account: account.to_owned(),
-            detail: format!("{detail:?}"),
+            detail: words::certificate_words(detail),
             fingerprint: None,
         },
-        (None, other) => {
-            SessionError::Protocol(format!("TLS handshake with {host} failed: {other}"))
-        }
+        (None, other) => SessionError::Protocol(format!(
+            "the encrypted connection to {host} could not be set up: {}",
+            tls_words(other)
+        )),
+    }
+}
+
+fn file_words(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "there is no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "Wimsy is not allowed to read it".to_owned(),
+        _ => "it cannot be read".to_owned(),
     }
 }

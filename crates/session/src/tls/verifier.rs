@@ -7,7 +7,14 @@
 //! - without a pin, the usual checks (the OS roots plus the account's CA
 //!   file, the server's name, the dates); a certificate that fails them is
 //!   refused with its fingerprint, so the user can check it out of band
-//!   and pin it.
+//!   and pin it;
+//! - a certificate in the account's CA file that is byte for byte the
+//!   server's own is trusted as that server's certificate, though not as an
+//!   authority: its name and dates are still checked. This is how a
+//!   self-signed server certificate is given: `openssl req -x509` makes it
+//!   with CA:TRUE, which webpki refuses as an end entity
+//!   (`CaUsedAsEndEntity`), and a certificate without CA:TRUE cannot anchor
+//!   a chain either.
 //!
 //! Either way the handshake signatures are verified with the provider's
 //! algorithms, so the server must hold the certificate's private key.
@@ -20,6 +27,7 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 
+use super::words::certificate_words;
 use crate::fingerprint::Fingerprint;
 
 /// Why our verifier refused a certificate. It travels inside rustls's
@@ -54,9 +62,14 @@ impl Rejected {
 #[derive(Debug)]
 enum Trust {
     Pinned(Fingerprint),
-    /// `None` when there is not a single root (no OS store, no CA file):
-    /// then nothing verifies, and every certificate is offered for pinning.
-    Verified(Option<Arc<WebPkiServerVerifier>>),
+    Verified {
+        /// `None` when there is not a single root (no OS store, no CA
+        /// file): then nothing verifies through a chain, and every other
+        /// certificate is offered for pinning.
+        webpki: Option<Arc<WebPkiServerVerifier>>,
+        /// The certificates of the account's CA file, as given.
+        given: Vec<CertificateDer<'static>>,
+    },
 }
 
 /// One account's certificate check.
@@ -75,14 +88,19 @@ impl AccountVerifier {
         }
     }
 
-    /// Verify against `roots`, offering the fingerprint on failure.
-    pub(crate) fn verified(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Self {
+    /// Verify against `roots`, or find the certificate among `given`;
+    /// offer the fingerprint on failure.
+    pub(crate) fn verified(
+        roots: RootCertStore,
+        given: Vec<CertificateDer<'static>>,
+        provider: &Arc<CryptoProvider>,
+    ) -> Self {
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| tracing::debug!("no usual certificate verification: {e}"))
             .ok();
         Self {
-            trust: Trust::Verified(webpki),
+            trust: Trust::Verified { webpki, given },
             algorithms: provider.signature_verification_algorithms,
         }
     }
@@ -105,21 +123,37 @@ impl ServerCertVerifier for AccountVerifier {
                 offered,
             }
             .into_error()),
-            Trust::Verified(Some(webpki)) => webpki
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map_err(|e| match e {
-                    rustls::Error::InvalidCertificate(detail) => Rejected::Untrusted {
-                        offered,
-                        detail: format!("{detail:?}"),
+            Trust::Verified { webpki, given } => {
+                let usual = match webpki {
+                    Some(webpki) => webpki.verify_server_cert(
+                        end_entity,
+                        intermediates,
+                        server_name,
+                        ocsp_response,
+                        now,
+                    ),
+                    None => Err(rustls::Error::InvalidCertificate(
+                        CertificateError::UnknownIssuer,
+                    )),
+                };
+                match usual {
+                    Ok(verified) => Ok(verified),
+                    Err(_) if given.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                        given_as_itself(end_entity, server_name, now)
+                            .map(|()| ServerCertVerified::assertion())
+                            .map_err(|detail| Rejected::Untrusted { offered, detail }.into_error())
                     }
-                    .into_error(),
-                    other => other,
-                }),
-            Trust::Verified(None) => Err(Rejected::Untrusted {
-                offered,
-                detail: "no trusted CA certificates at all".to_owned(),
+                    Err(rustls::Error::InvalidCertificate(detail)) => Err(Rejected::Untrusted {
+                        offered,
+                        detail: match webpki {
+                            Some(_) => certificate_words(&detail),
+                            None => "this computer has no trusted authorities at all".to_owned(),
+                        },
+                    }
+                    .into_error()),
+                    Err(other) => Err(other),
+                }
             }
-            .into_error()),
         }
     }
 
@@ -144,6 +178,32 @@ impl ServerCertVerifier for AccountVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// The checks left for a certificate the user gave as itself: the name it
+/// is for and its dates. Its signature does not matter (the user vouched
+/// for these bytes), and the handshake still proves the server holds its
+/// key.
+fn given_as_itself(
+    end_entity: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), String> {
+    let malformed = || "the certificate is malformed".to_owned();
+    let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| malformed())?;
+    cert.verify_is_valid_for_subject_name(server_name)
+        .map_err(|_| certificate_words(&CertificateError::NotValidForName))?;
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(end_entity.as_ref()).map_err(|_| malformed())?;
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let validity = parsed.validity();
+    if now < validity.not_before.timestamp() {
+        return Err(certificate_words(&CertificateError::NotValidYet));
+    }
+    if now > validity.not_after.timestamp() {
+        return Err(certificate_words(&CertificateError::Expired));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -206,14 +266,18 @@ mod tests {
         let (ca, leaf) = ca_and_leaf();
         let mut roots = RootCertStore::empty();
         roots.add(ca).unwrap();
-        check(&AccountVerifier::verified(roots, &provider()), &leaf).unwrap();
+        check(
+            &AccountVerifier::verified(roots, Vec::new(), &provider()),
+            &leaf,
+        )
+        .unwrap();
 
         let (other_ca, _) = ca_and_leaf();
         let mut wrong = RootCertStore::empty();
         wrong.add(other_ca).unwrap();
         for verifier in [
-            AccountVerifier::verified(wrong, &provider()),
-            AccountVerifier::verified(RootCertStore::empty(), &provider()),
+            AccountVerifier::verified(wrong, Vec::new(), &provider()),
+            AccountVerifier::verified(RootCertStore::empty(), Vec::new(), &provider()),
         ] {
             match rejection(check(&verifier, &leaf).unwrap_err()) {
                 Rejected::Untrusted { offered, detail } => {
@@ -243,7 +307,7 @@ mod tests {
         );
         assert!(changed.to_string().contains("changed"), "{changed}");
 
-        let verifier = AccountVerifier::verified(RootCertStore::empty(), &provider());
+        let verifier = AccountVerifier::verified(RootCertStore::empty(), Vec::new(), &provider());
         let untrusted = super::super::classify_handshake_error(
             "localhost",
             "a@localhost",
@@ -254,5 +318,85 @@ mod tests {
             untrusted.fingerprint(),
             Some(Fingerprint::of_der(&leaf).to_string().as_str())
         );
+    }
+
+    /// A server certificate as `openssl req -x509` makes it: self-signed,
+    /// CA:TRUE, for `names`, valid from the start of year `from` to the
+    /// start of year `to`.
+    fn self_signed_ca(names: &[&str], from: i32, to: i32) -> CertificateDer<'static> {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.not_before = rcgen::date_time_ymd(from, 1, 1);
+        params.not_after = rcgen::date_time_ymd(to, 1, 1);
+        let key = KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    /// Mid-2025.
+    fn now() -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_750_000_000))
+    }
+
+    fn check_now(
+        verifier: &AccountVerifier,
+        leaf: &CertificateDer<'_>,
+    ) -> Result<(), rustls::Error> {
+        let name = ServerName::try_from("localhost").unwrap();
+        verifier
+            .verify_server_cert(leaf, &[], &name, &[], now())
+            .map(|_| ())
+    }
+
+    fn given(cert: &CertificateDer<'static>) -> AccountVerifier {
+        let mut roots = RootCertStore::empty();
+        roots.add(cert.clone()).unwrap();
+        AccountVerifier::verified(roots, vec![cert.clone()], &provider())
+    }
+
+    #[test]
+    fn a_self_signed_ca_certificate_given_in_the_ca_file_is_trusted_as_itself() {
+        let cert = self_signed_ca(&["localhost"], 2024, 2027);
+        check_now(&given(&cert), &cert).unwrap();
+    }
+
+    #[test]
+    fn a_given_certificate_must_still_be_for_the_name_and_in_its_dates() {
+        for (cert, words) in [
+            (
+                self_signed_ca(&["other.example"], 2024, 2027),
+                "for another name",
+            ),
+            (self_signed_ca(&["localhost"], 2020, 2024), "expired"),
+            (self_signed_ca(&["localhost"], 2026, 2028), "not valid yet"),
+        ] {
+            match rejection(check_now(&given(&cert), &cert).unwrap_err()) {
+                Rejected::Untrusted { offered, detail } => {
+                    assert_eq!(offered, Fingerprint::of_der(&cert));
+                    assert!(detail.contains(words), "{detail}");
+                }
+                r => panic!("{r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn another_self_signed_certificate_is_refused_in_words() {
+        let mine = self_signed_ca(&["localhost"], 2024, 2027);
+        let theirs = self_signed_ca(&["localhost"], 2024, 2027);
+        let error = check_now(&given(&mine), &theirs).unwrap_err();
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, error);
+        let refused = super::super::classify_handshake_error("localhost", "a@localhost", io);
+        let text = refused.to_string();
+        assert!(refused.is_terminal());
+        assert_eq!(
+            refused.fingerprint(),
+            Some(Fingerprint::of_der(&theirs).to_string().as_str())
+        );
+        for bad in ["Other(", "CaUsedAsEndEntity", "::", "http", "wimsyctl"] {
+            assert!(!text.contains(bad), "{bad:?} in {text}");
+        }
+        assert!(text.contains("the account's CA file"), "{text}");
     }
 }
