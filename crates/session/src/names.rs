@@ -199,6 +199,12 @@ pub(crate) fn login_words(refusal: &LoginRefusal, bound: bool, text: Option<&str
             "could not start the login: this computer gave no random numbers"
         }
     };
+    // Servers explain a wrong password in their own jargon ("the response
+    // provided by the client doesn't match..."): our words say it all.
+    let text = match refusal {
+        LoginRefusal::Sasl(Sasl::NotAuthorized) => None,
+        _ => text,
+    };
     format!("{words}{}", crate::error::server_said(text))
 }
 
