@@ -30,11 +30,11 @@ fn account(prosody: &Prosody, user: &str, password: &str, ca_file: &Path) -> Acc
 async fn outcome(events: &mut UnboundedReceiver<SessionEvent>) -> SessionState {
     tokio::time::timeout(DEADLINE, async {
         loop {
-            match events.recv().await.expect("session ended") {
-                SessionEvent::State(
-                    state @ (SessionState::Connected { .. } | SessionState::Failed { .. }),
-                ) => return state,
-                _ => {}
+            if let SessionEvent::State(
+                state @ (SessionState::Connected { .. } | SessionState::Failed { .. }),
+            ) = events.recv().await.expect("session ended")
+            {
+                return state;
             }
         }
     })
