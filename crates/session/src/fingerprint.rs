@@ -17,7 +17,7 @@ pub struct Fingerprint([u8; 32]);
 /// Text that is not a SHA-256 fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{input:?} is not a SHA-256 fingerprint ({why}); expected 64 hex digits, optionally in pairs joined by ':' and after \"SHA256:\", as `wimsyctl status` shows it"
+    "{input:?} is not a SHA-256 fingerprint ({why}); expected 64 hex digits, optionally in pairs joined by ':' and after \"SHA256:\", as the account's status shows it"
 )]
 pub struct FingerprintError {
     input: String,

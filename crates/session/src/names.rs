@@ -219,7 +219,7 @@ pub(crate) fn io_words(error: &io::Error) -> String {
         if let Some(xml) = inner.downcast_ref::<rxml::Error>() {
             return match xml {
                 rxml::Error::InvalidEof(_) => {
-                    "the server closed the connection in the middle of the stream".to_owned()
+                    "the server closed the connection in the middle of the stream (it may have stopped or restarted)".to_owned()
                 }
                 _ => "the server sent data that is not valid XML".to_owned(),
             };
@@ -227,7 +227,9 @@ pub(crate) fn io_words(error: &io::Error) -> String {
     }
     match error.kind() {
         // rustls reports a close without TLS's close_notify as this kind.
-        K::UnexpectedEof => "the server closed the connection without ending the stream",
+        K::UnexpectedEof => {
+            "the server closed the connection without ending the stream (it may have stopped or restarted)"
+        }
         K::ConnectionReset => "the connection was reset (by the server or the network)",
         K::ConnectionAborted => "the connection was aborted on this computer",
         K::ConnectionRefused => "the server refused the connection (nothing listens on that port)",
@@ -464,7 +466,8 @@ mod tests {
                 rxml::Error::InvalidEof(None)
             ))
             .to_string(),
-            "connection lost: the server closed the connection in the middle of the stream"
+            "connection lost: the server closed the connection in the middle of the stream (it \
+             may have stopped or restarted)"
         );
     }
 

@@ -502,3 +502,46 @@ async fn a_server_frozen_while_an_ack_is_outstanding_is_noticed_within_the_answe
     // Once it thaws, the message is delivered after all.
     wait_for(&mut events, delivery(1, DeliveryStage::Acked)).await;
 }
+
+#[tokio::test]
+async fn a_server_that_stops_and_a_closed_port_are_reported_in_words() {
+    let mut prosody = Prosody::builder().account("alice", "a-pw").start().unwrap();
+    let (alice, mut events) = spawn(
+        account(&prosody, "alice", "a-pw"),
+        SessionConfig::tight(),
+        Stored::default(),
+    );
+    alice.connect().unwrap();
+    wait_for(&mut events, connected).await;
+    prosody.stop().unwrap();
+    let mut reasons = Vec::new();
+    wait_for(&mut events, |e| {
+        if let SessionEvent::State(SessionState::Connecting {
+            last_error: Some(reason),
+            ..
+        }) = e
+            && !reasons.contains(reason)
+        {
+            reasons.push(reason.clone());
+        }
+        reasons.len() == 2
+    })
+    .await;
+    // Prosody going away mid-stream used to read "connection lost: invalid
+    // eof in text node" (the XML parser's error), or without TLS's
+    // close_notify a rustls message with a docs.rs URL.
+    assert!(
+        reasons[0].starts_with("connection lost: the server closed the connection")
+            && reasons[0].ends_with("(it may have stopped or restarted)"),
+        "{}",
+        reasons[0]
+    );
+    assert_eq!(
+        reasons[1],
+        format!(
+            "could not connect to {}: the server refused the connection (nothing listens on \
+             that port)",
+            prosody.addr()
+        )
+    );
+}
