@@ -359,6 +359,13 @@ mod tests {
     fn a_self_signed_ca_certificate_given_in_the_ca_file_is_trusted_as_itself() {
         let cert = self_signed_ca(&["localhost"], 2024, 2027);
         check_now(&given(&cert), &cert).unwrap();
+        // Without CA:TRUE (`-addext basicConstraints=CA:FALSE`) as well.
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2027, 1, 1);
+        let plain = params.self_signed(&KeyPair::generate().unwrap()).unwrap();
+        check_now(&given(plain.der()), plain.der()).unwrap();
     }
 
     #[test]
