@@ -82,7 +82,7 @@ fn a_protocol_mismatch_says_what_to_do() {
         error["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("restart wimsyd"),
+            .contains("quit wimsyd and start it again"),
         "{error}"
     );
 }
