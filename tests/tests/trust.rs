@@ -269,3 +269,90 @@ fn bad_fingerprints_and_unknown_accounts_are_refused_and_a_different_one_is_the_
         "{warning}"
     );
 }
+
+/// A certificate for `localhost` made as a self-hosting admin makes it,
+/// `openssl req -x509` (self-signed, CA:TRUE by OpenSSL's defaults), in
+/// `dir`: `(certificate, key)`.
+fn openssl_self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "30"])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ext = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "basicConstraints", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&ext.stdout).contains("CA:TRUE"));
+    (cert, key)
+}
+
+#[test]
+fn a_self_signed_server_certificate_given_with_ca_file_connects() {
+    let mut prosody = prosody_with(&["alice", "bob"]);
+    let (own, own_key) = openssl_self_signed(&prosody.dir().join("own"));
+    let (other, _) = openssl_self_signed(&prosody.dir().join("other"));
+    std::fs::copy(&own, prosody.cert_file()).unwrap();
+    // The testkit keeps the key beside the certificate.
+    std::fs::copy(
+        &own_key,
+        prosody.cert_file().with_file_name("localhost.key"),
+    )
+    .unwrap();
+    prosody.restart().unwrap();
+    let daemon = Daemon::start().unwrap();
+    let add = |user: &str, ca: &std::path::Path| {
+        let out = daemon.ctl_with_stdin(
+            &[
+                "account",
+                "add",
+                &prosody.jid(user),
+                "--server",
+                &prosody.server(),
+                "--ca-file",
+                ca.to_str().unwrap(),
+                "--password-stdin",
+            ],
+            &format!("{user}-pw\n"),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The server's own certificate: used to fail with CaUsedAsEndEntity.
+    add("alice", &own);
+    daemon
+        .wait_state(&prosody.jid("alice"), "connected")
+        .unwrap();
+    // Another self-signed certificate is not the server's.
+    add("bob", &other);
+    let reason = daemon.wait_state(&prosody.jid("bob"), "error").unwrap();
+    assert!(
+        reason.starts_with("the certificate of localhost is not trusted: ")
+            && reason.contains("as the account's CA file"),
+        "{reason}"
+    );
+    for bad in ["Other(", "CaUsedAsEndEntity", "::", "http"] {
+        assert!(!reason.contains(bad), "{bad:?} in {reason}");
+    }
+}
