@@ -117,7 +117,7 @@ fn account_add_waits_for_the_first_login() {
     let text = stderr(&wrong);
     assert!(
         text.contains(&format!("{alice} is added but could not log in"))
-            && text.contains("authentication failed")
+            && text.contains("the server refused the user name or password")
             && text.contains("the account stays configured")
             && text.contains(&format!("`wimsyctl account password {alice}`")),
         "{text}"
