@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wimsy_ipc::{Client, Event, Role};
-use wimsy_testkit::Prosody;
+use wimsy_testkit::{Prosody, XmppServer};
 
 /// How long any single wait in these tests may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -252,11 +252,17 @@ impl Daemon {
         })
     }
 
-    /// Add `user`'s account on `prosody` through `wimsyctl account add`.
-    pub fn add_account(&self, prosody: &Prosody, user: &str, password: &str) -> Output {
-        let server = prosody.server();
-        let ca = prosody.ca_file().to_string_lossy().into_owned();
-        let jid = prosody.jid(user);
+    /// Add `user`'s account on `server` (either kind) through `wimsyctl
+    /// account add`.
+    pub fn add_account<S: XmppServer + ?Sized>(
+        &self,
+        server: &S,
+        user: &str,
+        password: &str,
+    ) -> Output {
+        let ca = server.ca_file().to_string_lossy().into_owned();
+        let jid = server.jid(user);
+        let server = server.server();
         self.ctl_with_stdin(
             &[
                 "account",
@@ -355,15 +361,25 @@ pub fn prosody_with(users: &[&str]) -> Prosody {
     builder.start().unwrap()
 }
 
-/// A daemon with `user`'s account on `prosody`, connected.
-pub fn connected_daemon(prosody: &Prosody, user: &str) -> Daemon {
+/// A daemon with `user`'s account (password `<user>-pw`) on `server`,
+/// connected.
+pub fn connected_daemon<S: XmppServer + ?Sized>(server: &S, user: &str) -> Daemon {
+    connected_daemon_with(server, user, &format!("{user}-pw"))
+}
+
+/// A daemon with the account `user` / `password` on `server`, connected.
+pub fn connected_daemon_with<S: XmppServer + ?Sized>(
+    server: &S,
+    user: &str,
+    password: &str,
+) -> Daemon {
     let daemon = Daemon::start().unwrap();
-    let out = daemon.add_account(prosody, user, &format!("{user}-pw"));
+    let out = daemon.add_account(server, user, password);
     assert!(
         out.status.success(),
         "account add: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    daemon.wait_state(&prosody.jid(user), "connected").unwrap();
+    daemon.wait_state(&server.jid(user), "connected").unwrap();
     daemon
 }
