@@ -25,6 +25,10 @@
 //! archived message after P in the server's order, those we already have
 //! included; laying all of them again at the end reproduces the server's
 //! order for everything after P, and what was before P was already in it.
+//! A message sent from here is placed again when it is written to the
+//! server ([`Store::place_last`]), since that is when the server orders it;
+//! the session writes nothing while a catch-up runs, so that place comes
+//! after everything the catch-up laid.
 //! Pages are keyset ranges on `seq`, so they stay stable while messages
 //! arrive and across restarts.
 

@@ -245,6 +245,18 @@ impl Store {
             )
     }
 
+    /// Moves message `id` to the end of its account's history: an outgoing
+    /// message takes its place when it is written to the server, which is
+    /// when the server orders it (a message queued while offline goes out
+    /// after what a catch-up brought in meanwhile). Returns the updated
+    /// row, `None` if there is no message `id`.
+    pub fn place_last(&mut self, id: i64) -> Result<Option<StoredMessage>, StoreError> {
+        place_last(&mut self.conn, id).map_err(
+            self.db
+                .fail_with(|| format!("placing message {id} at the end of its history")),
+        )
+    }
+
     /// Records the stanza-id the account's server assigned to message `id`.
     /// Returns the updated row, `None` if there is no message `id`.
     ///
@@ -329,6 +341,22 @@ pub(crate) fn message(conn: &Connection, id: i64) -> rusqlite::Result<Option<Sto
 // max() on the messages_seq index is one seek, not a scan.
 pub(crate) const NEXT_SEQ: &str =
     "SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE account = ?1";
+
+fn place_last(conn: &mut Connection, id: i64) -> rusqlite::Result<Option<StoredMessage>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(mut stored) = message(&tx, id)? else {
+        return Ok(None);
+    };
+    let seq = next_seq(&tx, &stored.account)?;
+    if stored.seq + 1 != seq {
+        tx.prepare_cached("UPDATE messages SET seq = ?2 WHERE id = ?1")?
+            .execute(params![id, seq])?;
+        stored.seq = seq;
+        crate::chats::note_last(&tx, &stored.account, &stored.peer, id)?;
+    }
+    tx.commit()?;
+    Ok(Some(stored))
+}
 
 /// The next free place in `account`'s history.
 fn next_seq(conn: &Connection, account: &str) -> rusqlite::Result<i64> {

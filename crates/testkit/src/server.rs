@@ -333,7 +333,7 @@ macro_rules! both_servers {
     () => {};
     (
         $(#[$attr:meta])*
-        async fn $name:ident($kind:ident : $kty:ty) $(-> $ret:ty)? $body:block
+        async fn $name:ident($kind:ident : $kty:ty $(,)?) $(-> $ret:ty)? $body:block
         $($rest:tt)*
     ) => {
         // Test code, as the functions would be without the macro.
@@ -357,7 +357,7 @@ macro_rules! both_servers {
     };
     (
         $(#[$attr:meta])*
-        fn $name:ident($kind:ident : $kty:ty) $(-> $ret:ty)? $body:block
+        fn $name:ident($kind:ident : $kty:ty $(,)?) $(-> $ret:ty)? $body:block
         $($rest:tt)*
     ) => {
         // Test code, as the functions would be without the macro.

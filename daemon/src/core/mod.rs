@@ -170,7 +170,7 @@ impl Core {
         match self.store.pending_outgoing(&entry.jid) {
             Ok(pending) => {
                 for message in pending {
-                    sessions::resend(&session, &message);
+                    sessions::resend(&session, &message, sessions::Handover::Earlier);
                 }
             }
             Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),

@@ -437,7 +437,7 @@ impl Core {
             message: convert::message(&stored),
         });
         if let Some(runtime) = self.accounts.get(&account) {
-            sessions::resend(&runtime.session, &stored);
+            sessions::resend(&runtime.session, &stored, sessions::Handover::New);
         }
         Ok(Response::Sent {
             account,

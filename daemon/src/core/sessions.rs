@@ -13,8 +13,20 @@ use super::{Core, TaggedEvent, convert};
 #[cfg(test)]
 mod tests;
 
-/// Hand a stored outgoing message to its session again.
-pub(crate) fn resend(session: &SessionHandle, message: &StoredMessage) {
+/// Who wrote an outgoing message before, as far as the daemon knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handover {
+    /// Just stored: no session has had it.
+    New,
+    /// Left pending by an earlier session (an earlier run, or this run
+    /// before a restart of the account's session). It may have been
+    /// written without the store hearing of it: the session writes first
+    /// and reports `sent` after, so a crash in between leaves it `queued`.
+    Earlier,
+}
+
+/// Hand a stored outgoing message to its session.
+pub(crate) fn resend(session: &SessionHandle, message: &StoredMessage, handover: Handover) {
     let Some(origin_id) = message.origin_id.clone() else {
         return;
     };
@@ -30,9 +42,10 @@ pub(crate) fn resend(session: &SessionHandle, message: &StoredMessage) {
         to,
         body: message.body.clone(),
         origin_id,
-        // Written by a run that ended before the server acknowledged it:
-        // the session checks the archive before sending it again.
-        in_doubt_since_ms: (message.delivery == Delivery::Sent).then_some(message.timestamp_ms),
+        // Possibly written by a session that ended before the server
+        // acknowledged it: the session checks the archive before sending
+        // it again.
+        in_doubt_since_ms: (handover == Handover::Earlier).then_some(message.timestamp_ms),
     };
     if session.send(outgoing).is_err() {
         tracing::warn!(id = message.id, "session gone; message stays queued");
@@ -112,11 +125,15 @@ impl Core {
                 archive_position,
             } => self.on_messages(&account, &messages, archive_position.as_ref()),
             SessionEvent::Delivery { token, stage } => {
+                let written = stage == DeliveryStage::Sent;
                 let (delivery, reason) = match stage {
                     DeliveryStage::Sent => (Delivery::Sent, None),
                     DeliveryStage::Acked => (Delivery::Acked, None),
                     DeliveryStage::Failed(reason) => (Delivery::Failed, Some(reason)),
                 };
+                if written && let Err(e) = self.store.place_last(token) {
+                    tracing::error!(%account, "could not place a sent message in its history: {e}");
+                }
                 // Only forward: a resend's "sent" must not undo "acked",
                 // and a bounce is final whatever the server acked before
                 // or after it (an ack means "taken", not "delivered").

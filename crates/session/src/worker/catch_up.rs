@@ -153,7 +153,7 @@ impl Worker {
                     archive_position: None,
                 });
             }
-            return Ok(());
+            return self.flush_queue(live).await;
         };
         let done = complete || last.is_none() || last == after;
         if done {
@@ -178,7 +178,8 @@ impl Worker {
             }
             tracing::info!(account = %self.account.jid, fetched, "caught up from the archive");
             self.emit(SessionEvent::CatchUpDone { fetched });
-            return Ok(());
+            // What waited for the catch-up goes out now, after it.
+            return self.flush_queue(live).await;
         }
         self.request_archive_page(live, last).await
     }

@@ -157,6 +157,7 @@ impl Worker {
                 Some(IqPurpose::ArchivePage { after: None }) => {
                     tracing::warn!("the server refused archive catch-up: {reason}");
                     live.catch_up = None;
+                    self.flush_queue(live).await?;
                 }
                 Some(purpose) => {
                     tracing::warn!(?purpose, "the server refused our request: {reason}")

@@ -137,7 +137,10 @@ impl Worker {
                 match purpose {
                     // The next fresh session catches up from the stored
                     // position again; nothing is skipped.
-                    IqPurpose::ArchivePage { .. } => live.catch_up = None,
+                    IqPurpose::ArchivePage { .. } => {
+                        live.catch_up = None;
+                        self.flush_queue(live).await?;
+                    }
                     IqPurpose::DoubtPage { .. } => self.doubt_search_ended(live).await?,
                     _ => {}
                 }
@@ -165,9 +168,9 @@ impl Worker {
         // Messages a broken stream may have delivered are looked up in the
         // archive first; the queue waits behind them to keep its order.
         self.check_doubts(live).await?;
-        self.flush_queue(live).await?;
         let after = self.archive_position.clone();
-        self.request_archive_page(live, after).await
+        self.request_archive_page(live, after).await?;
+        self.flush_queue(live).await
     }
 
     pub(super) async fn after_resume(&mut self, live: &mut Live) -> Result<(), SessionError> {
@@ -198,7 +201,11 @@ impl Worker {
     /// messages wait for their ack is noticed as soon as an idle one would
     /// be.
     pub(super) async fn flush_queue(&mut self, live: &mut Live) -> Result<(), SessionError> {
-        if self.queued.is_empty() || live.doubts.is_some() {
+        // Held while messages in doubt are looked up (they go first) and
+        // while a catch-up runs: a message takes its place in the
+        // conversation when it is written, so it must come after
+        // everything the catch-up lays in the server's order.
+        if self.queued.is_empty() || live.doubts.is_some() || live.catch_up.is_some() {
             return Ok(());
         }
         while let Some(message) = self.queued.pop_front() {

@@ -169,3 +169,42 @@ fn pages_stay_stable_while_a_catch_up_lays_messages_again() {
     let want: Vec<String> = (0..30).map(|n| n.to_string()).collect();
     assert_eq!(all, want);
 }
+
+/// A message queued while offline is written after the catch-up brought
+/// in what came meanwhile: it takes its place when written, after them,
+/// and becomes the chat's last message.
+#[test]
+fn an_outgoing_message_takes_its_place_when_it_is_written() {
+    let (_dir, _path, mut store) = temp_store();
+    let queued = store
+        .insert_message(&outgoing(JULIET, "queued while offline", LOCAL_MS))
+        .unwrap()
+        .into_message();
+    for (n, body) in ["came meanwhile 1", "came meanwhile 2"].iter().enumerate() {
+        let id = sid(n);
+        let m = NewMessage {
+            stanza_id: Some(&id),
+            archived: true,
+            ..incoming(JULIET, body, LOCAL_MS + 1_000)
+        };
+        store.insert_message(&m).unwrap();
+    }
+    assert_eq!(read_all(&store, 10)[0], "queued while offline");
+    let placed = store.place_last(queued.id).unwrap().unwrap();
+    assert!(placed.seq > queued.seq);
+    assert_eq!(
+        read_all(&store, 10),
+        [
+            "came meanwhile 1",
+            "came meanwhile 2",
+            "queued while offline"
+        ]
+    );
+    assert_eq!(store.chats(ME).unwrap()[0].last.id, queued.id);
+    // Already last: nothing moves.
+    assert_eq!(
+        store.place_last(queued.id).unwrap().unwrap().seq,
+        placed.seq
+    );
+    assert_eq!(store.place_last(9_999).unwrap(), None);
+}

@@ -1,0 +1,290 @@
+//! Exactly once, counted at the receiver, on both servers (Prosody and
+//! ejabberd): a daemon killed while it sends and receives delivers every
+//! message once in each direction, in order; a message bounced by the
+//! server ends `failed` and stays so.
+//!
+//! The receiver that counts what the daemon sent is a bare session
+//! (`wimsy-session` without a store): it reports every copy the server
+//! delivers, where a second daemon would drop duplicates in its store
+//! before anyone saw them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use wimsy_ipc::{ChatMessage, Client, Delivery, Direction, Event, Request, Response};
+use wimsy_session::{
+    AccountConfig, BareJid, DeliveryStage, Jid, OutgoingMessage, Password, ServerOverride,
+    SessionConfig, SessionEvent, SessionHandle, SessionState, Stored,
+};
+use wimsy_testkit::{Account, ServerKind, XmppServer, both_servers};
+use wimsy_tests::*;
+
+/// Bursts and recoveries take longer than one ordinary step.
+const BURST_DEADLINE: Duration = Duration::from_secs(90);
+
+/// A bare session that records the body of every message it receives
+/// live, every copy, in arrival order, whatever else it waits for.
+struct Counter {
+    handle: SessionHandle,
+    events: UnboundedReceiver<SessionEvent>,
+    received: Vec<String>,
+}
+
+impl Counter {
+    /// `account` on `server`, connected and caught up.
+    async fn start<S: XmppServer + ?Sized>(server: &S, account: &Account) -> Self {
+        let config = AccountConfig {
+            jid: BareJid::new(&account.jid).unwrap(),
+            password: Password::new(account.password.clone()),
+            server: Some(ServerOverride::parse(&server.server()).unwrap()),
+            ca_file: Some(server.ca_file().to_path_buf()),
+            pinned_sha256: None,
+            resource: Some("counter".into()),
+        };
+        let (handle, events) =
+            wimsy_session::spawn(config, SessionConfig::tight(), Stored::default());
+        handle.connect().unwrap();
+        let mut counter = Self {
+            handle,
+            events,
+            received: Vec::new(),
+        };
+        counter
+            .until(|e| matches!(e, SessionEvent::State(SessionState::Connected { .. })))
+            .await;
+        counter
+            .until(|e| matches!(e, SessionEvent::CatchUpDone { .. }))
+            .await;
+        counter
+    }
+
+    /// Reads events until `wanted` accepts one, within [`BURST_DEADLINE`].
+    async fn until(&mut self, mut wanted: impl FnMut(&SessionEvent) -> bool) -> SessionEvent {
+        let Self {
+            events, received, ..
+        } = self;
+        tokio::time::timeout(BURST_DEADLINE, async {
+            loop {
+                let event = events.recv().await.expect("session ended");
+                match &event {
+                    SessionEvent::State(SessionState::Failed { reason, .. }) => {
+                        panic!("the counting session failed: {reason}")
+                    }
+                    SessionEvent::Messages { messages, .. } => received.extend(
+                        messages
+                            .iter()
+                            .filter(|m| !m.archived)
+                            .map(|m| m.body.clone()),
+                    ),
+                    _ => {}
+                }
+                if wanted(&event) {
+                    return event;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no matching session event within {BURST_DEADLINE:?}"))
+    }
+
+    /// Waits until a message with body `last` has arrived.
+    async fn received_until(&mut self, last: &str) -> &[String] {
+        while !self.received.iter().any(|b| b == last) {
+            self.until(|e| matches!(e, SessionEvent::Messages { .. }))
+                .await;
+        }
+        &self.received
+    }
+}
+
+async fn send(client: &mut Client, to: &str, body: String) -> ChatMessage {
+    let request = Request::Send {
+        account: None,
+        to: to.to_owned(),
+        body,
+    };
+    match client.request(request).await.unwrap() {
+        Response::Sent { message, .. } => message,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every message of a conversation, oldest first, through the paged history.
+async fn whole_history(client: &mut Client, peer: &str) -> Vec<ChatMessage> {
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let request = Request::History {
+            account: None,
+            peer: peer.to_owned(),
+            limit: Some(500),
+            before: before.clone(),
+        };
+        let Response::History {
+            messages,
+            next_before,
+            ..
+        } = client.request(request).await.unwrap()
+        else {
+            panic!("not a history page");
+        };
+        all.extend(messages);
+        match next_before {
+            Some(cursor) => before = Some(cursor),
+            None => break,
+        }
+    }
+    all.reverse();
+    all
+}
+
+/// Polls the daemon's history with `peer` until `done` holds for it.
+async fn history_until(
+    client: &mut Client,
+    peer: &str,
+    what: &str,
+    mut done: impl FnMut(&[ChatMessage]) -> bool,
+) -> Vec<ChatMessage> {
+    let deadline = tokio::time::Instant::now() + BURST_DEADLINE;
+    loop {
+        let history = whole_history(client, peer).await;
+        if done(&history) {
+            return history;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} not reached within {BURST_DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn bodies(history: &[ChatMessage], direction: Direction, prefix: &str) -> Vec<String> {
+    history
+        .iter()
+        .filter(|m| m.direction == direction && m.body.starts_with(prefix))
+        .map(|m| m.body.clone())
+        .collect()
+}
+
+fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{prefix} {i}")).collect()
+}
+
+both_servers! {
+    /// alice's daemon sends 300 messages to bob and is killed (SIGKILL)
+    /// while they go out and while bob sends 300 back; restarted, it
+    /// delivers each of its 300 exactly once, in order, as counted by bob's
+    /// bare session, and its history holds each of bob's 300 once, in the
+    /// order bob sent them, whether they came live or from the archive.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_daemon_killed_mid_send_delivers_every_message_exactly_once_both_ways(
+        kind: ServerKind,
+    ) {
+        let server = kind.shared().unwrap();
+        let alice = server.new_account("alice").unwrap();
+        let bob = server.new_account("bob").unwrap();
+        let mut daemon = connected_daemon_with(server, &alice.user, &alice.password);
+        let mut bob_counter = Counter::start(server, &bob).await;
+        let to_alice = Jid::new(&alice.jid).unwrap();
+        let bob_sends = |counter: &Counter, range: std::ops::Range<usize>| {
+            for i in range {
+                counter
+                    .handle
+                    .send(OutgoingMessage {
+                        token: i64::try_from(i).unwrap(),
+                        to: to_alice.clone(),
+                        body: format!("b2a {i}"),
+                        origin_id: format!("b2a-{i}"),
+                        in_doubt_since_ms: None,
+                    })
+                    .unwrap();
+            }
+        };
+
+        {
+            let mut a = daemon.client().await;
+            for i in 0..300 {
+                send(&mut a, &bob.jid, format!("a2b {i}")).await;
+            }
+        }
+        bob_sends(&bob_counter, 0..150);
+        // Killed with its outbox partly written, partly acked, partly
+        // queued, and bob's messages partly received.
+        daemon.kill9();
+        bob_sends(&bob_counter, 150..300);
+        bob_counter
+            .until(|e| {
+                matches!(e, SessionEvent::Delivery { token: 299, stage: DeliveryStage::Acked })
+            })
+            .await;
+        daemon.spawn().unwrap();
+
+        let mut a = daemon.client().await;
+        bob_counter.received_until("a2b 299").await;
+        // A copy sent after 299 (299 itself resent) would come before a
+        // message sent after it on the same stream.
+        send(&mut a, &bob.jid, "barrier".to_owned()).await;
+        let mut all = bob_counter.received_until("barrier").await.to_vec();
+        assert_eq!(all.pop().as_deref(), Some("barrier"));
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for body in &all {
+            *counts.entry(body.as_str()).or_default() += 1;
+        }
+        let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "bob received twice: {twice:?}");
+        assert_eq!(all, numbered("a2b", 0..300), "bob received each once, in order");
+
+        let history = history_until(&mut a, &bob.jid, "300 messages from bob and every send acked", |h| {
+            bodies(h, Direction::In, "b2a").len() >= 300
+                && h.iter()
+                    .filter(|m| m.direction == Direction::Out)
+                    .all(|m| m.delivery == Delivery::Acked)
+        })
+        .await;
+        assert_eq!(
+            bodies(&history, Direction::In, "b2a"),
+            numbered("b2a", 0..300),
+            "alice stored each of bob's messages once, in the order he sent them"
+        );
+        assert_eq!(bodies(&history, Direction::Out, "a2b"), numbered("a2b", 0..300));
+    }
+
+    /// A message to a domain that does not exist comes back as a bounce:
+    /// `failed` with the reason in words, and an ack of the same stanza
+    /// (which arrives around the same time) does not undo it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bounce_from_a_domain_that_does_not_exist_fails_the_message(kind: ServerKind) {
+        let server = kind.shared().unwrap();
+        let alice = server.new_account("alice").unwrap();
+        let bob = server.new_account("bob").unwrap();
+        let daemon = connected_daemon_with(server, &alice.user, &alice.password);
+        let mut watch = daemon.client().await;
+        watch.request(Request::Subscribe).await.unwrap();
+        let mut a = daemon.client().await;
+        let void = "nobody@nowhere.invalid";
+        let lost = send(&mut a, void, "into the void".to_owned()).await;
+        let failed = next_matching(&mut watch, |e| {
+            matches!(e, Event::Delivery { message_id, delivery: Delivery::Failed, .. } if *message_id == lost.id)
+        })
+        .await;
+        let Event::Delivery { reason, .. } = failed else { unreachable!() };
+        let reason = reason.expect("a failed delivery says why");
+        for jargon in ["(", "{", "::", "http", "-"] {
+            assert!(!reason.contains(jargon), "reason in words, not {jargon:?}: {reason}");
+        }
+        // Acks come in order: once a later message is acked, the bounced
+        // one's ack has been handled too.
+        let later = send(&mut a, &bob.jid, "still here".to_owned()).await;
+        next_matching(&mut watch, |e| {
+            matches!(e, Event::Delivery { message_id, delivery: Delivery::Acked, .. } if *message_id == later.id)
+        })
+        .await;
+        let history = whole_history(&mut a, void).await;
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].delivery, Delivery::Failed, "{:?}", history[0]);
+    }
+}
