@@ -19,6 +19,7 @@ use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::FullJid;
 use xmpp_parsers::ns;
 use xmpp_parsers::sm;
+use xmpp_parsers::stanza_error::DefinedCondition as StanzaCondition;
 use xmpp_parsers::starttls;
 
 use crate::config::{AccountConfig, ServerOverride, Timeouts};
@@ -311,32 +312,70 @@ pub(crate) async fn resume(
     stream.send(&request).await?;
     loop {
         let el = next_element(&mut stream).await?;
-        let server_h = el.attr("h").and_then(|h| h.parse::<u32>().ok());
-        if el.is("resumed", ns::SM) {
-            let h = server_h.ok_or_else(|| {
-                SessionError::Protocol(
-                    "it resumed the session without saying how much it had received".into(),
-                )
-            })?;
-            return Ok(Resumption::Resumed { stream, h, csi });
-        }
-        if el.is("failed", ns::SM) {
-            let condition = el
-                .children()
-                .next()
-                .map(|c| c.name().to_owned())
-                .unwrap_or_else(|| "undefined-condition".to_owned());
-            return Ok(Resumption::Failed {
-                authenticated: Authenticated {
+        match sm_answer(el) {
+            Ok(SmAnswer::Resumed(resumed)) => {
+                return Ok(Resumption::Resumed {
                     stream,
-                    sm_offered,
+                    h: resumed.h,
                     csi,
-                },
-                h: server_h,
-                condition,
-            });
+                });
+            }
+            Ok(SmAnswer::Failed { h, condition }) => {
+                let condition = condition
+                    .as_ref()
+                    .map(stanza_words)
+                    .unwrap_or("no reason given")
+                    .to_owned();
+                return Ok(Resumption::Failed {
+                    authenticated: Authenticated {
+                        stream,
+                        sm_offered,
+                        csi,
+                    },
+                    h,
+                    condition,
+                });
+            }
+            Ok(SmAnswer::Enabled(_)) => {
+                tracing::debug!("ignoring <enabled/> while resuming");
+            }
+            Err(el) => tracing::debug!(name = el.name(), "ignoring an element while resuming"),
         }
-        tracing::debug!(name = el.name(), "ignoring an element while resuming");
+    }
+}
+
+/// A stream-management answer while logging in, typed.
+enum SmAnswer {
+    Enabled(sm::Enabled),
+    Resumed(sm::Resumed),
+    Failed {
+        h: Option<u32>,
+        condition: Option<StanzaCondition>,
+    },
+}
+
+/// `el` as a stream-management answer, or `el` back if it is none.
+fn sm_answer(el: Element) -> Result<SmAnswer, Element> {
+    if el.ns() != ns::SM {
+        return Err(el);
+    }
+    match sm::Nonza::try_from(el.clone()) {
+        Ok(sm::Nonza::Enabled(enabled)) => Ok(SmAnswer::Enabled(enabled)),
+        Ok(sm::Nonza::Resumed(resumed)) => Ok(SmAnswer::Resumed(resumed)),
+        Ok(sm::Nonza::Failed(failed)) => Ok(SmAnswer::Failed {
+            h: failed.h,
+            condition: failed.error,
+        }),
+        // xmpp-parsers 0.23 requires `h` on <failed/>; XEP-0198 makes it
+        // optional, and servers leave it out when they no longer know the
+        // session (Prosody after a restart). The condition is still typed.
+        Err(_) if el.is("failed", ns::SM) => Ok(SmAnswer::Failed {
+            h: None,
+            condition: el
+                .children()
+                .find_map(|c| StanzaCondition::try_from(c.clone()).ok()),
+        }),
+        _ => Err(el),
     }
 }
 
@@ -417,20 +456,23 @@ async fn enable_sm(
     stream.send(&sm::Enable::new().with_resume()).await?;
     loop {
         let el = next_element(stream).await?;
-        if el.is("enabled", ns::SM) {
-            return Ok(Some(Enabled {
-                id: el.attr("id").map(str::to_owned),
-                location: el.attr("location").map(str::to_owned),
-                resume: matches!(el.attr("resume"), Some("true" | "1")),
-            }));
+        match sm_answer(el) {
+            Ok(SmAnswer::Enabled(enabled)) => {
+                return Ok(Some(Enabled {
+                    id: enabled.id.map(|id| id.0),
+                    location: enabled.location,
+                    resume: enabled.resume,
+                }));
+            }
+            Ok(SmAnswer::Failed { .. }) => {
+                // A server may refuse SM; the session works without it,
+                // only without acks.
+                tracing::info!("the server refused stream management; continuing without acks");
+                return Ok(None);
+            }
+            Ok(SmAnswer::Resumed(_)) => tracing::debug!("ignoring <resumed/> while enabling"),
+            Err(el) => early.push(el),
         }
-        if el.is("failed", ns::SM) {
-            // A server may refuse SM; the session works without it, only
-            // without acks.
-            tracing::info!("the server refused stream management; continuing without acks");
-            return Ok(None);
-        }
-        early.push(el);
     }
 }
 

@@ -44,9 +44,12 @@ impl Worker {
                     tracing::debug!("ignoring a stream-management element on a live stream");
                     Ok(())
                 }
-                Err(e) => Err(SessionError::Protocol(format!(
-                    "the server sent a stream-management element that does not parse: {e}"
-                ))),
+                Err(e) => {
+                    tracing::debug!("unreadable stream-management element: {e}");
+                    Err(SessionError::Protocol(
+                        "it sent a stream-management element Wimsy cannot read".to_owned(),
+                    ))
+                }
             };
         }
         if el.is("error", ns::STREAM) {

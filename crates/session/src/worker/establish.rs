@@ -112,7 +112,7 @@ impl Worker {
             } => {
                 let Some(previous) = self.resumable.take() else {
                     return End::Lost(SessionError::Protocol(
-                        "resumed without a stream to resume".into(),
+                        "it resumed a session Wimsy did not ask to resume".into(),
                     ));
                 };
                 tracing::info!(account = %self.account.jid, "stream resumed");
