@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wimsy_ipc::{Client, Event, Role};
-use wimsy_testkit::{Prosody, XmppServer};
+use wimsy_testkit::{Prosody, ServerBuilder, ServerKind, XmppServer};
 
 /// How long any single wait in these tests may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -321,6 +321,21 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
+        if std::thread::panicking() {
+            // The directory goes with the test: keep the log of a failure.
+            let kept = std::env::temp_dir().join(format!(
+                "wimsyd-failed-{}-{}.log",
+                std::process::id(),
+                self.dir
+                    .path()
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            ));
+            if std::fs::copy(self.log_path(), &kept).is_ok() {
+                eprintln!("the failed test's wimsyd log: {}", kept.display());
+            }
+        }
     }
 }
 
@@ -359,6 +374,20 @@ pub fn prosody_with(users: &[&str]) -> Prosody {
         builder = builder.account(user, &format!("{user}-pw"));
     }
     builder.start().unwrap()
+}
+
+/// A private server of `kind` with the given accounts (password
+/// `<user>-pw`), for a test that restarts, freezes or cuts it; tests that
+/// leave the server alone use [`ServerKind::shared`] instead.
+pub fn server_with(kind: ServerKind, users: &[&str]) -> Box<dyn XmppServer> {
+    server_builder_with(kind, users).start().unwrap()
+}
+
+/// [`server_with`]'s builder, for more settings.
+pub fn server_builder_with(kind: ServerKind, users: &[&str]) -> ServerBuilder {
+    users.iter().fold(kind.builder(), |builder, user| {
+        builder.account(user, &format!("{user}-pw"))
+    })
 }
 
 /// A daemon with `user`'s account (password `<user>-pw`) on `server`,
