@@ -352,9 +352,9 @@ mod the_server_restarted_mid_burst_loses_and_duplicates_nothing {
     // the recipient's session process, which archives and delivers it when
     // it gets to it. A stop (SIGTERM, about 60 ms) kills the session
     // processes with what is still in their mailboxes: under this burst,
-    // 6-8 consecutive messages, acked to the sender and in the sender's
+    // 1 to 8 consecutive messages, acked to the sender and in the sender's
     // archive, were never in the recipient's archive nor delivered (seen in
-    // 2 of 2 runs). No client can recover what the server acknowledged and
+    // 3 of 3 runs). No client can recover what the server acknowledged and
     // then dropped; Prosody handles each stanza to the end before the next.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "ejabberd 23.01 drops acked messages still queued for the recipient's session when it stops (server-side)"]
