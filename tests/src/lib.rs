@@ -1,6 +1,7 @@
 //! Support for end-to-end tests: start the real `wimsyd` binary with its
-//! own directories and socket, drive it with `wimsyctl` or the IPC client,
-//! and wait on events with deadlines (never fixed sleeps).
+//! own directories and socket (the testkit's [`Wimsyd`], shared with the
+//! bench), drive it with `wimsyctl` or the IPC client, and wait on events
+//! with deadlines (never fixed sleeps).
 //!
 //! The binaries are found next to the test executable's directory
 //! (`target/debug/`); `cargo xtask test` builds them first.
@@ -9,22 +10,27 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use wimsy_ipc::{Client, Event, Role};
-use wimsy_testkit::{Prosody, XmppServer};
+use wimsy_testkit::{Prosody, ServerBuilder, ServerKind, Wimsyd, XmppServer};
 
 /// How long any single wait in these tests may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The path of one of our binaries in the target directory.
-pub fn bin(name: &str) -> PathBuf {
+/// The target directory's profile directory (`target/debug/`), where the
+/// binaries under test are.
+pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/debug/deps/test-xxxx -> target/debug/
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = dir.join(name);
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// The path of one of our binaries in the target directory.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --workspace --bins` first (cargo xtask test does)",
@@ -33,16 +39,13 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A running `wimsyd` with private directories.
+/// A running `wimsyd` with private directories and tight timeouts: the
+/// testkit's [`Wimsyd`] run from this target directory, with the waits and
+/// `wimsyctl` helpers the tests use.
 pub struct Daemon {
-    child: Option<Child>,
-    log_level: &'static str,
-    netns: Option<String>,
-    extra_args: Vec<String>,
-    env: Vec<(String, String)>,
+    wimsyd: Wimsyd,
     /// Its socket.
     pub socket: PathBuf,
-    dir: tempfile::TempDir,
 }
 
 impl Daemon {
@@ -63,7 +66,7 @@ impl Daemon {
 
     /// Like [`Self::start`], inside network namespace `netns`.
     pub fn start_in(netns: &str) -> Result<Self> {
-        Self::start_with("debug", Some(netns.to_owned()), &[], &[])
+        Self::start_with("debug", Some(netns), &[], &[])
     }
 
     /// Like [`Self::start`], with these `(key, value)` pairs in its
@@ -75,149 +78,73 @@ impl Daemon {
 
     /// Set `key=value` in the environment of the next [`Self::spawn`].
     pub fn set_env(&mut self, key: &str, value: &str) {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_owned(), value.to_owned()));
+        self.wimsyd.set_env(key, value);
     }
 
     fn start_with(
-        level: &'static str,
-        netns: Option<String>,
+        level: &str,
+        netns: Option<&str>,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let mut daemon = Self {
-            child: None,
-            log_level: level,
-            netns,
-            extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
-            env: env
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            socket: dir.path().join("run/wimsyd.sock"),
-            dir,
-        };
-        daemon.spawn()?;
-        Ok(daemon)
+        let builder = Wimsyd::builder(bin_dir())
+            .log_level(level)
+            .tight_timeouts(true)
+            .netns(netns)
+            .args(args)
+            .startup_timeout(DEADLINE);
+        let wimsyd = env.iter().fold(builder, |b, (k, v)| b.env(k, v)).start()?;
+        Ok(Self {
+            socket: wimsyd.socket().to_path_buf(),
+            wimsyd,
+        })
     }
 
     /// The `wimsyd` command line for this daemon's directories.
     pub fn command(&self) -> Command {
-        let mut cmd = match &self.netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns]).arg(bin("wimsyd"));
-                c
-            }
-            None => Command::new(bin("wimsyd")),
-        };
-        cmd.arg("--config-dir")
-            .arg(self.dir.path().join("config"))
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("--tight-timeouts")
-            .args(&self.extra_args)
-            .env("WIMSY_LOG", self.log_level)
-            .env_remove("WIMSY_SOCKET")
-            // No session bus unless a test gives one: passwords go to the
-            // 0600 files, never to the keyring of whoever runs the tests.
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                format!(
-                    "unix:path={}",
-                    self.dir.path().join("no-session-bus").display()
-                ),
-            )
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        cmd
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("wimsyd.log")
+        self.wimsyd.command()
     }
 
     /// Start (again) on the same directories; waits until it answers.
     pub fn spawn(&mut self) -> Result<()> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())?;
-        let child = self
-            .command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("could not start wimsyd")?;
-        self.child = Some(child);
-        let socket = self.socket.clone();
-        wait_until(DEADLINE, "wimsyd to answer on its socket", || {
-            std::os::unix::net::UnixStream::connect(&socket).is_ok()
-        })?;
-        Ok(())
+        self.wimsyd.spawn()
     }
 
     /// The daemon's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+        self.wimsyd.log()
     }
 
     /// The daemon's directory (config/, data/, run/).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.wimsyd.dir()
     }
 
-    /// Its process id.
+    /// Its process id (0 when it is not running).
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or(0)
+        self.wimsyd.pid().unwrap_or(0)
     }
 
     /// Kill it with SIGKILL, as a crash would.
     pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.wimsyd.kill9();
     }
 
     /// Send SIGTERM and wait for it to exit.
     pub fn terminate(&mut self) -> Result<ExitStatus> {
-        let Some(child) = self.child.as_mut() else {
-            bail!("daemon not running");
-        };
-        Command::new("kill").arg(child.id().to_string()).status()?;
-        self.wait_exit()
+        self.wimsyd.terminate(DEADLINE)
     }
 
     /// Wait for it to exit by itself.
     pub fn wait_exit(&mut self) -> Result<ExitStatus> {
-        let Some(mut child) = self.child.take() else {
-            bail!("daemon not running");
-        };
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = child.try_wait()? {
-                return Ok(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                bail!(
-                    "wimsyd did not exit within {DEADLINE:?}; log:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wimsyd.wait_exit(DEADLINE)
     }
 
     /// Run `wimsyctl --socket <ours> ARGS` with `stdin` as its input.
     pub fn ctl_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(bin("wimsyctl"))
-            .arg("--socket")
-            .arg(&self.socket)
+        let mut child = self
+            .wimsyd
+            .ctl()
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -312,15 +239,7 @@ impl Daemon {
 
     /// An attached IPC client.
     pub async fn client(&self) -> Client {
-        Client::connect(&self.socket, Role::Cli, "wimsy-tests")
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.kill9();
+        self.wimsyd.client(Role::Cli, "wimsy-tests").await.unwrap()
     }
 }
 
@@ -359,6 +278,20 @@ pub fn prosody_with(users: &[&str]) -> Prosody {
         builder = builder.account(user, &format!("{user}-pw"));
     }
     builder.start().unwrap()
+}
+
+/// A private server of `kind` with the given accounts (password
+/// `<user>-pw`), for a test that restarts, freezes or cuts it; tests that
+/// leave the server alone use [`ServerKind::shared`] instead.
+pub fn server_with(kind: ServerKind, users: &[&str]) -> Box<dyn XmppServer> {
+    server_builder_with(kind, users).start().unwrap()
+}
+
+/// [`server_with`]'s builder, for more settings.
+pub fn server_builder_with(kind: ServerKind, users: &[&str]) -> ServerBuilder {
+    users.iter().fold(kind.builder(), |builder, user| {
+        builder.account(user, &format!("{user}-pw"))
+    })
 }
 
 /// A daemon with `user`'s account (password `<user>-pw`) on `server`,

@@ -85,6 +85,10 @@
 //! - start to ready takes 2-3 s alone and about 5 s beside other starts on
 //!   2 cores; a clean stop about 1 s; `ejabberdctl` calls (register,
 //!   change_password) about 0.5 s each.
+//!
+//! The client side has its harness too: [`Wimsyd`] runs the real `wimsyd`
+//! binary with private directories, socket and log, for the end-to-end
+//! tests and `cargo xtask bench` alike.
 
 mod ejabberd;
 mod login;
@@ -93,6 +97,7 @@ mod process;
 mod prosody;
 mod server;
 mod tls;
+mod wimsyd;
 
 pub use ejabberd::{Ejabberd, EjabberdBuilder};
 pub use netns::NetNs;
@@ -100,6 +105,7 @@ pub use process::{free_loopback_port, wait_until};
 pub use prosody::{Prosody, ProsodyBuilder};
 pub use server::{Account, ServerBuilder, ServerKind, XmppServer};
 pub use tls::untrusted_ca_file;
+pub use wimsyd::{Wimsyd, WimsydBuilder, log_tail as wimsyd_log_tail};
 
 /// The only virtual host of every instance.
 pub const DOMAIN: &str = "localhost";

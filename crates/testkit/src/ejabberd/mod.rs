@@ -319,6 +319,24 @@ impl Ejabberd {
         kill(beam, signal).with_context(|| format!("sending {signal} to ejabberd"))
     }
 
+    /// Runs `ejabberdctl ARGS` against this instance's node (e.g.
+    /// `["set_loglevel", "debug"]`, `["connected_users"]`, `["send_stanza",
+    /// FROM, TO, XML]`); its standard output, or an error if the command
+    /// failed or the server is not running.
+    pub fn ctl_command(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.ctl(args)?;
+        if !out.status.success() {
+            bail!(
+                "ejabberdctl {} failed ({}): {}{}",
+                args.first().unwrap_or(&""),
+                out.status,
+                String::from_utf8_lossy(&out.stdout).trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// `ejabberdctl` as the ejabberd user against this instance's node.
     fn ctl(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
         if self.child.is_none() {

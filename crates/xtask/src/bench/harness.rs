@@ -1,14 +1,15 @@
 //! What every scenario needs: a real `wimsyd` (release build) with private
-//! directories, an account on it, and small helpers. Every wait has a
-//! deadline and says what it waited for.
+//! directories (the testkit's `Wimsyd`, shared with the end-to-end tests),
+//! an account on it, and small helpers. Every wait has a deadline and says
+//! what it waited for.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use wimsy_ipc::{Client, ConnectionState, Request, Response, Role, Secret};
-use wimsy_testkit::Prosody;
+use wimsy_testkit::{Prosody, Wimsyd};
 
 use super::preset::Preset;
 use super::watch::{Watcher, is_state};
@@ -24,8 +25,9 @@ pub(crate) const CAUGHT_UP: &str = "caught up from the archive";
 /// What every scenario gets.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    /// `target/release/wimsyd` (or the debug build, see `--debug-build`).
-    pub(crate) wimsyd: PathBuf,
+    /// `target/release/` (or `target/debug/`, see `--debug-build`): where
+    /// `wimsyd` and `wimsyctl` are.
+    pub(crate) bin_dir: PathBuf,
     /// `wimsyctl` from the same build.
     pub(crate) wimsyctl: PathBuf,
     /// `--quick`: small sizes, few runs.
@@ -42,15 +44,11 @@ impl Ctx {
 // ---------------------------------------------------------------------------
 // The daemon
 
-/// A running release `wimsyd` with its own config, data, socket and log;
-/// killed when dropped.
+/// A running release `wimsyd` with its own config, data, socket and log
+/// (the testkit's [`Wimsyd`], as the end-to-end tests run it); killed when
+/// dropped.
 pub(crate) struct Daemon {
-    child: Option<Child>,
-    name: String,
-    socket: PathBuf,
-    log: PathBuf,
-    // Last: removed after the process is gone.
-    _dir: tempfile::TempDir,
+    wimsyd: Wimsyd,
 }
 
 impl Daemon {
@@ -75,80 +73,26 @@ impl Daemon {
         netns: Option<&str>,
         prepare: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("wimsy-bench-{name}-"))
-            .tempdir()
-            .context("creating the daemon's directory")?;
-        let socket = dir.path().join("run/wimsyd.sock");
-        let log = dir.path().join("wimsyd.log");
-        let mut cmd = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns]).arg(&ctx.wimsyd);
-                c
-            }
-            None => Command::new(&ctx.wimsyd),
-        };
-        cmd.arg("--config-dir")
-            .arg(dir.path().join("config"))
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--socket")
-            .arg(&socket);
-        if preset == Preset::Tight {
-            cmd.arg("--tight-timeouts");
-        }
-        let data_dir = dir.path().join("data");
-        std::fs::create_dir_all(&data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let mut wimsyd = Wimsyd::builder(&ctx.bin_dir)
+            .name(&format!("wimsy-bench-{name}"))
+            .log_level("info")
+            .tight_timeouts(preset == Preset::Tight)
+            .netns(netns)
+            .startup_timeout(STARTUP)
+            .build()?;
+        let data_dir = wimsyd.create_data_dir()?;
         prepare(&data_dir).context("preparing the daemon's data")?;
-        let log_file =
-            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = cmd
-            .env("WIMSY_LOG", "info")
-            .env_remove("WIMSY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("starting {}", ctx.wimsyd.display()))?;
-        let mut daemon = Self {
-            child: Some(child),
-            name: name.to_owned(),
-            socket,
-            log,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            if std::os::unix::net::UnixStream::connect(&daemon.socket).is_ok() {
-                return Ok(daemon);
-            }
-            if let Some(child) = daemon.child.as_mut()
-                && let Some(status) = child.try_wait()?
-            {
-                daemon.child = None;
-                bail!(
-                    "wimsyd ({name}) exited at startup ({status}){}",
-                    daemon.log_tail()
-                );
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "wimsyd ({name}) did not answer on {} within {STARTUP:?}{}",
-                    daemon.socket.display(),
-                    daemon.log_tail()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        // Waits on the socket without stalling the runtime's other tasks.
+        blocking(|| wimsyd.spawn())?;
+        Ok(Self { wimsyd })
     }
 
     /// An attached IPC client.
     pub(crate) async fn client(&self) -> Result<Client> {
-        Client::connect(&self.socket, Role::Cli, "xtask-bench")
+        self.wimsyd
+            .client(Role::Cli, "xtask-bench")
             .await
-            .with_context(|| format!("attaching to wimsyd ({})", self.name))
+            .with_context(|| format!("attaching to wimsyd ({})", self.name()))
     }
 
     /// A subscribed watcher.
@@ -158,32 +102,32 @@ impl Daemon {
 
     /// The daemon's process id, while it runs.
     pub(crate) fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.wimsyd.pid()
     }
 
     /// Its socket.
     pub(crate) fn socket(&self) -> &Path {
-        &self.socket
+        self.wimsyd.socket()
     }
 
     /// Its name in messages.
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        self.wimsyd.name()
     }
 
     /// Its log file.
     pub(crate) fn log_path(&self) -> &Path {
-        &self.log
+        self.wimsyd.log_path()
     }
 
     /// The whole log so far.
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.wimsyd.log()
     }
 
     /// The end of the log, for error messages.
     pub(crate) fn log_tail(&self) -> String {
-        log_tail(&self.name, &self.log)
+        self.wimsyd.log_tail()
     }
 
     /// How many lines of the log contain `needle`.
@@ -210,7 +154,7 @@ impl Daemon {
             if Instant::now() >= deadline {
                 bail!(
                     "wimsyd ({}): {:?} logged {} times, not {at_least}, within {timeout:?}{}",
-                    self.name,
+                    self.name(),
                     needle,
                     lines.len(),
                     self.log_tail()
@@ -221,24 +165,9 @@ impl Daemon {
     }
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// The end of a daemon's log, for error messages.
 pub(crate) fn log_tail(name: &str, path: &Path) -> String {
-    let log = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = log.lines().collect();
-    let tail = lines[lines.len().saturating_sub(25)..].join("\n");
-    format!(
-        "\n--- last lines of wimsyd ({name}) log {} ---\n{tail}",
-        path.display()
-    )
+    wimsy_testkit::wimsyd_log_tail(name, path)
 }
 
 // ---------------------------------------------------------------------------

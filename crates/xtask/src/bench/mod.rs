@@ -135,7 +135,7 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
         }
     }
     let ctx = Ctx {
-        wimsyd,
+        bin_dir,
         wimsyctl,
         quick: args.quick,
     };
