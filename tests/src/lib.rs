@@ -316,3 +316,32 @@ pub fn connected_daemon_with<S: XmppServer + ?Sized>(
     daemon.wait_state(&server.jid(user), "connected").unwrap();
     daemon
 }
+
+/// Every message of a conversation, oldest first, through the paged history.
+pub async fn whole_history(client: &mut Client, peer: &str) -> Vec<wimsy_ipc::ChatMessage> {
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let request = wimsy_ipc::Request::History {
+            account: None,
+            peer: peer.to_owned(),
+            limit: Some(500),
+            before: before.clone(),
+        };
+        let wimsy_ipc::Response::History {
+            messages,
+            next_before,
+            ..
+        } = client.request(request).await.unwrap()
+        else {
+            panic!("not a history page");
+        };
+        all.extend(messages);
+        match next_before {
+            Some(cursor) => before = Some(cursor),
+            None => break,
+        }
+    }
+    all.reverse();
+    all
+}

@@ -112,35 +112,6 @@ async fn send(client: &mut Client, to: &str, body: String) -> ChatMessage {
     }
 }
 
-/// Every message of a conversation, oldest first, through the paged history.
-async fn whole_history(client: &mut Client, peer: &str) -> Vec<ChatMessage> {
-    let mut all = Vec::new();
-    let mut before = None;
-    loop {
-        let request = Request::History {
-            account: None,
-            peer: peer.to_owned(),
-            limit: Some(500),
-            before: before.clone(),
-        };
-        let Response::History {
-            messages,
-            next_before,
-            ..
-        } = client.request(request).await.unwrap()
-        else {
-            panic!("not a history page");
-        };
-        all.extend(messages);
-        match next_before {
-            Some(cursor) => before = Some(cursor),
-            None => break,
-        }
-    }
-    all.reverse();
-    all
-}
-
 /// Polls the daemon's history with `peer` until `done` holds for it.
 async fn history_until(
     client: &mut Client,

@@ -35,35 +35,6 @@ async fn send_all(client: &mut Client, to: &str, prefix: &str, range: std::ops::
     }
 }
 
-/// Every message of a conversation, oldest first, through the paged history.
-async fn whole_history(client: &mut Client, peer: &str) -> Vec<wimsy_ipc::ChatMessage> {
-    let mut all = Vec::new();
-    let mut before = None;
-    loop {
-        let request = Request::History {
-            account: None,
-            peer: peer.to_owned(),
-            limit: Some(500),
-            before: before.clone(),
-        };
-        let Response::History {
-            messages,
-            next_before,
-            ..
-        } = client.request(request).await.unwrap()
-        else {
-            panic!("not a history page");
-        };
-        all.extend(messages);
-        match next_before {
-            Some(cursor) => before = Some(cursor),
-            None => break,
-        }
-    }
-    all.reverse();
-    all
-}
-
 /// Wait until `client`'s chat with `peer` holds `expected` messages in
 /// direction `direction`; then check each body is there exactly once.
 async fn expect_exactly(

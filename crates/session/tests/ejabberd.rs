@@ -6,47 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+mod common;
 
-use tokio::sync::mpsc::UnboundedReceiver;
+use common::*;
 use wimsy_session::*;
 use wimsy_testkit::{Ejabberd, wait_until};
-
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn account(ejabberd: &Ejabberd, user: &str, password: &str) -> AccountConfig {
-    AccountConfig {
-        jid: BareJid::new(&ejabberd.jid(user)).unwrap(),
-        password: Password::new(password),
-        server: Some(ServerOverride::parse(&ejabberd.server()).unwrap()),
-        ca_file: Some(ejabberd.ca_file().to_path_buf()),
-        pinned_sha256: None,
-        resource: Some("test".into()),
-    }
-}
-
-/// The first state that is `Connected` or `Failed`.
-async fn outcome(events: &mut UnboundedReceiver<SessionEvent>) -> SessionState {
-    tokio::time::timeout(DEADLINE, async {
-        loop {
-            if let SessionEvent::State(
-                state @ (SessionState::Connected { .. } | SessionState::Failed { .. }),
-            ) = events.recv().await.expect("session ended")
-            {
-                return state;
-            }
-        }
-    })
-    .await
-    .expect("neither connected nor failed in time")
-}
-
-async fn log_in(account: AccountConfig) -> (SessionHandle, SessionState) {
-    let (handle, mut events) = spawn(account, SessionConfig::tight(), Stored::default());
-    handle.connect().unwrap();
-    let state = outcome(&mut events).await;
-    (handle, state)
-}
 
 /// ejabberd's log lines about `jid`'s logins, once there is one (its
 /// logger writes a moment after the fact).

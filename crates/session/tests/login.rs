@@ -4,49 +4,26 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use std::time::Duration;
-
+use common::*;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use tokio::sync::mpsc::UnboundedReceiver;
 use wimsy_session::*;
 use wimsy_testkit::Prosody;
 
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn account(prosody: &Prosody, user: &str, password: &str, ca_file: &Path) -> AccountConfig {
+/// `user`'s account on `prosody`, trusting `ca_file`.
+fn account_trusting(
+    prosody: &Prosody,
+    user: &str,
+    password: &str,
+    ca_file: &Path,
+) -> AccountConfig {
     AccountConfig {
-        jid: BareJid::new(&prosody.jid(user)).unwrap(),
-        password: Password::new(password),
-        server: Some(ServerOverride::parse(&prosody.server()).unwrap()),
         ca_file: Some(ca_file.to_path_buf()),
-        pinned_sha256: None,
-        resource: Some("test".into()),
+        ..account(prosody, user, password)
     }
-}
-
-/// The first state that is `Connected` or `Failed`.
-async fn outcome(events: &mut UnboundedReceiver<SessionEvent>) -> SessionState {
-    tokio::time::timeout(DEADLINE, async {
-        loop {
-            if let SessionEvent::State(
-                state @ (SessionState::Connected { .. } | SessionState::Failed { .. }),
-            ) = events.recv().await.expect("session ended")
-            {
-                return state;
-            }
-        }
-    })
-    .await
-    .expect("neither connected nor failed in time")
-}
-
-async fn log_in(account: AccountConfig) -> (SessionHandle, SessionState) {
-    let (handle, mut events) = spawn(account, SessionConfig::tight(), Stored::default());
-    handle.connect().unwrap();
-    let state = outcome(&mut events).await;
-    (handle, state)
 }
 
 /// The mechanism of each `<auth/>` Prosody received, from its debug log
@@ -65,7 +42,13 @@ fn mechanisms(log: &str) -> Vec<String> {
 #[tokio::test]
 async fn prosody_on_tls_13_offers_no_plus_so_we_log_in_with_the_y_flag() {
     let prosody = Prosody::builder().account("alice", "a-pw").start().unwrap();
-    let (_alice, state) = log_in(account(&prosody, "alice", "a-pw", prosody.ca_file())).await;
+    let (_alice, state) = log_in(account_trusting(
+        &prosody,
+        "alice",
+        "a-pw",
+        prosody.ca_file(),
+    ))
+    .await;
     assert!(matches!(state, SessionState::Connected { .. }), "{state:?}");
     let log = prosody.log();
     // Prosody 0.12 binds only with tls-unique, which TLS 1.3 lacks: no
@@ -81,7 +64,13 @@ async fn prosody_on_tls_12_offers_plus_we_cannot_compute_so_we_log_in_with_the_n
         .extra_config("ssl = { protocol = \"tlsv1_2\" }")
         .start()
         .unwrap();
-    let (_alice, state) = log_in(account(&prosody, "alice", "a-pw", prosody.ca_file())).await;
+    let (_alice, state) = log_in(account_trusting(
+        &prosody,
+        "alice",
+        "a-pw",
+        prosody.ca_file(),
+    ))
+    .await;
     assert!(matches!(state, SessionState::Connected { .. }), "{state:?}");
     let log = prosody.log();
     // It offers SCRAM-SHA-1-PLUS with tls-unique, which rustls cannot give
@@ -124,14 +113,14 @@ async fn a_self_signed_ca_certificate_given_as_the_ca_file_logs_in_and_another_i
     let mut prosody = Prosody::builder().account("alice", "a-pw").start().unwrap();
     let (given, offered) = self_signed_ca_certificate(&mut prosody, "own");
 
-    let (_alice, state) = log_in(account(&prosody, "alice", "a-pw", &given)).await;
+    let (_alice, state) = log_in(account_trusting(&prosody, "alice", "a-pw", &given)).await;
     assert!(matches!(state, SessionState::Connected { .. }), "{state:?}");
 
     // Another self-signed certificate for the same name is not the server's.
     let (other_pem, _, _) = self_signed("localhost");
     let other = prosody.dir().join("other.pem");
     std::fs::write(&other, other_pem).unwrap();
-    let (_alice, state) = log_in(account(&prosody, "alice", "a-pw", &other)).await;
+    let (_alice, state) = log_in(account_trusting(&prosody, "alice", "a-pw", &other)).await;
     let SessionState::Failed {
         kind,
         reason,

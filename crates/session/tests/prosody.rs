@@ -3,57 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+mod common;
 
+use common::*;
 use tokio::sync::mpsc::UnboundedReceiver;
 use wimsy_session::*;
 use wimsy_testkit::Prosody;
-
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn account(prosody: &Prosody, user: &str, password: &str) -> AccountConfig {
-    AccountConfig {
-        jid: BareJid::new(&prosody.jid(user)).unwrap(),
-        password: Password::new(password),
-        server: Some(ServerOverride::parse(&prosody.server()).unwrap()),
-        ca_file: Some(prosody.ca_file().to_path_buf()),
-        pinned_sha256: None,
-        resource: Some("test".into()),
-    }
-}
-
-async fn wait_for(
-    events: &mut UnboundedReceiver<SessionEvent>,
-    mut wanted: impl FnMut(&SessionEvent) -> bool,
-) -> SessionEvent {
-    tokio::time::timeout(DEADLINE, async {
-        loop {
-            let event = events.recv().await.expect("session ended");
-            if wanted(&event) {
-                return event;
-            }
-        }
-    })
-    .await
-    .expect("no matching session event in time")
-}
-
-/// The next message that arrived live (a catch-up may report copies).
-async fn live_message(events: &mut UnboundedReceiver<SessionEvent>) -> ReceivedMessage {
-    loop {
-        let SessionEvent::Messages { mut messages, .. } = wait_for(events, |e| {
-            matches!(e, SessionEvent::Messages { messages, .. }
-                if messages.len() == 1 && !messages[0].archived)
-        })
-        .await
-        else {
-            unreachable!()
-        };
-        if let Some(m) = messages.pop() {
-            return m;
-        }
-    }
-}
 
 /// Every `Messages` event until the catch-up is done.
 async fn catch_up(
@@ -76,10 +31,6 @@ async fn catch_up(
             _ => return batches,
         }
     }
-}
-
-fn connected(e: &SessionEvent) -> bool {
-    matches!(e, SessionEvent::State(SessionState::Connected { .. }))
 }
 
 #[tokio::test]

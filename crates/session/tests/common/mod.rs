@@ -92,3 +92,27 @@ pub fn now_ms() -> i64 {
         .unwrap();
     i64::try_from(since_epoch.as_millis()).unwrap()
 }
+
+/// The first state that is `Connected` or `Failed`.
+pub async fn outcome(events: &mut UnboundedReceiver<SessionEvent>) -> SessionState {
+    let SessionEvent::State(state) = wait_for(events, |e| {
+        matches!(
+            e,
+            SessionEvent::State(SessionState::Connected { .. } | SessionState::Failed { .. })
+        )
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    state
+}
+
+/// Spawns a session of `account`, connects, and returns its first
+/// outcome (connected or failed).
+pub async fn log_in(account: AccountConfig) -> (SessionHandle, SessionState) {
+    let (handle, mut events) = spawn(account, SessionConfig::tight(), Stored::default());
+    handle.connect().unwrap();
+    let state = outcome(&mut events).await;
+    (handle, state)
+}
