@@ -120,9 +120,16 @@ async fn dial(
             let tcp = DnsConfig::srv_default_client(domain)
                 .resolve()
                 .await
-                .map_err(|e| SessionError::Resolve {
-                    host: domain.to_owned(),
-                    detail: resolve_words(&e),
+                .map_err(|e| match e {
+                    // The lookup found addresses; connecting to them failed.
+                    tokio_xmpp::Error::Io(source) => SessionError::Tcp {
+                        addr: domain.to_owned(),
+                        source,
+                    },
+                    other => SessionError::Resolve {
+                        host: domain.to_owned(),
+                        detail: resolve_words(&other),
+                    },
                 })?;
             let peer = tcp
                 .peer_addr()
