@@ -3,7 +3,6 @@
 //! All daemon state comes through [`FrontendState`], the same reducer every
 //! frontend uses, so the window shows what `wimsyctl follow` would.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use iced::widget::{column, container, row, scrollable, text};
@@ -12,6 +11,7 @@ use wimsy_ipc::{Applied, FrontendState};
 
 use crate::accounts::{AccountRow, Tone, account_rows};
 use crate::daemon_link::{self, Down, Link, LinkEvent, RETRY_EVERY};
+use crate::hooks;
 
 /// Everything the window knows.
 pub struct App {
@@ -19,9 +19,6 @@ pub struct App {
     /// Reaches the link task; `None` until it has started.
     link: Option<Link>,
     connection: Connection,
-    /// Print `attached <N> accounts` on stdout for each snapshot, so an
-    /// end-to-end test can see the window attached without reading pixels.
-    announce: bool,
 }
 
 /// Where the connection to the daemon stands.
@@ -54,12 +51,11 @@ pub enum Message {
 
 impl App {
     /// A window for the daemon at `socket`, not yet attached.
-    pub fn new(socket: PathBuf, announce: bool) -> Self {
+    pub fn new(socket: PathBuf) -> Self {
         Self {
             socket,
             link: None,
             connection: Connection::Starting,
-            announce,
         }
     }
 
@@ -74,9 +70,9 @@ impl App {
                 snapshot,
             } => {
                 let state = FrontendState::from_snapshot(snapshot);
-                if self.announce {
-                    announce(&attached_line(state.accounts.len()));
-                }
+                // So an end-to-end test sees the window attached without
+                // reading pixels.
+                hooks::say(|| attached_line(state.accounts.len()));
                 self.connection = Connection::Attached {
                     connection,
                     daemon,
@@ -223,15 +219,6 @@ fn attached_line(accounts: usize) -> String {
     format!("attached {accounts} accounts")
 }
 
-/// Print a line on stdout at once (stdout is a pipe in tests, so it would
-/// otherwise sit in a buffer). A closed stdout must not take the window
-/// down, so errors are ignored.
-fn announce(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +281,7 @@ mod tests {
 
     #[test]
     fn snapshot_then_events_update_the_rows() {
-        let mut app = App::new(PathBuf::from("/s"), false);
+        let mut app = App::new(PathBuf::from("/s"));
         attached(&mut app, 1, 10);
         assert_eq!(states(&app), ["connecting"]);
         app.update(connected(11));
@@ -312,7 +299,7 @@ mod tests {
     #[test]
     fn a_gap_asks_the_link_for_a_fresh_snapshot_once() {
         let (link, mut requests) = Link::for_test();
-        let mut app = App::new(PathBuf::from("/s"), false);
+        let mut app = App::new(PathBuf::from("/s"));
         app.update(Message::Link(LinkEvent::Ready(link)));
         attached(&mut app, 4, 10);
 
@@ -334,7 +321,7 @@ mod tests {
 
     #[test]
     fn down_forgets_the_accounts_and_late_events_are_ignored() {
-        let mut app = App::new(PathBuf::from("/s"), false);
+        let mut app = App::new(PathBuf::from("/s"));
         attached(&mut app, 1, 0);
         app.update(Message::Link(LinkEvent::Down(Down::Closed)));
         app.update(connected(1));

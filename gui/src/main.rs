@@ -5,6 +5,8 @@
 mod accounts;
 mod app;
 mod daemon_link;
+mod hooks;
+mod link;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -43,15 +45,11 @@ fn main() -> ExitCode {
     let socket = wimsy_ipc::resolve_socket_path(args.socket.as_deref());
     tracing::info!("wimsyd socket: {}", socket.display());
 
-    let result = iced::application(
-        move || App::new(socket.clone(), true),
-        App::update,
-        App::view,
-    )
-    .title("Wimsy")
-    .subscription(App::subscription)
-    .window_size((640.0, 400.0))
-    .run();
+    let result = iced::application(move || App::new(socket.clone()), App::update, App::view)
+        .title("Wimsy")
+        .subscription(App::subscription)
+        .window_size((640.0, 400.0))
+        .run();
 
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -59,6 +59,7 @@ fn the_gui_attaches_and_killing_it_leaves_the_session_up() {
         .arg(&daemon.socket)
         .env("DISPLAY", &x.display)
         .env("ICED_BACKEND", "tiny-skia")
+        .env("WIMSY_TEST_HOOKS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
