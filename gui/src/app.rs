@@ -10,8 +10,8 @@ use iced::{Element, Length, Subscription};
 use wimsy_ipc::{Applied, FrontendState};
 
 use crate::accounts::{AccountRow, Tone, account_rows};
-use crate::daemon_link::{self, Down, Link, LinkEvent, RETRY_EVERY};
 use crate::hooks;
+use crate::link::{self, Down, Link, LinkEvent, RETRY_EVERY};
 
 /// Everything the window knows.
 pub struct App {
@@ -64,11 +64,13 @@ impl App {
         let Message::Link(event) = message;
         match event {
             LinkEvent::Ready(link) => self.link = Some(link),
+            LinkEvent::Starting | LinkEvent::Started(_) => {}
             LinkEvent::Attached {
-                connection,
+                requester,
                 daemon,
                 snapshot,
             } => {
+                let connection = requester.connection;
                 let state = FrontendState::from_snapshot(snapshot);
                 // So an end-to-end test sees the window attached without
                 // reading pixels.
@@ -118,7 +120,7 @@ impl App {
 
     /// The daemon link, for as long as the window is open.
     pub fn subscription(&self) -> Subscription<Message> {
-        daemon_link::connect(self.socket.clone()).map(Message::Link)
+        link::connect(self.socket.clone(), true).map(Message::Link)
     }
 
     /// Draw the window.
@@ -192,6 +194,10 @@ fn banner(socket: &Path, connection: &Connection) -> Banner {
             headline: format!("wimsyd at {socket} closed the connection"),
             detail: Some(retry),
         },
+        Connection::Down(Down::StartFailed(why)) => Banner {
+            headline: format!("Could not start wimsyd for {socket}"),
+            detail: Some(format!("{why}\n{retry}")),
+        },
         Connection::Down(Down::Failed(why)) => Banner {
             headline: format!("Cannot attach to wimsyd at {socket}"),
             detail: Some(format!("{why}\n{retry}")),
@@ -238,7 +244,7 @@ mod tests {
 
     fn attached(app: &mut App, connection: u64, seq: u64) {
         app.update(Message::Link(LinkEvent::Attached {
-            connection,
+            requester: crate::link::testing::requester(connection).0,
             daemon: "wimsyd 0.1.0".to_owned(),
             snapshot: snapshot(seq),
         }));

@@ -4,8 +4,10 @@
 
 mod accounts;
 mod app;
-mod daemon_link;
+#[allow(dead_code, unused_imports)] // the screens that use it land next
+mod data;
 mod hooks;
+#[allow(dead_code, unused_imports)] // the screens that use it land next
 mod link;
 
 use std::io::IsTerminal;

@@ -1,4 +1,6 @@
 //! A small async client: connect, say hello, make requests, follow events.
+//! [`Client::split`] turns it into a pipelined requester plus an event
+//! stream, for frontends that ask many things at once.
 
 use std::collections::VecDeque;
 use std::io;
@@ -7,6 +9,10 @@ use std::path::{Path, PathBuf};
 use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::traits::tokio::Stream as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+
+mod pipeline;
+
+pub use pipeline::{EventStream, Requester};
 
 use crate::PROTOCOL_VERSION;
 use crate::frame::{FrameDecoder, FrameError, decode_frame, encode_frame};

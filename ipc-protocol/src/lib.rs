@@ -40,7 +40,7 @@ pub use socket::{SOCKET_ENV, default_socket_path, resolve_socket_path};
 pub use types::*;
 
 #[cfg(feature = "client")]
-pub use client::{Client, ClientError, FrameReader, connect_stream};
+pub use client::{Client, ClientError, EventStream, FrameReader, Requester, connect_stream};
 
 /// The protocol version spoken by this crate. Bumped only for changes that
 /// break the compatibility rules in docs/ipc-protocol.md.

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // the screens built on it land next; then this goes
 //! What a request to the daemon comes back as, in a form iced messages can
 //! carry (they must be `Clone`, and `ClientError` holds an `io::Error`).
 

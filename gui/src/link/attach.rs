@@ -1,16 +1,9 @@
-//! The connection to wimsyd, as an iced subscription.
-//!
-//! iced keeps a subscription's stream running for as long as the app keeps
-//! returning it (identified by the socket path), so this task owns the one
-//! IPC connection for the whole life of the window: it attaches, forwards
-//! the snapshot and every event as [`LinkEvent`]s, and when the daemon is
-//! missing or goes away it says so and tries again every [`RETRY_EVERY`].
-//! Closing the window drops the stream and with it the socket: the daemon
-//! just sees a frontend detach.
+//! The link task: attach, start the daemon if none answers, forward what
+//! the daemon says, and attach again when it goes away.
 //!
 //! The reducer lives in the app, not here, so the app decides when the event
-//! stream has a gap; it asks for a fresh snapshot through the [`Link`] handle
-//! this task hands over first.
+//! stream has a gap; it asks for a fresh snapshot through the [`Link`]
+//! handle this task hands over first.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,25 +11,30 @@ use std::time::Duration;
 use iced::Subscription;
 use iced::futures::channel::mpsc;
 use iced::futures::{SinkExt, StreamExt};
-use wimsy_ipc::{Client, ClientError, ErrorCode, Event, Role, Snapshot};
+use wimsy_ipc::{Client, ClientError, ErrorCode, Event, EventStream, Role, Snapshot};
 
-/// How long to wait between attempts while no daemon answers. Long enough
-/// not to spin, short enough that starting `wimsyd` shows up quickly.
-pub const RETRY_EVERY: Duration = Duration::from_secs(3);
+use super::requester::Requester;
+use super::start::{Started, start_daemon};
 
-/// The name this frontend gives the daemon in its hello.
-const CLIENT_NAME: &str = concat!("wimsy ", env!("CARGO_PKG_VERSION"));
+/// How long to wait between attempts while no daemon answers. Short, so a
+/// daemon that restarts is back in the window at once; an attempt costs one
+/// failed connect.
+pub const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// What the link tells the app.
 #[derive(Debug, Clone)]
 pub enum LinkEvent {
     /// The link task started; this is how to reach it.
     Ready(Link),
+    /// No daemon answered, so the link is starting one.
+    Starting,
+    /// The daemon was started this way and answers now; attaching follows.
+    Started(Started),
     /// Attached and subscribed: the state as of `snapshot.seq`. Events that
     /// follow belong to this connection until the next `Attached` or `Down`.
     Attached {
-        /// Counts connections, so a request about an old one is ignored.
-        connection: u64,
+        /// Asks the daemon things on this connection.
+        requester: Requester,
         /// The daemon's name and version, from its hello.
         daemon: String,
         /// Everything to draw.
@@ -49,7 +47,7 @@ pub enum LinkEvent {
         /// The change.
         event: Event,
     },
-    /// Not attached; the link retries after [`RETRY_EVERY`].
+    /// Not attached; the link tries again every [`RETRY_EVERY`].
     Down(Down),
 }
 
@@ -60,6 +58,8 @@ pub enum Down {
     NoDaemon(String),
     /// The daemon closed the connection (it stopped or restarted).
     Closed,
+    /// Starting the daemon failed; the text says why, in words.
+    StartFailed(String),
     /// Something else went wrong, said by the text.
     Failed(String),
 }
@@ -75,6 +75,11 @@ impl Link {
         // The task only goes away with the subscription, i.e. with the app,
         // so a failed send has no one left to tell.
         let _ = self.0.unbounded_send(Command::Resubscribe { connection });
+    }
+
+    /// Start the daemon now (the user asked), if none answers.
+    pub fn start_daemon(&self) {
+        let _ = self.0.unbounded_send(Command::Start);
     }
 }
 
@@ -96,8 +101,10 @@ impl TestRequests {
     /// The connections a resubscribe was asked for, so far.
     pub fn resubscribes(&mut self) -> Vec<u64> {
         let mut asked = Vec::new();
-        while let Ok(Command::Resubscribe { connection }) = self.0.try_recv() {
-            asked.push(connection);
+        while let Ok(command) = self.0.try_recv() {
+            if let Command::Resubscribe { connection } = command {
+                asked.push(connection);
+            }
         }
         asked
     }
@@ -106,13 +113,17 @@ impl TestRequests {
 #[derive(Debug, Clone, Copy)]
 enum Command {
     Resubscribe { connection: u64 },
+    Start,
 }
 
 /// The subscription that keeps the app attached to the daemon at `socket`.
-pub fn connect(socket: PathBuf) -> Subscription<LinkEvent> {
-    Subscription::run_with(socket, |socket| {
+/// With `autostart`, a daemon is started when none answers the first
+/// attempt (later outages only re-attach: the user may have stopped it).
+pub fn connect(socket: PathBuf, autostart: bool) -> Subscription<LinkEvent> {
+    Subscription::run_with((socket, autostart), |(socket, autostart)| {
         let socket = socket.clone();
-        iced::stream::channel(64, async move |output| run(socket, output).await)
+        let autostart = *autostart;
+        iced::stream::channel(64, async move |output| run(socket, autostart, output).await)
     })
 }
 
@@ -126,7 +137,7 @@ enum Ended {
     AppGone,
 }
 
-async fn run(socket: PathBuf, mut output: mpsc::Sender<LinkEvent>) {
+async fn run(socket: PathBuf, autostart: bool, mut output: mpsc::Sender<LinkEvent>) {
     let (commands_tx, mut commands) = mpsc::unbounded();
     if output
         .send(LinkEvent::Ready(Link(commands_tx)))
@@ -136,12 +147,33 @@ async fn run(socket: PathBuf, mut output: mpsc::Sender<LinkEvent>) {
         return;
     }
     let mut connection = 0;
+    let mut start_now = autostart;
     // Logged when it changes, not on every retry, so a window left open
     // without a daemon does not fill the log.
     let mut last_down = None;
     loop {
         connection += 1;
-        match attach(&socket, connection, &mut output, &mut commands).await {
+        let mut ended = attach(&socket, connection, &mut output, &mut commands).await;
+        if start_now && matches!(ended, Ended::Down(Down::NoDaemon(_))) {
+            if output.send(LinkEvent::Starting).await.is_err() {
+                return;
+            }
+            ended = match start_daemon(&socket).await {
+                Ok(started) => {
+                    if output.send(LinkEvent::Started(started)).await.is_err() {
+                        return;
+                    }
+                    Ended::Reattach
+                }
+                Err(why) => {
+                    tracing::warn!("{why}");
+                    Ended::Down(Down::StartFailed(why))
+                }
+            };
+        }
+        // Only the first outage starts a daemon by itself.
+        start_now = false;
+        match ended {
             Ended::AppGone => return,
             Ended::Reattach => last_down = None,
             Ended::Down(down) => {
@@ -155,7 +187,22 @@ async fn run(socket: PathBuf, mut output: mpsc::Sender<LinkEvent>) {
                 if output.send(LinkEvent::Down(down)).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(RETRY_EVERY).await;
+                // Wait, unless the user asks to start the daemon now.
+                let wait = tokio::time::sleep(RETRY_EVERY);
+                tokio::pin!(wait);
+                loop {
+                    tokio::select! {
+                        () = &mut wait => break,
+                        command = commands.next() => match command {
+                            Some(Command::Start) => {
+                                start_now = true;
+                                break;
+                            }
+                            Some(Command::Resubscribe { .. }) => {}
+                            None => return,
+                        },
+                    }
+                }
             }
         }
     }
@@ -168,7 +215,7 @@ async fn attach(
     output: &mut mpsc::Sender<LinkEvent>,
     commands: &mut mpsc::UnboundedReceiver<Command>,
 ) -> Ended {
-    let mut client = match Client::connect(socket, Role::Gui, CLIENT_NAME).await {
+    let mut client = match Client::connect(socket, Role::Gui, super::CLIENT_NAME).await {
         Ok(client) => client,
         Err(ClientError::NoDaemon { source, .. }) => {
             return Ended::Down(Down::NoDaemon(source.to_string()));
@@ -177,7 +224,7 @@ async fn attach(
     };
     // The window is on screen while the GUI runs; the daemon tells servers
     // the user is looking (XEP-0352) for as long as this connection lives.
-    // Minimised and hidden states come with the full GUI.
+    // The app reports focus and the open chat once attached.
     if let Err(e) = client
         .request(wimsy_ipc::Request::SetVisibility { visible: true })
         .await
@@ -193,21 +240,29 @@ async fn attach(
         client.daemon_version(),
         socket.display()
     );
+    let daemon = client.daemon_version().to_owned();
+    let (requester, mut events) = client.split();
     let attached = LinkEvent::Attached {
-        connection,
-        daemon: client.daemon_version().to_owned(),
+        requester: Requester::new(requester, connection),
+        daemon,
         snapshot,
     };
     if output.send(attached).await.is_err() {
         return Ended::AppGone;
     }
+    forward(connection, &mut events, output, commands).await
+}
 
+async fn forward(
+    connection: u64,
+    events: &mut EventStream,
+    output: &mut mpsc::Sender<LinkEvent>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> Ended {
     let mut commands_open = true;
     loop {
-        // `next_event` only feeds its decoder after a read completes, so
-        // dropping it here when a command wins loses no bytes.
         tokio::select! {
-            next = client.next_event() => match next {
+            next = events.next_event() => match next {
                 Ok(Some((seq, event))) => {
                     if output.send(LinkEvent::Event { seq, event }).await.is_err() {
                         return Ended::AppGone;
@@ -223,7 +278,7 @@ async fn attach(
                     tracing::warn!("missed events from wimsyd; attaching again");
                     return Ended::Reattach;
                 }
-                Some(Command::Resubscribe { .. }) => {}
+                Some(_) => {}
                 None => commands_open = false,
             },
         }
@@ -311,7 +366,7 @@ mod tests {
         });
 
         let (output, mut events) = mpsc::channel(64);
-        let link = tokio::spawn(run(socket, output));
+        let link = tokio::spawn(run(socket, false, output));
         let mut seen = Vec::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -351,5 +406,95 @@ mod tests {
             "down only because the daemon closed: {:?}",
             seen.last()
         );
+    }
+}
+
+#[cfg(all(test, unix))]
+mod requester_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use wimsy_ipc::{ClientFrame, Request, Response, ServerFrame};
+
+    use super::*;
+
+    /// Once attached, the app's requester reaches the daemon on the same
+    /// connection, with several requests in flight, while events flow.
+    #[tokio::test]
+    async fn the_attached_requester_pipelines_on_the_link() {
+        let dir = std::env::temp_dir().join(format!("wimsy-gui-req-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("d.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let daemon = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut seen = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let frame: ClientFrame = serde_json_from(&line);
+                let result = match frame.request {
+                    Request::Hello { .. } => Response::Hello {
+                        protocol: 1,
+                        daemon: "fake".to_owned(),
+                    },
+                    Request::Subscribe => Response::Subscribed {
+                        snapshot: Snapshot::default(),
+                    },
+                    Request::Status => Response::Status {
+                        accounts: Vec::new(),
+                    },
+                    _ => Response::Done,
+                };
+                seen.push(frame.id);
+                let reply = ServerFrame::Response {
+                    id: frame.id,
+                    result,
+                };
+                let mut out = to_json(&reply);
+                out.push('\n');
+                write.write_all(out.as_bytes()).await.unwrap();
+            }
+            seen
+        });
+
+        let (output, mut events) = mpsc::channel(64);
+        let link = tokio::spawn(run(socket, false, output));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let requester = loop {
+            let next = tokio::time::timeout_at(deadline, events.next())
+                .await
+                .expect("not attached within 20 s")
+                .expect("the link task ended");
+            if let LinkEvent::Attached { requester, .. } = next {
+                break requester;
+            }
+        };
+        let (a, b) = tokio::join!(
+            requester.request(Request::Status),
+            requester.request(Request::MarkRead {
+                account: None,
+                peer: "bob@example.org".to_owned(),
+            }),
+        );
+        assert!(matches!(a, Ok(Response::Status { .. })), "{a:?}");
+        assert_eq!(b, Ok(Response::Done));
+        link.abort();
+        let _ = link.await;
+        // The connection closes when nobody can ask or listen any more.
+        drop(requester);
+        let seen = daemon.await.unwrap();
+        assert_eq!(seen.len(), 5, "hello, visibility, subscribe and two more");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn serde_json_from(line: &str) -> ClientFrame {
+        wimsy_ipc::decode_client_frame(line.as_bytes()).unwrap()
+    }
+
+    fn to_json(frame: &ServerFrame) -> String {
+        let bytes = wimsy_ipc::encode_frame(frame).unwrap();
+        String::from_utf8(bytes).unwrap().trim_end().to_owned()
     }
 }
