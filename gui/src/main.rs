@@ -1,14 +1,15 @@
 //! The `wimsy` window: a thin frontend that attaches to `wimsyd` over its
-//! local socket and shows what the daemon reports. It holds no XMPP session
-//! of its own, so closing it only detaches; the daemon keeps running.
+//! local socket (starting it when none runs), shows the accounts and chats
+//! the daemon reports, and sends what the user writes. It holds no XMPP
+//! session of its own, so closing it only detaches; the daemon keeps
+//! running.
 
-mod accounts;
 mod app;
-#[allow(dead_code, unused_imports)] // the screens that use it land next
 mod data;
 mod hooks;
-#[allow(dead_code, unused_imports)] // the screens that use it land next
 mod link;
+mod screen;
+mod words;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,16 +18,25 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::app::App;
+use crate::app::{App, Launch};
 
-/// Wimsy's window. Attaches to a running wimsyd and shows your accounts;
-/// closing it leaves wimsyd running.
+/// Wimsy's window. Attaches to wimsyd (starting it if none is running) and
+/// shows your chats; closing it leaves wimsyd running.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
     /// wimsyd's socket [env: WIMSY_SOCKET; default $XDG_RUNTIME_DIR/wimsy/wimsyd.sock]
     #[arg(long)]
     socket: Option<PathBuf>,
+    /// Open the chat with this address
+    #[arg(long, value_name = "JID")]
+    chat: Option<String>,
+    /// With --chat: the account to chat from (default: the one that has the chat)
+    #[arg(long, value_name = "JID", requires = "chat")]
+    account: Option<String>,
+    /// Do not start wimsyd when none is running; wait for one
+    #[arg(long)]
+    no_start: bool,
 }
 
 fn init_logging() {
@@ -47,10 +57,16 @@ fn main() -> ExitCode {
     let socket = wimsy_ipc::resolve_socket_path(args.socket.as_deref());
     tracing::info!("wimsyd socket: {}", socket.display());
 
-    let result = iced::application(move || App::new(socket.clone()), App::update, App::view)
+    let launch = Launch {
+        socket,
+        chat: args.chat.map(|peer| (args.account, peer)),
+        autostart: !args.no_start,
+    };
+    let result = iced::application(move || App::new(launch.clone()), App::update, App::view)
         .title("Wimsy")
         .subscription(App::subscription)
-        .window_size((640.0, 400.0))
+        .window_size((960.0, 640.0))
+        .exit_on_close_request(false)
         .run();
 
     match result {

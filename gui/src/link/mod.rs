@@ -13,11 +13,14 @@ mod answer;
 mod attach;
 mod requester;
 mod start;
+#[cfg(all(test, unix))]
+mod tests;
 
-pub use answer::{Answer, RequestError};
+pub use answer::Answer;
+#[allow(unused_imports)] // the screens that ask the daemon carry it
+pub use answer::RequestError;
 pub use attach::{Down, Link, LinkEvent, RETRY_EVERY, connect};
 pub use requester::Requester;
-pub use start::Started;
 
 #[cfg(test)]
 pub use requester::testing;

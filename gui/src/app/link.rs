@@ -1,0 +1,203 @@
+//! What the daemon link says: attaching, events, going away.
+
+use iced::Task;
+use wimsy_ipc::{Applied, Event, FrontendState, Request};
+
+use super::{App, Connection, Message, View};
+use crate::data::{Activity, ChatKey};
+use crate::hooks;
+use crate::link::LinkEvent;
+
+impl App {
+    pub(super) fn on_link(&mut self, event: LinkEvent) -> Task<Message> {
+        match event {
+            LinkEvent::Ready(link) => {
+                self.link = Some(link);
+                Task::none()
+            }
+            LinkEvent::Starting => {
+                self.connection = Connection::StartingDaemon;
+                Task::none()
+            }
+            LinkEvent::Started(started) => {
+                tracing::info!("background service started: {started:?}");
+                Task::none()
+            }
+            LinkEvent::Attached {
+                requester,
+                daemon,
+                snapshot,
+            } => {
+                tracing::debug!("attached to {daemon}");
+                self.activity = Activity::from_snapshot(&snapshot);
+                let state = FrontendState::from_snapshot(snapshot);
+                // So an end-to-end test sees the window attached without
+                // reading pixels.
+                hooks::say(|| attached_line(state.accounts.len()));
+                self.connection = Connection::Attached {
+                    requester,
+                    state,
+                    resyncing: false,
+                };
+                self.notice = None;
+                // A new connection knows nothing of this window's view.
+                self.reported_view = None;
+                self.marked_read.clear();
+                Task::batch([self.reload_conversations(), self.open_from_launch()])
+            }
+            LinkEvent::Event { seq, event } => self.on_event(seq, event),
+            LinkEvent::Down(down) => {
+                self.connection = Connection::Down(down);
+                Task::none()
+            }
+        }
+    }
+
+    fn on_event(&mut self, seq: u64, event: Event) -> Task<Message> {
+        let Connection::Attached {
+            requester,
+            state,
+            resyncing,
+            ..
+        } = &mut self.connection
+        else {
+            // Left over from a connection already reported down.
+            return Task::none();
+        };
+        if *resyncing {
+            return Task::none();
+        }
+        match state.apply(seq, &event) {
+            Applied::Applied => {}
+            Applied::Stale => return Task::none(),
+            // A newer daemon's kind of event: counted, nothing to draw.
+            Applied::Ignored => {
+                tracing::debug!(seq, "skipped an event of a kind this version does not know");
+                return Task::none();
+            }
+            Applied::Gap { expected, got } => {
+                tracing::warn!("missed events {expected} to {}; resubscribing", got - 1);
+                *resyncing = true;
+                if let Some(link) = &self.link {
+                    link.resubscribe(requester.connection);
+                }
+                return Task::none();
+            }
+        }
+        match event {
+            Event::Message { account, message } => {
+                let key = ChatKey::new(&account, &message.peer);
+                self.activity.touch(key.clone());
+                if let Some(conversation) = self.conversations.get_mut(&key) {
+                    conversation.live_message(message);
+                    if let Some(open) = self.open.as_mut().filter(|o| o.chat == key) {
+                        open.grew_at_bottom(1);
+                    }
+                }
+            }
+            Event::Delivery {
+                account,
+                message_id,
+                delivery,
+                reason,
+            } => {
+                // The event does not name the chat; only open ones matter.
+                for (key, conversation) in &mut self.conversations {
+                    if key.account == account
+                        && conversation.delivery(message_id, delivery, reason.clone())
+                    {
+                        break;
+                    }
+                }
+            }
+            Event::AccountRemoved { account } => {
+                self.conversations.retain(|key, _| key.account != account);
+                if self
+                    .open
+                    .as_ref()
+                    .is_some_and(|o| o.chat.account == account)
+                {
+                    self.open = None;
+                }
+            }
+            _ => {}
+        }
+        Task::none()
+    }
+
+    /// Ask again for the newest page of every chat this window has open:
+    /// events may have been missed while the daemon was away.
+    fn reload_conversations(&mut self) -> Task<Message> {
+        let keys: Vec<ChatKey> = self.conversations.keys().cloned().collect();
+        let mut tasks = Vec::new();
+        for key in keys {
+            let token = self.tokens.next();
+            if let Some(conversation) = self.conversations.get_mut(&key) {
+                conversation.reload(token);
+            }
+            tasks.push(self.ask_page(&key, token, None));
+        }
+        Task::batch(tasks)
+    }
+
+    /// Open the chat `--chat` named, once the accounts are known.
+    fn open_from_launch(&mut self) -> Task<Message> {
+        let Some((account, peer)) = self.launch.chat.take() else {
+            return Task::none();
+        };
+        let Some(state) = self.state() else {
+            return Task::none();
+        };
+        let account = account
+            .filter(|a| state.accounts.contains_key(a))
+            .or_else(|| {
+                state
+                    .accounts
+                    .iter()
+                    .find(|(_, view)| view.chats.contains_key(&peer))
+                    .map(|(jid, _)| jid.clone())
+            })
+            .or_else(|| state.accounts.keys().next().cloned());
+        match account {
+            Some(account) => self.open_chat(ChatKey::new(&account, &peer), true),
+            None => {
+                self.notice = Some(format!(
+                    "Cannot open the chat with {peer}: there is no account yet."
+                ));
+                Task::none()
+            }
+        }
+    }
+
+    /// Tell the daemon whether the window is seen and which chat is open,
+    /// when that changed.
+    pub(super) fn report_view(&mut self) -> Task<Message> {
+        if self.requester().is_none() {
+            return Task::none();
+        }
+        let view = View {
+            visible: true,
+            focused: self.focused,
+            chat: self.open.as_ref().map(|o| o.chat.clone()),
+        };
+        if self.reported_view.as_ref() == Some(&view) {
+            return Task::none();
+        }
+        self.reported_view = Some(view.clone());
+        self.ask(view_request(&view), Message::Done)
+    }
+}
+
+/// The request that reports `view`. Daemons of this protocol know only
+/// whether a window is visible; focus and the open chat go with `set_view`
+/// once the daemon offers it.
+fn view_request(view: &View) -> Request {
+    Request::SetVisibility {
+        visible: view.visible,
+    }
+}
+
+/// The line an end-to-end test waits for.
+pub(super) fn attached_line(accounts: usize) -> String {
+    format!("attached {accounts} accounts")
+}

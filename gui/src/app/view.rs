@@ -1,0 +1,190 @@
+//! Drawing the window: a banner when something needs saying, the sidebar,
+//! the open conversation, and a dialog over them.
+
+use iced::widget::{button, center, column, container, mouse_area, opaque, row, rule, stack, text};
+use iced::{Color, Element, Fill, Length};
+
+use super::{App, Connection, Dialog, Message};
+use crate::link::{Down, RETRY_EVERY};
+use crate::screen::{dialog, style};
+use crate::words;
+
+/// The sidebar's width at scale 1.0.
+const SIDEBAR_WIDTH: f32 = 300.0;
+
+impl App {
+    /// Draw the window.
+    pub fn view(&self) -> Element<'_, Message> {
+        let sidebar = container(
+            self.sidebar
+                .view(
+                    self.state(),
+                    &self.activity,
+                    self.open.as_ref().map(|o| &o.chat),
+                )
+                .map(Message::Sidebar),
+        )
+        .width(Length::Fixed(SIDEBAR_WIDTH))
+        .height(Fill);
+        let main = row![sidebar, rule::vertical(1), self.main_view()].height(Fill);
+        let mut page = column![];
+        if let Some(banner) = self.banner() {
+            page = page.push(banner);
+        }
+        if let Some(notice) = &self.notice {
+            page = page.push(
+                container(text(notice.as_str()).size(13).style(text::danger))
+                    .padding([4, 12])
+                    .width(Fill),
+            );
+        }
+        let base: Element<'_, Message> = page.push(main).into();
+        match &self.dialog {
+            None => base,
+            Some(dialog) => {
+                let (content, dismiss): (Element<'_, Message>, Message) = match dialog {
+                    Dialog::StartChat(state) => (
+                        state.view().map(Message::StartChat),
+                        Message::Shortcut(super::Shortcut::Escape),
+                    ),
+                    Dialog::Ask(ask) => (
+                        dialog::view(*ask).map(Message::Dialog),
+                        Message::Dialog(dialog::Message::Cancel),
+                    ),
+                };
+                stack![base, modal(content, dismiss)].into()
+            }
+        }
+    }
+
+    fn main_view(&self) -> Element<'_, Message> {
+        let Some(open) = &self.open else {
+            let words = match self.state() {
+                Some(state) if state.accounts.is_empty() => {
+                    "No account yet. Add one to start chatting."
+                }
+                Some(_) => "Pick a chat on the left, or start one with Ctrl+N.",
+                None => "",
+            };
+            return center(text(words).style(text::secondary)).into();
+        };
+        let state = self.state();
+        let account = state.and_then(|s| s.accounts.get(&open.chat.account));
+        let contact = account.and_then(|a| a.contacts.get(&open.chat.peer));
+        let title = contact
+            .and_then(|c| c.name.clone())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| open.chat.peer.clone());
+        let mut subtitle = Vec::new();
+        if let Some(contact) = contact {
+            subtitle.push(words::presence(&contact.presence).to_owned());
+        }
+        if title != open.chat.peer {
+            subtitle.push(open.chat.peer.clone());
+        }
+        if state.is_some_and(|s| s.accounts.len() > 1) {
+            subtitle.push(format!("from {}", open.chat.account));
+        }
+        let can_retry = super::chats::retry_request(&open.chat, 0).is_some();
+        open.view(
+            self.conversations.get(&open.chat),
+            title,
+            subtitle.join(" · "),
+            can_retry,
+        )
+        .map(Message::Conversation)
+    }
+
+    /// What the top of the window says about the daemon, when not simply
+    /// attached.
+    fn banner(&self) -> Option<Element<'_, Message>> {
+        let retry = format!("Wimsy tries again every {} s.", RETRY_EVERY.as_secs());
+        let (headline, detail, offer_start): (String, Option<String>, bool) = match &self.connection
+        {
+            Connection::Starting => (
+                "Connecting to Wimsy's background service…".to_owned(),
+                None,
+                false,
+            ),
+            Connection::StartingDaemon => (
+                "Starting Wimsy's background service…".to_owned(),
+                None,
+                false,
+            ),
+            Connection::Down(Down::NoDaemon(_)) => (
+                "Wimsy's background service is not running.".to_owned(),
+                Some(format!("Your accounts are offline. {retry}")),
+                true,
+            ),
+            Connection::Down(Down::Closed) => (
+                "Wimsy's background service went away.".to_owned(),
+                Some(format!("Your drafts and the open chat are kept. {retry}")),
+                true,
+            ),
+            Connection::Down(Down::StartFailed(why)) => (
+                "Wimsy's background service could not be started.".to_owned(),
+                Some(why.clone()),
+                true,
+            ),
+            Connection::Down(Down::Failed(why)) => (
+                "Cannot reach Wimsy's background service.".to_owned(),
+                Some(format!("{why} {retry}")),
+                false,
+            ),
+            Connection::Attached {
+                state, resyncing, ..
+            } => {
+                if state.shutting_down {
+                    (
+                        "Wimsy's background service is stopping.".to_owned(),
+                        None,
+                        false,
+                    )
+                } else if *resyncing {
+                    (
+                        "Missed some updates; fetching the current state…".to_owned(),
+                        None,
+                        false,
+                    )
+                } else {
+                    return None;
+                }
+            }
+        };
+        let mut lines = column![text(headline).size(15)].spacing(2).width(Fill);
+        if let Some(detail) = detail {
+            lines = lines.push(text(detail).size(13));
+        }
+        let mut bar = row![lines].spacing(12);
+        if offer_start {
+            bar = bar.push(button(text("Start it now").size(13)).on_press(Message::StartDaemon));
+        }
+        Some(
+            container(bar)
+                .padding([8, 12])
+                .width(Fill)
+                .style(style::banner)
+                .into(),
+        )
+    }
+}
+
+/// `content` centred over a dimmed window; a click outside it dismisses.
+fn modal<'a>(content: Element<'a, Message>, dismiss: Message) -> Element<'a, Message> {
+    let card = container(content).style(container::rounded_box);
+    opaque(
+        mouse_area(center(opaque(card)).style(|_theme| {
+            container::Style {
+                background: Some(
+                    Color {
+                        a: 0.6,
+                        ..Color::BLACK
+                    }
+                    .into(),
+                ),
+                ..container::Style::default()
+            }
+        }))
+        .on_press(dismiss),
+    )
+}

@@ -1,0 +1,107 @@
+//! The history's rows: day separators, then each message with its time and,
+//! for our own, its delivery mark (with the reason and Retry when it failed).
+//! Rows are keyed by message id, so rows added above keep their widgets.
+
+use chrono::{DateTime, Datelike, Local, NaiveDate};
+use iced::widget::{Column, button, column, container, keyed_column, row, text};
+use iced::{Element, Fill};
+use wimsy_ipc::{Delivery, Direction};
+
+use super::Message;
+use crate::data::Shown;
+use crate::screen::style;
+use crate::words;
+
+/// A row's key: a message's store id, or (negative) a day separator's day.
+type RowKey = i64;
+
+/// The rows of `messages` (oldest first), under a line saying what is above
+/// them (`top`, empty for nothing).
+pub fn history<'a>(messages: &'a [Shown], top: &'a str, can_retry: bool) -> Column<'a, Message> {
+    let mut rows: Vec<(RowKey, Element<'a, Message>)> = Vec::with_capacity(messages.len() * 2);
+    let mut day: Option<NaiveDate> = None;
+    for shown in messages {
+        let when = local(shown.message.timestamp_ms);
+        let this_day = when.map(|w| w.date_naive());
+        if this_day.is_some() && this_day != day {
+            if let Some(date) = this_day {
+                let key = -i64::from(date.num_days_from_ce());
+                rows.push((key, separator(date)));
+            }
+            day = this_day;
+        }
+        rows.push((shown.message.id, message_row(shown, when, can_retry)));
+    }
+    let mut page = Column::new().spacing(6).width(Fill);
+    if !top.is_empty() {
+        page = page.push(
+            container(text(top).size(12).style(text::secondary))
+                .center_x(Fill)
+                .padding(6),
+        );
+    }
+    page.push(keyed_column(rows).spacing(6))
+}
+
+fn local(ms: i64) -> Option<DateTime<Local>> {
+    DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&Local))
+}
+
+fn separator<'a>(date: NaiveDate) -> Element<'a, Message> {
+    let today = Local::now().date_naive();
+    let words = if date == today {
+        "Today".to_owned()
+    } else if Some(date) == today.pred_opt() {
+        "Yesterday".to_owned()
+    } else {
+        date.format("%A %-d %B %Y").to_string()
+    };
+    container(text(words).size(12).style(text::secondary))
+        .center_x(Fill)
+        .padding([6, 0])
+        .into()
+}
+
+fn message_row<'a>(
+    shown: &'a Shown,
+    when: Option<DateTime<Local>>,
+    can_retry: bool,
+) -> Element<'a, Message> {
+    let message = &shown.message;
+    let time = when
+        .map(|w| w.format("%H:%M").to_string())
+        .unwrap_or_default();
+    let ours = message.direction == Direction::Out;
+    let mut meta = row![text(time).size(11).style(text::secondary)].spacing(8);
+    if let Some(mark) = words::delivery(message.delivery) {
+        let style = if message.delivery == Delivery::Failed {
+            text::danger
+        } else {
+            text::secondary
+        };
+        meta = meta.push(text(mark).size(11).style(style));
+    }
+    let mut block = column![text(message.body.as_str()).size(15), meta].spacing(2);
+    if message.delivery == Delivery::Failed {
+        let mut failed = row![].spacing(8);
+        if let Some(reason) = &shown.failure {
+            failed = failed.push(text(reason.as_str()).size(12).style(text::danger));
+        }
+        if can_retry {
+            failed = failed.push(
+                button(text("Retry").size(12))
+                    .on_press(Message::Retry(message.id))
+                    .padding([2, 8]),
+            );
+        }
+        block = block.push(failed);
+    }
+    let bubble = container(block).padding([4, 8]).max_width(640);
+    if ours {
+        container(bubble.style(style::own_message))
+            .align_right(Fill)
+            .into()
+    } else {
+        container(bubble).width(Fill).into()
+    }
+}

@@ -1,0 +1,217 @@
+//! The left column: each account with its status line, then the chat list
+//! (newest activity first, filtered by typing), and the menu.
+
+use iced::widget::{
+    Column, button, column, container, operation, row, rule, scrollable, text, text_input,
+};
+use iced::{Element, Fill, Task};
+use wimsy_ipc::FrontendState;
+
+use crate::data::{Activity, ChatKey, ChatRow, chat_rows};
+use crate::screen::style;
+use crate::words::{self, Tone};
+
+/// The filter field's id, focused by Ctrl+K.
+pub const FILTER_ID: &str = "chat-filter";
+
+/// The sidebar's own state.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    filter: String,
+    menu_open: bool,
+}
+
+/// What happens in the sidebar.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// The filter text changed.
+    Filter(String),
+    /// Enter in the filter: open the first match.
+    FilterSubmitted,
+    /// A chat row was clicked.
+    Open(ChatKey),
+    /// The menu button.
+    ToggleMenu,
+    /// "Start a chat…".
+    StartChat,
+    /// "Quit Wimsy".
+    Quit,
+}
+
+/// What the app must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Open this chat.
+    Open(ChatKey),
+    /// Show the "start a chat" dialog.
+    StartChat,
+    /// Ask to quit.
+    Quit,
+}
+
+impl State {
+    /// Apply a message; `rows` is the list as shown.
+    pub fn update(&mut self, message: Message, rows: &[ChatRow]) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Filter(filter) => {
+                self.filter = filter;
+                (Task::none(), None)
+            }
+            Message::FilterSubmitted => {
+                let first = rows.first().map(|r| Event::Open(r.key.clone()));
+                if first.is_some() {
+                    self.filter.clear();
+                }
+                (Task::none(), first)
+            }
+            Message::Open(key) => (Task::none(), Some(Event::Open(key))),
+            Message::ToggleMenu => {
+                self.menu_open = !self.menu_open;
+                (Task::none(), None)
+            }
+            Message::StartChat => {
+                self.menu_open = false;
+                (Task::none(), Some(Event::StartChat))
+            }
+            Message::Quit => {
+                self.menu_open = false;
+                (Task::none(), Some(Event::Quit))
+            }
+        }
+    }
+
+    /// Focus the filter field (Ctrl+K).
+    pub fn focus_filter(&self) -> Task<Message> {
+        Task::batch([
+            operation::focus(FILTER_ID),
+            operation::select_all(FILTER_ID),
+        ])
+    }
+
+    /// The chat list as shown.
+    pub fn rows(&self, state: &FrontendState, activity: &Activity) -> Vec<ChatRow> {
+        chat_rows(state, activity, &self.filter)
+    }
+
+    /// Draw the sidebar.
+    pub fn view<'a>(
+        &'a self,
+        state: Option<&'a FrontendState>,
+        activity: &Activity,
+        open: Option<&ChatKey>,
+    ) -> Element<'a, Message> {
+        let mut header = row![text("Wimsy").size(20).width(Fill)].spacing(8);
+        header = header.push(
+            button(text("Menu"))
+                .on_press(Message::ToggleMenu)
+                .style(button::secondary),
+        );
+        let mut page = Column::new().spacing(10).padding(12).push(header);
+        if self.menu_open {
+            page = page.push(
+                container(
+                    column![
+                        button(text("Start a chat…  Ctrl+N"))
+                            .on_press(Message::StartChat)
+                            .width(Fill)
+                            .style(button::text),
+                        button(text("Quit Wimsy  Ctrl+Q"))
+                            .on_press(Message::Quit)
+                            .width(Fill)
+                            .style(button::text),
+                    ]
+                    .spacing(2),
+                )
+                .style(container::bordered_box)
+                .padding(4),
+            );
+        }
+        let Some(state) = state else {
+            return container(page).height(Fill).into();
+        };
+        for (jid, account) in &state.accounts {
+            let line = words::status_line(&account.status);
+            let mut block = column![
+                text(jid.as_str()).size(14),
+                text(line.headline).size(13).style(tone_style(line.tone)),
+            ]
+            .spacing(2);
+            if let Some(detail) = line.detail {
+                block = block.push(text(detail).size(12).style(text::secondary));
+            }
+            page = page.push(block);
+        }
+        page = page.push(rule::horizontal(1));
+        page = page.push(
+            text_input("Filter chats (Ctrl+K)", &self.filter)
+                .id(FILTER_ID)
+                .on_input(Message::Filter)
+                .on_submit(Message::FilterSubmitted)
+                .padding(6),
+        );
+        let several = state.accounts.len() > 1;
+        let rows = chat_rows(state, activity, &self.filter);
+        if rows.is_empty() {
+            let empty = if self.filter.trim().is_empty() {
+                "No chats yet. Start one with Ctrl+N."
+            } else {
+                "No chat matches."
+            };
+            page = page.push(text(empty).size(13).style(text::secondary));
+        }
+        let list =
+            Column::with_children(rows.into_iter().map(|r| chat_row(r, open, several))).spacing(2);
+        page = page.push(scrollable(list).height(Fill));
+        container(page).height(Fill).into()
+    }
+}
+
+fn chat_row<'a>(row_: ChatRow, open: Option<&ChatKey>, several: bool) -> Element<'a, Message> {
+    let selected = open == Some(&row_.key);
+    let mut top = row![text(row_.title).size(15).width(Fill)].spacing(6);
+    if row_.unread > 0 {
+        top = top.push(
+            container(text(row_.unread.to_string()).size(12))
+                .padding([1, 6])
+                .style(style::badge),
+        );
+    }
+    let mut second = Vec::new();
+    if let Some(presence) = &row_.presence {
+        second.push(words::presence(presence).to_owned());
+    }
+    if several {
+        second.push(row_.key.account.clone());
+    }
+    // Grey on the selection's colour would be hard to read.
+    let quiet = if selected {
+        text::base
+    } else {
+        text::secondary
+    };
+    let mut lines = column![top].spacing(1);
+    if !second.is_empty() {
+        lines = lines.push(text(second.join(" · ")).size(11).style(quiet));
+    }
+    lines = lines.push(text(row_.preview).size(12).style(quiet));
+    button(lines)
+        .on_press(Message::Open(row_.key))
+        .width(Fill)
+        .padding(6)
+        .style(if selected {
+            button::primary
+        } else {
+            button::text
+        })
+        .into()
+}
+
+/// A status line's colour.
+pub fn tone_style(tone: Tone) -> fn(&iced::Theme) -> text::Style {
+    match tone {
+        Tone::Good => text::success,
+        Tone::Pending => text::warning,
+        Tone::Quiet => text::secondary,
+        Tone::Bad => text::danger,
+    }
+}
