@@ -80,6 +80,15 @@ pub fn status_line(status: &ConnectionStatus) -> StatusLine {
     }
 }
 
+/// An account's line while the daemon is away: its state is not known.
+pub fn while_away() -> StatusLine {
+    StatusLine {
+        headline: "Not known while the background service is away".to_owned(),
+        detail: None,
+        tone: Tone::Quiet,
+    }
+}
+
 fn join(reason: Option<String>, todo: &str) -> String {
     match reason {
         Some(reason) => format!("{}. {todo}", reason.trim_end_matches('.')),

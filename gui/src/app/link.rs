@@ -34,6 +34,7 @@ impl App {
                 // So an end-to-end test sees the window attached without
                 // reading pixels.
                 hooks::say(|| attached_line(state.accounts.len()));
+                self.last_state = None;
                 self.connection = Connection::Attached {
                     requester,
                     state,
@@ -47,7 +48,10 @@ impl App {
             }
             LinkEvent::Event { seq, event } => self.on_event(seq, event),
             LinkEvent::Down(down) => {
-                self.connection = Connection::Down(down);
+                let was = std::mem::replace(&mut self.connection, Connection::Down(down));
+                if let Connection::Attached { state, .. } = was {
+                    self.last_state = Some(state);
+                }
                 Task::none()
             }
         }

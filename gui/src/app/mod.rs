@@ -43,6 +43,9 @@ pub struct App {
     launch: Launch,
     link: Option<Link>,
     connection: Connection,
+    /// What the daemon last said, kept while it is away so the chat list
+    /// and the open chat stay on screen.
+    last_state: Option<FrontendState>,
     /// The chat list's order.
     activity: Activity,
     /// Chats opened in this window, kept while it lives so switching back
@@ -157,6 +160,7 @@ impl App {
             launch,
             link: None,
             connection: Connection::Starting,
+            last_state: None,
             activity: Activity::default(),
             conversations: HashMap::new(),
             open: None,
@@ -230,12 +234,17 @@ impl App {
         ])
     }
 
-    /// The attached state, if attached.
+    /// The daemon's state: live when attached, else as it was last seen.
     fn state(&self) -> Option<&FrontendState> {
         match &self.connection {
             Connection::Attached { state, .. } => Some(state),
-            _ => None,
+            _ => self.last_state.as_ref(),
         }
+    }
+
+    /// Whether [`Self::state`] is live.
+    fn attached(&self) -> bool {
+        matches!(self.connection, Connection::Attached { .. })
     }
 
     fn requester(&self) -> Option<&Requester> {

@@ -286,6 +286,11 @@ fn the_daemon_going_away_keeps_the_draft_and_the_chat_and_reloads_it() {
     let _ = app.update(Message::Link(LinkEvent::Down(Down::Closed)));
     assert!(finds(&app, "Wimsy's background service went away."));
     assert!(finds(&app, "message 200"), "the open chat stays on screen");
+    assert!(finds(&app, BOB), "and the chat list");
+    assert!(finds(
+        &app,
+        "Not known while the background service is away"
+    ));
 
     let mut asked = attach(&mut app, 2, 40);
     assert!(!finds(&app, "Wimsy's background service went away."));

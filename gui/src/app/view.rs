@@ -19,6 +19,7 @@ impl App {
             self.sidebar
                 .view(
                     self.state(),
+                    self.attached(),
                     &self.activity,
                     self.open.as_ref().map(|o| &o.chat),
                 )

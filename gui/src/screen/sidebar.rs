@@ -93,10 +93,13 @@ impl State {
         chat_rows(state, activity, &self.filter)
     }
 
-    /// Draw the sidebar.
+    /// Draw the sidebar. Without `live`, `state` is what the daemon last
+    /// said before it went away: its chats still show, its account states
+    /// are not claimed.
     pub fn view<'a>(
         &'a self,
         state: Option<&'a FrontendState>,
+        live: bool,
         activity: &Activity,
         open: Option<&ChatKey>,
     ) -> Element<'a, Message> {
@@ -130,7 +133,11 @@ impl State {
             return container(page).height(Fill).into();
         };
         for (jid, account) in &state.accounts {
-            let line = words::status_line(&account.status);
+            let line = if live {
+                words::status_line(&account.status)
+            } else {
+                words::while_away()
+            };
             let mut block = column![
                 text(jid.as_str()).size(14),
                 text(line.headline).size(13).style(tone_style(line.tone)),
