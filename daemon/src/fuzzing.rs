@@ -80,6 +80,7 @@ async fn drive(dir: &Path, closed_port: u16, script: &[u8]) -> Outcome {
         store,
         account_files,
         secrets,
+        crate::settings::Settings::load(dir),
         crate::SessionConfig::tight(),
         session_tx,
     );

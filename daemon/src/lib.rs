@@ -12,6 +12,7 @@ pub mod logging;
 mod paths;
 mod private_fs;
 mod secrets;
+mod settings;
 mod system;
 
 use std::future::Future;
@@ -67,7 +68,15 @@ pub async fn run(
     let secrets = secrets::Secrets::open(&paths.config_dir).await;
 
     let (session_tx, session_rx) = mpsc::unbounded_channel();
-    let mut core = core::Core::new(store, account_files, secrets, options.session, session_tx);
+    let settings = settings::Settings::load(&paths.config_dir);
+    let mut core = core::Core::new(
+        store,
+        account_files,
+        secrets,
+        settings,
+        options.session,
+        session_tx,
+    );
     for entry in entries {
         let jid = entry.jid.clone();
         let (started, password_unreadable) = match core.secrets.get(&jid).await {
