@@ -189,10 +189,13 @@ impl App {
                     None => Task::none(),
                 }
             }
-            Some(conversation::Event::Retry(id)) => match retry_request(&chat, id) {
-                Some(request) => self.ask(request, Message::Done),
-                None => Task::none(),
-            },
+            Some(conversation::Event::Retry(id)) => self.ask(
+                Request::Retry {
+                    account: Some(chat.account.clone()),
+                    message_id: id,
+                },
+                Message::Done,
+            ),
         };
         Task::batch([task, then])
     }
@@ -300,11 +303,4 @@ impl App {
             self.last_showing = Some(line);
         }
     }
-}
-
-/// The request that sends a failed message again, when the daemon takes
-/// one. This protocol version has none yet, so failed messages show their
-/// reason without a Retry button.
-pub(super) fn retry_request(_chat: &ChatKey, _message_id: i64) -> Option<Request> {
-    None
 }

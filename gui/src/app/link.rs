@@ -1,12 +1,12 @@
 //! What the daemon link says: attaching, events, going away.
 
 use iced::Task;
-use wimsy_ipc::{Applied, Event, FrontendState, Request};
+use wimsy_ipc::{Applied, ChatRef, ErrorCode, Event, FrontendState, Request};
 
 use super::{App, Connection, Message, View};
 use crate::data::{Activity, ChatKey};
 use crate::hooks;
-use crate::link::LinkEvent;
+use crate::link::{Answer, LinkEvent};
 
 impl App {
     pub(super) fn on_link(&mut self, event: LinkEvent) -> Task<Message> {
@@ -43,6 +43,7 @@ impl App {
                 self.notice = None;
                 // A new connection knows nothing of this window's view.
                 self.reported_view = None;
+                self.view_fallback = false;
                 self.marked_read.clear();
                 Task::batch([self.reload_conversations(), self.open_from_launch()])
             }
@@ -188,16 +189,39 @@ impl App {
             return Task::none();
         }
         self.reported_view = Some(view.clone());
-        self.ask(view_request(&view), Message::Done)
+        let request = if self.view_fallback {
+            Request::SetVisibility {
+                visible: view.visible,
+            }
+        } else {
+            Request::SetView {
+                visible: view.visible,
+                focused: view.focused,
+                chat: view.chat.map(|c| ChatRef {
+                    account: c.account,
+                    peer: c.peer,
+                }),
+            }
+        };
+        self.ask(request, Message::ViewReported)
     }
-}
 
-/// The request that reports `view`. Daemons of this protocol know only
-/// whether a window is visible; focus and the open chat go with `set_view`
-/// once the daemon offers it.
-fn view_request(view: &View) -> Request {
-    Request::SetVisibility {
-        visible: view.visible,
+    /// A daemon older than `set_view` refuses it; it still takes
+    /// `set_visibility`, which says the one thing it can use.
+    pub(super) fn on_view_reported(&mut self, answer: Answer) -> Task<Message> {
+        match answer {
+            Err(e) if e.code == Some(ErrorCode::UnknownRequest) && !self.view_fallback => {
+                tracing::info!("the daemon does not take set_view; reporting visibility only");
+                self.view_fallback = true;
+                self.reported_view = None;
+                self.report_view()
+            }
+            Err(e) => {
+                tracing::debug!("reporting the view failed: {}", e.message);
+                Task::none()
+            }
+            Ok(_) => Task::none(),
+        }
     }
 }
 

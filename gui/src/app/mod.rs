@@ -26,6 +26,9 @@ use crate::screen::{conversation, dialog, sidebar, start_chat};
 
 pub use keys::Shortcut;
 
+/// The daemon's setting for staying connected with no window open.
+pub const KEEP_CONNECTED: &str = "background.keep_connected";
+
 /// How the window was asked to start.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
@@ -61,6 +64,8 @@ pub struct App {
     focused: bool,
     /// What was last reported with `set_view`/`set_visibility`.
     reported_view: Option<View>,
+    /// The daemon does not take `set_view` (an older one).
+    view_fallback: bool,
     /// The newest message a `mark_read` was sent for, per chat.
     marked_read: HashMap<ChatKey, i64>,
     /// A word for the user about the last thing that went wrong.
@@ -149,6 +154,8 @@ pub enum Message {
     },
     /// An answer that needs nothing but a word when it failed.
     Done(Answer),
+    /// The answer to `set_view`.
+    ViewReported(Answer),
     /// The answer to `quit`: close the window.
     Quitted(Answer),
 }
@@ -170,6 +177,7 @@ impl App {
             tokens: Tokens::default(),
             focused: true,
             reported_view: None,
+            view_fallback: false,
             marked_read: HashMap::new(),
             notice: None,
             last_showing: None,
@@ -210,6 +218,7 @@ impl App {
                 }
                 Task::none()
             }
+            Message::ViewReported(answer) => self.on_view_reported(answer),
             Message::Quitted(answer) => {
                 if let Err(e) = answer {
                     tracing::warn!("quit: {}", e.message);
@@ -267,10 +276,13 @@ impl App {
         }
     }
 
-    /// Whether the daemon keeps accounts connected once the window closes.
-    /// The setting comes with the daemon's settings; until a daemon offers
-    /// it, it is on (the daemon's behaviour without it).
+    /// Whether the daemon keeps accounts connected once the window closes
+    /// (`background.keep_connected`; a daemon that does not offer it
+    /// behaves as if it were on).
     fn keep_connected(&self) -> bool {
-        true
+        self.state()
+            .and_then(|s| s.setting(KEEP_CONNECTED))
+            .and_then(|s| s.value.as_bool())
+            .unwrap_or(true)
     }
 }

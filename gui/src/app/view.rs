@@ -86,12 +86,10 @@ impl App {
         if state.is_some_and(|s| s.accounts.len() > 1) {
             subtitle.push(format!("from {}", open.chat.account));
         }
-        let can_retry = super::chats::retry_request(&open.chat, 0).is_some();
         open.view(
             self.conversations.get(&open.chat),
             title,
             subtitle.join(" · "),
-            can_retry,
         )
         .map(Message::Conversation)
     }

@@ -223,6 +223,7 @@ fn the_chat_list_follows_the_stores_order_then_new_activity() {
     // carries a later time (an archived message's clock).
     let snapshot = Snapshot {
         seq: 1,
+        settings: Vec::new(),
         accounts: vec![
             account(
                 "a@x",
@@ -261,6 +262,7 @@ fn rows_show_names_presence_and_previews_and_filter_by_typing() {
     mine.last.body = "first line\nsecond".to_owned();
     let snapshot = Snapshot {
         seq: 1,
+        settings: Vec::new(),
         accounts: vec![account(
             "a@x",
             vec![chat("carol@x", 1, 1, 1), mine],

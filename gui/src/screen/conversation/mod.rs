@@ -157,14 +157,12 @@ impl State {
     }
 
     /// Draw the conversation. `title` is the contact's name or JID,
-    /// `subtitle` its presence and account; `can_retry` whether the daemon
-    /// takes `retry`.
+    /// `subtitle` its presence and account.
     pub fn view<'a>(
         &'a self,
         conversation: Option<&'a Conversation>,
         title: String,
         subtitle: String,
-        can_retry: bool,
     ) -> Element<'a, Message> {
         let header = column![
             text(title).size(18),
@@ -194,7 +192,7 @@ impl State {
                     Older::More(_) => "Scroll up for older messages",
                     Older::Start => "This is the start of the chat.",
                 };
-                let list = rows::history(&all[from..], top, can_retry);
+                let list = rows::history(&all[from..], top);
                 scrollable(container(list).padding([8, 14]))
                     .id(HISTORY_ID)
                     .anchor_bottom()

@@ -17,7 +17,7 @@ type RowKey = i64;
 
 /// The rows of `messages` (oldest first), under a line saying what is above
 /// them (`top`, empty for nothing).
-pub fn history<'a>(messages: &'a [Shown], top: &'a str, can_retry: bool) -> Column<'a, Message> {
+pub fn history<'a>(messages: &'a [Shown], top: &'a str) -> Column<'a, Message> {
     let mut rows: Vec<(RowKey, Element<'a, Message>)> = Vec::with_capacity(messages.len() * 2);
     let mut day: Option<NaiveDate> = None;
     for shown in messages {
@@ -30,7 +30,7 @@ pub fn history<'a>(messages: &'a [Shown], top: &'a str, can_retry: bool) -> Colu
             }
             day = this_day;
         }
-        rows.push((shown.message.id, message_row(shown, when, can_retry)));
+        rows.push((shown.message.id, message_row(shown, when)));
     }
     let mut page = Column::new().spacing(6).width(Fill);
     if !top.is_empty() {
@@ -62,11 +62,7 @@ fn separator<'a>(date: NaiveDate) -> Element<'a, Message> {
         .into()
 }
 
-fn message_row<'a>(
-    shown: &'a Shown,
-    when: Option<DateTime<Local>>,
-    can_retry: bool,
-) -> Element<'a, Message> {
+fn message_row<'a>(shown: &'a Shown, when: Option<DateTime<Local>>) -> Element<'a, Message> {
     let message = &shown.message;
     let time = when
         .map(|w| w.format("%H:%M").to_string())
@@ -87,13 +83,11 @@ fn message_row<'a>(
         if let Some(reason) = &shown.failure {
             failed = failed.push(text(reason.as_str()).size(12).style(text::danger));
         }
-        if can_retry {
-            failed = failed.push(
-                button(text("Retry").size(12))
-                    .on_press(Message::Retry(message.id))
-                    .padding([2, 8]),
-            );
-        }
+        failed = failed.push(
+            button(text("Retry").size(12))
+                .on_press(Message::Retry(message.id))
+                .padding([2, 8]),
+        );
         block = block.push(failed);
     }
     let bubble = container(block).padding([4, 8]).max_width(640);

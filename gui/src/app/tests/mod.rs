@@ -13,13 +13,15 @@ use wimsy_ipc::{
 };
 
 use super::*;
+
+mod daemon;
 use crate::link::testing::{self, Asked};
 use crate::screen::conversation::COMPOSER_ID;
 
-const ME: &str = "me@example.org";
-const BOB: &str = "bob@example.org";
+pub(super) const ME: &str = "me@example.org";
+pub(super) const BOB: &str = "bob@example.org";
 
-fn msg(id: i64, direction: Direction, delivery: Delivery) -> ChatMessage {
+pub(super) fn msg(id: i64, direction: Direction, delivery: Delivery) -> ChatMessage {
     ChatMessage {
         id,
         peer: BOB.to_owned(),
@@ -32,9 +34,10 @@ fn msg(id: i64, direction: Direction, delivery: Delivery) -> ChatMessage {
     }
 }
 
-fn snapshot(seq: u64) -> Snapshot {
+pub(super) fn snapshot(seq: u64) -> Snapshot {
     Snapshot {
         seq,
+        settings: Vec::new(),
         accounts: vec![AccountSnapshot {
             jid: ME.to_owned(),
             status: ConnectionStatus::new(ConnectionState::Connected, ""),
@@ -49,7 +52,7 @@ fn snapshot(seq: u64) -> Snapshot {
 }
 
 /// A window attached on connection `connection` at event `seq`.
-fn attach(app: &mut App, connection: u64, seq: u64) -> Asked {
+pub(super) fn attach(app: &mut App, connection: u64, seq: u64) -> Asked {
     let (requester, asked) = testing::requester(connection);
     let _ = app.update(Message::Link(LinkEvent::Attached {
         requester,
@@ -59,12 +62,12 @@ fn attach(app: &mut App, connection: u64, seq: u64) -> Asked {
     asked
 }
 
-fn app() -> App {
+pub(super) fn app() -> App {
     App::new(Launch::default())
 }
 
 /// Click `what` (a text or an id) in the window and apply what it produced.
-fn click(app: &mut App, what: &str) {
+pub(super) fn click(app: &mut App, what: &str) {
     let messages: Vec<Message> = {
         let mut ui = simulator(app.view());
         ui.click(what)
@@ -76,19 +79,19 @@ fn click(app: &mut App, what: &str) {
     }
 }
 
-fn finds(app: &App, what: &str) -> bool {
+pub(super) fn finds(app: &App, what: &str) -> bool {
     let mut ui = simulator(app.view());
     ui.find(what).is_ok()
 }
 
 /// The requests asked so far, answers dropped; `History` pages are
 /// returned in order to be answered with [`page`].
-fn requests(asked: &mut Asked) -> Vec<Request> {
+pub(super) fn requests(asked: &mut Asked) -> Vec<Request> {
     testing::drain(asked)
 }
 
 /// The newest page of bob's chat: messages `from..=to`, newest first.
-fn page(app: &mut App, token: u64, older: bool, from: i64, to: i64, more: bool) {
+pub(super) fn page(app: &mut App, token: u64, older: bool, from: i64, to: i64, more: bool) {
     let messages = (from..=to)
         .rev()
         .map(|id| msg(id, Direction::In, Delivery::Received))
@@ -106,7 +109,7 @@ fn page(app: &mut App, token: u64, older: bool, from: i64, to: i64, more: bool) 
     });
 }
 
-fn history_asks(requests: &[Request]) -> Vec<Option<String>> {
+pub(super) fn history_asks(requests: &[Request]) -> Vec<Option<String>> {
     requests
         .iter()
         .filter_map(|r| match r {
@@ -117,7 +120,7 @@ fn history_asks(requests: &[Request]) -> Vec<Option<String>> {
 }
 
 /// Open bob's chat by clicking it, and answer its newest page (101..=200).
-fn open_bob(app: &mut App, asked: &mut Asked) {
+pub(super) fn open_bob(app: &mut App, asked: &mut Asked) {
     click(app, BOB);
     let asks = requests(asked);
     assert_eq!(history_asks(&asks), [None], "{asks:?}");
