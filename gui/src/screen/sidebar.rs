@@ -190,9 +190,10 @@ fn chat_row<'a>(row_: ChatRow, open: Option<&ChatKey>, several: bool) -> Element
     if several {
         second.push(row_.key.account.clone());
     }
-    // Grey on the selection's colour would be hard to read.
+    // Grey on the selection's colour would be hard to read: take the
+    // button's own text colour.
     let quiet = if selected {
-        text::base
+        text::default
     } else {
         text::secondary
     };

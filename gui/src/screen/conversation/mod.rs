@@ -138,6 +138,12 @@ impl State {
             }
             Message::Scrolled(viewport) => {
                 self.at_bottom = viewport.absolute_offset().y <= 4.0;
+                if self.at_bottom && self.limit > STEP && !near_top(&viewport) {
+                    // Back at the newest: draw only a screenful again, so a
+                    // long read back does not slow every later frame. The
+                    // view is anchored to the bottom, so nothing moves.
+                    self.limit = STEP;
+                }
                 if !near_top(&viewport) {
                     return (Task::none(), None);
                 }
