@@ -41,7 +41,7 @@ pub async fn start_daemon(socket: &Path) -> Result<Started, String> {
             Err(e) => tracing::info!("systemctl --user start {unit} failed ({e}); spawning wimsyd"),
         }
     }
-    spawn(socket).await
+    spawn(&daemon_program(), &log_path(), socket).await
 }
 
 /// The user unit to start, if one is installed: the socket unit first, so
@@ -83,10 +83,8 @@ async fn systemctl(args: &[&str]) -> Result<(), String> {
 
 /// Spawn `wimsyd` detached: in its own process group (a Ctrl+C meant for
 /// the window does not stop it), no terminal, its log in a file.
-async fn spawn(socket: &Path) -> Result<Started, String> {
-    let program = daemon_program();
-    let log = log_path();
-    let log_file = open_log(&log).map_err(|e| {
+async fn spawn(program: &Path, log: &Path, socket: &Path) -> Result<Started, String> {
+    let log_file = open_log(log).map_err(|e| {
         format!(
             "Could not start the background service: cannot write its log {}: {e}.",
             log.display()
@@ -95,7 +93,7 @@ async fn spawn(socket: &Path) -> Result<Started, String> {
     let err_file = log_file
         .try_clone()
         .map_err(|e| format!("Could not start the background service: {e}."))?;
-    let mut command = Command::new(&program);
+    let mut command = Command::new(program);
     command
         .arg("--socket")
         .arg(socket)
@@ -118,12 +116,14 @@ async fn spawn(socket: &Path) -> Result<Started, String> {
         log.display()
     );
     let mut child = child;
-    let ready = wait_ready(socket, Some((&mut child, &log))).await;
+    let ready = wait_ready(socket, Some((&mut child, log))).await;
     // Reap it when it ends, so it never lingers as a zombie of this window.
     tokio::spawn(async move {
         let _ = child.wait().await;
     });
-    ready.map(|()| Started::Spawned { log })
+    ready.map(|()| Started::Spawned {
+        log: log.to_path_buf(),
+    })
 }
 
 /// `wimsyd` beside this executable (an unpacked release, a cargo target
@@ -202,9 +202,56 @@ async fn wait_ready(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("wimsy-gui-start-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A daemon that exits at once is reported at once (not after the
+    /// deadline), with where its log is.
+    #[tokio::test]
+    async fn a_daemon_that_stops_at_once_is_reported_with_its_log() {
+        let dir = scratch("false");
+        let log = dir.join("state/wimsy/wimsyd.log");
+        let started = std::time::Instant::now();
+        let err = spawn(Path::new("/bin/false"), &log, &dir.join("d.sock"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("stopped at once"), "{err}");
+        assert!(err.contains(&log.display().to_string()), "{err}");
+        assert!(started.elapsed() < READY_WITHIN);
+        assert!(
+            log.is_file(),
+            "the log file is made before the daemon starts"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_daemon_says_where_to_install_it() {
+        let dir = scratch("missing");
+        let err = spawn(
+            &dir.join("no-such-wimsyd"),
+            &dir.join("wimsyd.log"),
+            &dir.join("d.sock"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.contains("Install wimsyd next to wimsy or on your PATH"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_log_goes_under_the_state_directory() {
