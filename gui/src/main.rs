@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         autostart: !args.no_start,
     };
     let result = iced::application(move || App::new(launch.clone()), App::update, App::view)
-        .title("Wimsy")
+        .title(App::title)
         .subscription(App::subscription)
         .window_size((960.0, 640.0))
         .exit_on_close_request(false)

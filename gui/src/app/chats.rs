@@ -23,6 +23,7 @@ impl App {
             return focus_task;
         }
         self.keep_draft();
+        self.notice = None;
         self.open = Some(conversation::State::new(key.clone(), self.drafts.get(&key)));
         self.last_showing = None;
         hooks::say(|| format!("open {} {}", key.account, key.peer));
@@ -228,6 +229,7 @@ impl App {
     pub(super) fn on_sent(&mut self, chat: &ChatKey, text: &str, answer: Answer) -> Task<Message> {
         match answer {
             Ok(Response::Sent { message, .. }) => {
+                self.notice = None;
                 hooks::say(|| format!("sent {} {} {}", chat.account, chat.peer, message.id));
                 // The `message` event brings it into the conversation.
             }

@@ -13,6 +13,20 @@ use crate::words;
 const SIDEBAR_WIDTH: f32 = 300.0;
 
 impl App {
+    /// The window's title: the unread total, so a glance at the task bar
+    /// tells.
+    pub fn title(&self) -> String {
+        let unread: u32 = self
+            .state()
+            .map(|s| s.accounts.values().map(|a| a.unread_total()).sum())
+            .unwrap_or(0);
+        if unread > 0 {
+            format!("Wimsy ({unread} unread)")
+        } else {
+            "Wimsy".to_owned()
+        }
+    }
+
     /// Draw the window.
     pub fn view(&self) -> Element<'_, Message> {
         let sidebar = container(
