@@ -232,6 +232,8 @@ mod tests {
                 status: ConnectionStatus::new(ConnectionState::Connecting, "dialling"),
                 contacts: Vec::new(),
                 chats: Vec::new(),
+                subscription_requests: Vec::new(),
+                presence: Default::default(),
             }],
         }
     }

@@ -102,6 +102,9 @@ impl Failure {
                         .into(),
                 ),
                 ErrorCode::AccountRequired => Some("say which with --account JID".into()),
+                ErrorCode::NotConnected => {
+                    Some("`wimsyctl status` says why; `wimsyctl connect` tries again now".into())
+                }
                 _ => None,
             },
             Self::Login { jid, outcome, .. } => failure_advice(jid, outcome),

@@ -169,9 +169,15 @@ impl Core {
                 let account = self.one_account(account.as_deref())?;
                 Ok(Response::Roster {
                     contacts: self.contacts(&account)?,
+                    subscription_requests: self.subscription_requests(&account),
                     account,
                 })
             }
+            request @ (Request::RosterAdd { .. }
+            | Request::RosterRename { .. }
+            | Request::RosterRemove { .. }
+            | Request::SubscriptionAnswer { .. }
+            | Request::SetPresence { .. }) => self.roster_request(request).await,
             Request::Send { account, to, body } => self.send(account.as_deref(), &to, &body),
             Request::History {
                 account,
@@ -240,7 +246,7 @@ impl Core {
     }
 
     /// The account a request means: the given one, or the only one.
-    fn one_account(&self, account: Option<&str>) -> Result<String, ErrorBody> {
+    pub(super) fn one_account(&self, account: Option<&str>) -> Result<String, ErrorBody> {
         if let Some(jid) = account {
             return self.known(jid);
         }
@@ -299,6 +305,12 @@ impl Core {
                         unread: c.unread,
                     })
                     .collect(),
+                subscription_requests: self.subscription_requests(jid),
+                presence: self
+                    .accounts
+                    .get(jid)
+                    .map(|a| a.own_presence.clone())
+                    .unwrap_or_default(),
             });
         }
         accounts.sort_by(|a, b| a.jid.cmp(&b.jid));
