@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+
 use serde_json::Value;
 use wimsy_ipc::{Event, Show};
 use wimsy_testkit::{ServerKind, XmppServer, both_servers};
@@ -69,6 +72,33 @@ async fn looking(daemon: &Daemon) -> wimsy_ipc::Client {
         .await
         .unwrap();
     client
+}
+
+/// Send `requests` (JSON objects without `id`) in one write after a
+/// hello, on a raw connection; the ids of the answers in the order they
+/// came (ids count from 2).
+fn pipelined(daemon: &Daemon, requests: &[&str]) -> Vec<u64> {
+    let mut stream = UnixStream::connect(&daemon.socket).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut frames =
+        String::from(r#"{"id":1,"op":"hello","protocol":1,"role":"cli","client":"test"}"#);
+    frames.push('\n');
+    for (n, request) in requests.iter().enumerate() {
+        let body = request.trim_start_matches('{');
+        frames.push_str(&format!("{{\"id\":{},{body}\n", n + 2));
+    }
+    stream.write_all(frames.as_bytes()).unwrap();
+    let mut ids = Vec::new();
+    let mut lines = BufReader::new(stream).lines();
+    while ids.len() < requests.len() + 1 {
+        let frame: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        if let Some(id) = frame["id"].as_u64() {
+            assert_eq!(frame["type"], "response", "{frame}");
+            ids.push(id);
+        }
+    }
+    ids.remove(0);
+    ids
 }
 
 /// alice adds bob and bob accepts: both see each other.
@@ -153,6 +183,10 @@ both_servers! {
         };
         assert_eq!(renamed.subscription, "both", "a rename keeps the subscription");
         assert!(ok(&alice, &["roster"]).contains("Uncle Bob"));
+        // A rename waits for the server, outside the daemon's core; the
+        // answers still come in request order.
+        let rename = format!(r#"{{"op":"roster_rename","jid":"{}","name":"Uncle Bob"}}"#, b.jid);
+        assert_eq!(pipelined(&alice, &[&rename, r#"{"op":"status"}"#, &rename]), [2, 3, 4]);
 
         ok(&alice, &["roster", "remove", &b.jid]);
         next_matching(&mut alice_follower, |e| {

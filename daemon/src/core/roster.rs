@@ -7,6 +7,8 @@
 //! kept in the store's settings and handed to the session before it
 //! connects, so every login (and every restart) sends it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use wimsy_ipc::{ErrorBody, ErrorCode, Event, OwnPresence, Request, Response, Show};
@@ -17,11 +19,13 @@ use wimsy_session::{
 use super::Core;
 use super::requests::{Answer, bare_jid, fail};
 
-/// The longest the core waits for a server to take a roster change. The
-/// core answers requests in order, so this is also the longest other
-/// clients wait behind it; a loopback or a live server answers in
-/// milliseconds, and a dead stream is found by the session's probes.
+/// The longest a roster change waits for the server. Its client's later
+/// frames wait behind the answer (answers keep their order); nobody
+/// else waits.
 const SERVER_ANSWER_LIMIT: Duration = Duration::from_secs(15);
+
+/// The part of a roster change that waits for the server, with its answer.
+pub(super) type ServerWork = Pin<Box<dyn Future<Output = Answer> + Send>>;
 
 /// A subscription state in which the contact sees our presence.
 fn they_see_us(subscription: &str) -> bool {
@@ -73,31 +77,24 @@ impl Core {
         OwnPresence { show, status }
     }
 
-    /// Answer one of the roster and presence requests.
-    pub(super) async fn roster_request(&mut self, request: Request) -> Answer {
+    /// Start one of the roster changes (`roster_add`, `roster_rename`,
+    /// `roster_remove`, `subscription_answer`): what can be checked here
+    /// is, and the rest, which waits for the server, is returned to run
+    /// outside the core, so no other client waits for this server.
+    pub(super) fn roster_change(&mut self, request: Request) -> Result<ServerWork, ErrorBody> {
         match request {
             Request::RosterAdd { account, jid, name } => {
-                self.roster_add(account.as_deref(), &jid, name).await
+                self.roster_add(account.as_deref(), &jid, name)
             }
             Request::RosterRename { account, jid, name } => {
-                self.roster_rename(account.as_deref(), &jid, &name).await
+                self.roster_rename(account.as_deref(), &jid, &name)
             }
-            Request::RosterRemove { account, jid } => {
-                self.roster_remove(account.as_deref(), &jid).await
-            }
+            Request::RosterRemove { account, jid } => self.roster_remove(account.as_deref(), &jid),
             Request::SubscriptionAnswer {
                 account,
                 jid,
                 accept,
-            } => {
-                self.subscription_answer(account.as_deref(), &jid, accept)
-                    .await
-            }
-            Request::SetPresence {
-                account,
-                show,
-                status,
-            } => self.set_presence(account.as_deref(), show, status),
+            } => self.subscription_answer(account.as_deref(), &jid, accept),
             _ => Err(fail(
                 ErrorCode::Internal,
                 "wimsyd routed a request to the wrong handler",
@@ -151,12 +148,12 @@ impl Core {
         Ok((account, contact, item, runtime.session.clone()))
     }
 
-    async fn roster_add(
+    fn roster_add(
         &mut self,
         account: Option<&str>,
         jid: &str,
         name: Option<String>,
-    ) -> Answer {
+    ) -> Result<ServerWork, ErrorBody> {
         let (account, contact, item, session) = self.roster_target(account, jid)?;
         let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         // Adding a contact that is there keeps its groups (and its name,
@@ -165,24 +162,29 @@ impl Core {
             Some(item) => (item.groups.clone(), name.or_else(|| item.name.clone())),
             None => (Vec::new(), name),
         };
+        let subscribe = !item.is_some_and(|i| we_see_them(&i.subscription));
         let edit = RosterEdit {
             jid: contact.clone(),
             name,
             groups,
         };
-        server(&account, session.set_roster_item(edit)).await?;
-        if !item.is_some_and(|i| we_see_them(&i.subscription)) {
-            server(
-                &account,
-                session.send_subscription(contact.clone(), SubscriptionKind::Subscribe),
-            )
-            .await?;
-        }
-        tracing::info!(%account, %contact, "contact added");
-        Ok(Response::Done)
+        Ok(Box::pin(async move {
+            server(&account, session.set_roster_item(edit)).await?;
+            if subscribe {
+                let asked = session.send_subscription(contact.clone(), SubscriptionKind::Subscribe);
+                server(&account, asked).await?;
+            }
+            tracing::info!(%account, %contact, "contact added");
+            Ok(Response::Done)
+        }))
     }
 
-    async fn roster_rename(&mut self, account: Option<&str>, jid: &str, name: &str) -> Answer {
+    fn roster_rename(
+        &mut self,
+        account: Option<&str>,
+        jid: &str,
+        name: &str,
+    ) -> Result<ServerWork, ErrorBody> {
         let (account, contact, item, session) = self.roster_target(account, jid)?;
         let Some(item) = item else {
             return Err(not_a_contact(&account, &contact));
@@ -192,48 +194,57 @@ impl Core {
             name: Some(name.trim().to_owned()).filter(|n| !n.is_empty()),
             groups: item.groups,
         };
-        server(&account, session.set_roster_item(edit)).await?;
-        Ok(Response::Done)
+        Ok(Box::pin(async move {
+            server(&account, session.set_roster_item(edit)).await?;
+            Ok(Response::Done)
+        }))
     }
 
-    async fn roster_remove(&mut self, account: Option<&str>, jid: &str) -> Answer {
+    fn roster_remove(&mut self, account: Option<&str>, jid: &str) -> Result<ServerWork, ErrorBody> {
         let (account, contact, item, session) = self.roster_target(account, jid)?;
         if item.is_none() {
             return Err(not_a_contact(&account, &contact));
         }
-        server(&account, session.remove_roster_item(contact.clone())).await?;
-        tracing::info!(%account, %contact, "contact removed");
-        Ok(Response::Done)
+        Ok(Box::pin(async move {
+            server(&account, session.remove_roster_item(contact.clone())).await?;
+            tracing::info!(%account, %contact, "contact removed");
+            Ok(Response::Done)
+        }))
     }
 
-    async fn subscription_answer(
+    fn subscription_answer(
         &mut self,
         account: Option<&str>,
         jid: &str,
         accept: bool,
-    ) -> Answer {
+    ) -> Result<ServerWork, ErrorBody> {
         let (account, contact, item, session) = self.roster_target(account, jid)?;
         let kind = if accept {
             SubscriptionKind::Subscribed
         } else {
             SubscriptionKind::Unsubscribed
         };
-        server(&account, session.send_subscription(contact.clone(), kind)).await?;
         // Accepting means "we know each other": ask to see them too, unless
         // we do already.
-        if accept && !item.is_some_and(|i| we_see_them(&i.subscription)) {
-            server(
-                &account,
-                session.send_subscription(contact.clone(), SubscriptionKind::Subscribe),
-            )
-            .await?;
-        }
+        let subscribe = accept && !item.is_some_and(|i| we_see_them(&i.subscription));
+        // Answered as far as this daemon goes. Should the answer not reach
+        // the server, the request is still pending there, and the server
+        // delivers it again at the next login.
         self.request_gone(&account, contact.as_str());
-        tracing::info!(%account, %contact, accept, "subscription request answered");
-        Ok(Response::Done)
+        Ok(Box::pin(async move {
+            server(&account, session.send_subscription(contact.clone(), kind)).await?;
+            if subscribe {
+                let asked = session.send_subscription(contact.clone(), SubscriptionKind::Subscribe);
+                server(&account, asked).await?;
+            }
+            tracing::info!(%account, %contact, accept, "subscription request answered");
+            Ok(Response::Done)
+        }))
     }
 
-    fn set_presence(
+    /// Keep the user's presence for `account` (or every account), hand it
+    /// to the sessions, and announce it where it changed.
+    pub(super) fn set_presence(
         &mut self,
         account: Option<&str>,
         show: Show,
@@ -400,7 +411,7 @@ fn not_a_contact(account: &str, contact: &BareJid) -> ErrorBody {
 /// outcome for the user.
 async fn server(
     account: &str,
-    work: impl std::future::Future<Output = Result<(), RequestError>>,
+    work: impl Future<Output = Result<(), RequestError>>,
 ) -> Result<(), ErrorBody> {
     let outcome = tokio::time::timeout(SERVER_ANSWER_LIMIT, work)
         .await

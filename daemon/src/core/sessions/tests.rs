@@ -384,16 +384,16 @@ async fn a_request_from_a_contact_we_see_is_approved() {
 
 /// The chosen presence is stored, announced once, handed to the session,
 /// and read back by a later daemon on the same store.
-#[tokio::test]
-async fn own_presence_is_kept_and_announced() {
+#[test]
+fn own_presence_is_kept_and_announced() {
     let mut f = fixture();
-    let set = |status: &str| wimsy_ipc::Request::SetPresence {
-        account: None,
-        show: wimsy_ipc::Show::Away,
-        status: Some(status.to_owned()),
-    };
-    f.core.roster_request(set(" at lunch ")).await.unwrap();
-    f.core.roster_request(set("at lunch")).await.unwrap();
+    let away = wimsy_ipc::Show::Away;
+    f.core
+        .set_presence(None, away, Some(" at lunch ".into()))
+        .unwrap();
+    f.core
+        .set_presence(None, away, Some("at lunch".into()))
+        .unwrap();
     let announced: Vec<Event> = f
         .published()
         .into_iter()
@@ -432,12 +432,81 @@ async fn own_presence_is_kept_and_announced() {
     assert_eq!(core.stored_presence(ME), expected);
     let refused = f
         .core
-        .roster_request(wimsy_ipc::Request::SetPresence {
-            account: None,
-            show: wimsy_ipc::Show::Unknown,
-            status: None,
-        })
-        .await
+        .set_presence(None, wimsy_ipc::Show::Unknown, None)
         .unwrap_err();
     assert_eq!(refused.code, wimsy_ipc::ErrorCode::InvalidArgument);
+}
+
+/// A roster change is answered from outside the core: its place in the
+/// client's queue is kept at once, the core goes on (here: an event is
+/// published meanwhile), and the answer fills the place when the server
+/// has taken the change.
+#[tokio::test]
+async fn a_roster_change_is_answered_later_in_its_place() {
+    let mut f = fixture();
+    f.event(push(JULIET, "both"));
+    f.published();
+    let (client, mut queue) = ClientHandle::detached(2, Role::Cli, 16);
+    let rename = wimsy_ipc::Request::RosterRename {
+        account: None,
+        jid: JULIET.into(),
+        name: "Juliet".into(),
+    };
+    assert!(!f.core.handle_request(&client, 7, rename).await);
+    let place = queue.try_recv().unwrap().later().expect("a place kept");
+    // The core is free: the session has the change, not yet its answer.
+    let Command::SetRosterItem { item, reply } = f.commands.recv().await.unwrap() else {
+        panic!("not a roster change")
+    };
+    assert_eq!(item.name.as_deref(), Some("Juliet"));
+    f.event(subscription(
+        "romeo@example.net",
+        SubscriptionKind::Subscribe,
+    ));
+    assert_eq!(f.published().len(), 1);
+    reply.send(Ok(())).unwrap();
+    let bytes = place.wait().await;
+    let frame: ServerFrame = decode_frame(&bytes[..bytes.len() - 1]).unwrap();
+    assert_eq!(
+        frame,
+        ServerFrame::Response {
+            id: 7,
+            result: wimsy_ipc::Response::Done
+        }
+    );
+
+    // A refusal comes back in the server's words; a contact that is not
+    // there is refused at once.
+    let remove = wimsy_ipc::Request::RosterRemove {
+        account: None,
+        jid: JULIET.into(),
+    };
+    assert!(!f.core.handle_request(&client, 8, remove).await);
+    let place = queue.try_recv().unwrap().later().expect("a place kept");
+    let Command::RemoveRosterItem { reply, .. } = f.commands.recv().await.unwrap() else {
+        panic!("not a roster removal")
+    };
+    reply
+        .send(Err(wimsy_session::RequestError::Refused(
+            "the item does not exist".into(),
+        )))
+        .unwrap();
+    let bytes = place.wait().await;
+    let ServerFrame::Error { id, error } = decode_frame(&bytes[..bytes.len() - 1]).unwrap() else {
+        panic!("not an error")
+    };
+    assert_eq!(id, Some(8));
+    assert_eq!(error.code, wimsy_ipc::ErrorCode::ServerError);
+    assert_eq!(
+        error.message,
+        "me@example.org: the server refused: the item does not exist"
+    );
+    let stranger = wimsy_ipc::Request::RosterRename {
+        account: None,
+        jid: "romeo@example.net".into(),
+        name: "R".into(),
+    };
+    assert!(!f.core.handle_request(&client, 9, stranger).await);
+    let out = queue.try_recv().unwrap();
+    assert!(String::from_utf8_lossy(out.bytes()).contains("is not among the contacts"));
 }
