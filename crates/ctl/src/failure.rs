@@ -105,6 +105,9 @@ impl Failure {
                 ErrorCode::NotConnected => {
                     Some("`wimsyctl status` says why; `wimsyctl connect` tries again now".into())
                 }
+                ErrorCode::UnknownSetting => {
+                    Some("`wimsyctl settings get` lists them with what they do".into())
+                }
                 _ => None,
             },
             Self::Login { jid, outcome, .. } => failure_advice(jid, outcome),

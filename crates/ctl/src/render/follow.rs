@@ -177,6 +177,7 @@ pub fn human_event(state: &FrontendState, event: &Event) -> String {
             inline(account),
             own_presence_text(presence)
         ),
+        Event::Setting { key, value } => super::settings::event_line(key, value),
         Event::ShuttingDown => "wimsyd is shutting down".into(),
         Event::Unknown => UNKNOWN_EVENT.into(),
     }
@@ -256,6 +257,7 @@ mod tests {
     fn snapshot() -> Snapshot {
         Snapshot {
             seq: 17,
+            settings: Vec::new(),
             accounts: vec![AccountSnapshot {
                 jid: "alice@example.org".into(),
                 status: ConnectionStatus::new(ConnectionState::Connected, ""),
