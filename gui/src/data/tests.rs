@@ -197,6 +197,8 @@ fn account(jid: &str, chats: Vec<ChatSummary>, contacts: Vec<Contact>) -> Accoun
         status: ConnectionStatus::new(ConnectionState::Connected, ""),
         contacts,
         chats,
+        subscription_requests: Vec::new(),
+        presence: Default::default(),
     }
 }
 

@@ -47,6 +47,8 @@ pub(super) fn snapshot(seq: u64) -> Snapshot {
                 last: msg(200, Direction::In, Delivery::Received),
                 unread: 1,
             }],
+            subscription_requests: Vec::new(),
+            presence: Default::default(),
         }],
     }
 }
