@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         socket,
         chat: args.chat.map(|peer| (args.account, peer)),
         autostart: !args.no_start,
+        notices: true,
     };
     let result = iced::application(move || App::new(launch.clone()), App::update, App::view)
         .title(App::title)

@@ -3,11 +3,11 @@
 use iced::Task;
 use wimsy_ipc::{Request, Response};
 
-use super::{App, Dialog, Message};
+use super::{App, Dialog, Message, Page};
 use crate::data::{ChatKey, Conversation, PAGE};
 use crate::hooks;
 use crate::link::Answer;
-use crate::screen::{conversation, sidebar, start_chat};
+use crate::screen::{conversation, settings, sidebar, sign_in, start_chat};
 
 impl App {
     /// Open `key`: its conversation (loading its newest page the first
@@ -126,7 +126,19 @@ impl App {
         let task = task.map(Message::Sidebar);
         let then = match event {
             None => Task::none(),
-            Some(sidebar::Event::Open(key)) => self.open_chat(key, true),
+            Some(sidebar::Event::Open(key)) => {
+                self.page = Page::Chat;
+                self.open_chat(key, true)
+            }
+            Some(sidebar::Event::Contacts(account)) => self.show_roster(account.as_deref()),
+            Some(sidebar::Event::Settings) => self.show(Page::Settings(settings::State::default())),
+            Some(sidebar::Event::AddAccount) => self.show(Page::SignIn(Box::new(
+                sign_in::State::new(sign_in::Purpose::AnotherAccount),
+            ))),
+            Some(sidebar::Event::Fix(account)) => {
+                self.show(Page::SignIn(Box::new(sign_in::State::fix(&account))))
+            }
+            Some(sidebar::Event::Presence(account)) => self.show_presence(&account),
             Some(sidebar::Event::StartChat) => self.show_start_chat(),
             Some(sidebar::Event::Quit) => {
                 self.dialog = Some(Dialog::Ask(crate::screen::dialog::Ask::Quit));
@@ -141,7 +153,13 @@ impl App {
             .state()
             .map(|s| s.accounts.keys().cloned().collect())
             .unwrap_or_default();
-        let preferred = self.open.as_ref().map(|o| o.chat.account.clone());
+        // The account the user is looking at: the contacts shown, else the
+        // open chat's.
+        let preferred = match &self.page {
+            Page::Roster(roster) => roster.account().map(str::to_owned),
+            _ => None,
+        }
+        .or_else(|| self.open.as_ref().map(|o| o.chat.account.clone()));
         self.dialog = Some(Dialog::StartChat(start_chat::State::new(
             accounts,
             preferred.as_deref(),
@@ -163,6 +181,7 @@ impl App {
             }
             Some(start_chat::Event::Open { account, peer }) => {
                 self.dialog = None;
+                self.page = Page::Chat;
                 self.open_chat(ChatKey::new(&account, &peer), true)
             }
         };

@@ -87,6 +87,7 @@ impl App {
             }
             Shortcut::NextChat | Shortcut::PreviousChat => {
                 self.dialog = None;
+                self.page = super::Page::Chat;
                 self.switch_chat(shortcut == Shortcut::NextChat)
             }
             Shortcut::Quit => {

@@ -45,7 +45,12 @@ impl App {
                 self.reported_view = None;
                 self.view_fallback = false;
                 self.marked_read.clear();
-                Task::batch([self.reload_conversations(), self.open_from_launch()])
+                self.observe_screens();
+                Task::batch([
+                    self.reload_conversations(),
+                    self.open_from_launch(),
+                    self.sign_in_if_no_account(),
+                ])
             }
             LinkEvent::Event { seq, event } => self.on_event(seq, event),
             LinkEvent::Down(down) => {
@@ -59,6 +64,12 @@ impl App {
     }
 
     fn on_event(&mut self, seq: u64, event: Event) -> Task<Message> {
+        let task = self.apply_event(seq, event);
+        self.observe_screens();
+        Task::batch([task, self.sign_in_if_no_account()])
+    }
+
+    fn apply_event(&mut self, seq: u64, event: Event) -> Task<Message> {
         let Connection::Attached {
             requester,
             state,

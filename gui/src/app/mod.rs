@@ -9,6 +9,7 @@
 mod chats;
 mod keys;
 mod link;
+mod screens;
 mod view;
 
 #[cfg(test)]
@@ -22,7 +23,9 @@ use wimsy_ipc::FrontendState;
 
 use crate::data::{Activity, ChatKey, Conversation, Drafts, Tokens};
 use crate::link::{Answer, Down, Link, LinkEvent, Requester};
-use crate::screen::{conversation, dialog, sidebar, start_chat};
+use crate::screen::{
+    conversation, dialog, first_run, presence, roster, settings, sidebar, sign_in, start_chat,
+};
 
 pub use keys::Shortcut;
 
@@ -39,6 +42,9 @@ pub struct Launch {
     pub chat: Option<(Option<String>, String)>,
     /// Start the daemon when none answers.
     pub autostart: bool,
+    /// Show the first-run notice unless Wimsy's config dir says it was
+    /// read (off in tests, which have no config dir of their own).
+    pub notices: bool,
 }
 
 /// Everything the window knows.
@@ -56,6 +62,10 @@ pub struct App {
     conversations: HashMap<ChatKey, Conversation>,
     /// The open chat's screen.
     open: Option<conversation::State>,
+    /// What the main area shows.
+    page: Page,
+    /// The first-run notice about closing the window.
+    first_run: Option<first_run::State>,
     drafts: Drafts,
     sidebar: sidebar::State,
     dialog: Option<Dialog>,
@@ -97,10 +107,22 @@ enum Connection {
 }
 
 /// A dialog over the window.
-#[derive(Debug)]
 enum Dialog {
     StartChat(start_chat::State),
     Ask(dialog::Ask),
+    Presence(presence::State),
+}
+
+/// What the main area shows beside the sidebar.
+enum Page {
+    /// The open chat (or a hint to open one).
+    Chat,
+    /// Adding an account, or fixing one.
+    SignIn(Box<sign_in::State>),
+    /// Contacts and subscription requests.
+    Roster(roster::State),
+    /// The daemon's settings.
+    Settings(settings::State),
 }
 
 /// What `set_view` says.
@@ -124,6 +146,18 @@ pub enum Message {
     StartChat(start_chat::Message),
     /// A question's answer.
     Dialog(dialog::Message),
+    /// The sign-in screen.
+    SignIn(sign_in::Message),
+    /// The contacts screen.
+    Roster(roster::Message),
+    /// The settings screen.
+    Settings(settings::Message),
+    /// The own-presence picker.
+    Presence(presence::Message),
+    /// The first-run notice.
+    FirstRun(first_run::Message),
+    /// Back to the chats from another page.
+    ShowChats,
     /// A keyboard shortcut.
     Shortcut(Shortcut),
     /// The window gained (true) or lost the keyboard focus.
@@ -164,6 +198,7 @@ impl App {
     /// A window as `launch` says, not yet attached.
     pub fn new(launch: Launch) -> Self {
         Self {
+            first_run: launch.notices.then(first_run::State::from_config_dir),
             launch,
             link: None,
             connection: Connection::Starting,
@@ -171,6 +206,7 @@ impl App {
             activity: Activity::default(),
             conversations: HashMap::new(),
             open: None,
+            page: Page::Chat,
             drafts: Drafts::default(),
             sidebar: sidebar::State::default(),
             dialog: None,
@@ -193,6 +229,15 @@ impl App {
             Message::Conversation(message) => self.on_conversation(message),
             Message::StartChat(message) => self.on_start_chat(message),
             Message::Dialog(answer) => self.on_dialog(answer),
+            Message::SignIn(message) => self.on_sign_in(message),
+            Message::Roster(message) => self.on_roster(message),
+            Message::Settings(message) => self.on_settings(message),
+            Message::Presence(message) => self.on_presence(message),
+            Message::FirstRun(message) => self.on_first_run(message),
+            Message::ShowChats => {
+                self.page = Page::Chat;
+                Task::none()
+            }
             Message::Shortcut(shortcut) => self.on_shortcut(shortcut),
             Message::Focus(focused) => {
                 self.focused = focused;

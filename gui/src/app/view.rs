@@ -1,12 +1,14 @@
 //! Drawing the window: a banner when something needs saying, the sidebar,
 //! the open conversation, and a dialog over them.
 
-use iced::widget::{button, center, column, container, mouse_area, opaque, row, rule, stack, text};
+use iced::widget::{
+    button, center, column, container, mouse_area, opaque, row, rule, scrollable, stack, text,
+};
 use iced::{Color, Element, Fill, Length};
 
-use super::{App, Connection, Dialog, Message};
+use super::{App, Connection, Dialog, Message, Page};
 use crate::link::{Down, RETRY_EVERY};
-use crate::screen::{dialog, style};
+use crate::screen::{dialog, first_run, style};
 use crate::words;
 
 /// The sidebar's width at scale 1.0.
@@ -54,25 +56,74 @@ impl App {
             );
         }
         let base: Element<'_, Message> = page.push(main).into();
-        match &self.dialog {
+        let dialog = match (&self.dialog, self.state()) {
+            (Some(Dialog::Presence(screen)), Some(state)) => Some((
+                screen.view(state).map(Message::Presence),
+                Message::Shortcut(super::Shortcut::Escape),
+            )),
+            (Some(Dialog::Presence(_)), None) => None,
+            (Some(Dialog::StartChat(state)), _) => Some((
+                state.view().map(Message::StartChat),
+                Message::Shortcut(super::Shortcut::Escape),
+            )),
+            (Some(Dialog::Ask(ask)), _) => Some((
+                dialog::view(*ask).map(Message::Dialog),
+                Message::Dialog(dialog::Message::Cancel),
+            )),
+            (None, _) => self.first_run_notice(),
+        };
+        match dialog {
             None => base,
-            Some(dialog) => {
-                let (content, dismiss): (Element<'_, Message>, Message) = match dialog {
-                    Dialog::StartChat(state) => (
-                        state.view().map(Message::StartChat),
-                        Message::Shortcut(super::Shortcut::Escape),
-                    ),
-                    Dialog::Ask(ask) => (
-                        dialog::view(*ask).map(Message::Dialog),
-                        Message::Dialog(dialog::Message::Cancel),
-                    ),
-                };
-                stack![base, modal(content, dismiss)].into()
-            }
+            Some((content, dismiss)) => stack![base, modal(content, dismiss)].into(),
         }
     }
 
+    /// The first-run notice, once attached to a daemon with accounts and
+    /// while nothing else is asked.
+    fn first_run_notice(&self) -> Option<(Element<'_, Message>, Message)> {
+        let notice = self.first_run.as_ref().filter(|n| n.is_showing())?;
+        let state = match &self.connection {
+            Connection::Attached { state, .. } if !state.accounts.is_empty() => state,
+            _ => return None,
+        };
+        if matches!(self.page, Page::SignIn(_)) {
+            return None;
+        }
+        // Dismissing it is its own button ("Got it"): a click beside it
+        // must not lose it before it was read.
+        Some((
+            notice.view(state).map(Message::FirstRun),
+            Message::FirstRun(first_run::Message::Dismiss),
+        ))
+    }
+
     fn main_view(&self) -> Element<'_, Message> {
+        let state = self.state();
+        let other: Option<Element<'_, Message>> = match (&self.page, state) {
+            (Page::Chat, _) => None,
+            (Page::SignIn(screen), _) => Some(screen.view().map(Message::SignIn)),
+            (Page::Roster(screen), Some(state)) => Some(screen.view(state).map(Message::Roster)),
+            (Page::Settings(screen), Some(state)) => {
+                Some(screen.view(state).map(Message::Settings))
+            }
+            (Page::Roster(_) | Page::Settings(_), None) => None,
+        };
+        if let Some(other) = other {
+            let back = button(text("Back to chats").size(13))
+                .on_press(Message::ShowChats)
+                .style(button::secondary);
+            let no_accounts = state.is_some_and(|s| s.accounts.is_empty());
+            // Leaving in the middle of a login would hide its outcome.
+            let signing_in = match &self.page {
+                Page::SignIn(screen) => screen.outcome().is_some_and(|o| o.is_pending()),
+                _ => false,
+            };
+            let mut page = column![].spacing(8).padding(12).height(Fill).width(Fill);
+            if !no_accounts && !signing_in {
+                page = page.push(back);
+            }
+            return page.push(scrollable(other).height(Fill)).into();
+        }
         let Some(open) = &self.open else {
             let words = match self.state() {
                 Some(state) if state.accounts.is_empty() => {

@@ -5,10 +5,10 @@ use iced::widget::{
     Column, button, column, container, operation, row, rule, scrollable, text, text_input,
 };
 use iced::{Element, Fill, Task};
-use wimsy_ipc::FrontendState;
+use wimsy_ipc::{AccountView, ConnectionError, ConnectionState, FrontendState};
 
 use crate::data::{Activity, ChatKey, ChatRow, chat_rows};
-use crate::screen::style;
+use crate::screen::{presence, style};
 use crate::words::{self, Tone};
 
 /// The filter field's id, focused by Ctrl+K.
@@ -36,6 +36,18 @@ pub enum Message {
     StartChat,
     /// "Quit Wimsy".
     Quit,
+    /// "Contacts".
+    Contacts,
+    /// "Settings".
+    Settings,
+    /// "Add an account".
+    AddAccount,
+    /// An account's presence line was clicked.
+    Presence(String),
+    /// An account's "Fix…" button.
+    Fix(String),
+    /// An account's "contact requests" button.
+    Requests(String),
 }
 
 /// What the app must do.
@@ -47,6 +59,16 @@ pub enum Event {
     StartChat,
     /// Ask to quit.
     Quit,
+    /// Show the contacts (of this account, if one is named).
+    Contacts(Option<String>),
+    /// Show the settings.
+    Settings,
+    /// Show the sign-in form for another account.
+    AddAccount,
+    /// Pick this account's own presence.
+    Presence(String),
+    /// Fix this account (password, certificate).
+    Fix(String),
 }
 
 impl State {
@@ -77,6 +99,21 @@ impl State {
                 self.menu_open = false;
                 (Task::none(), Some(Event::Quit))
             }
+            Message::Contacts => {
+                self.menu_open = false;
+                (Task::none(), Some(Event::Contacts(None)))
+            }
+            Message::Settings => {
+                self.menu_open = false;
+                (Task::none(), Some(Event::Settings))
+            }
+            Message::AddAccount => {
+                self.menu_open = false;
+                (Task::none(), Some(Event::AddAccount))
+            }
+            Message::Presence(account) => (Task::none(), Some(Event::Presence(account))),
+            Message::Fix(account) => (Task::none(), Some(Event::Fix(account))),
+            Message::Requests(account) => (Task::none(), Some(Event::Contacts(Some(account)))),
         }
     }
 
@@ -114,14 +151,11 @@ impl State {
             page = page.push(
                 container(
                     column![
-                        button(text("Start a chat…  Ctrl+N"))
-                            .on_press(Message::StartChat)
-                            .width(Fill)
-                            .style(button::text),
-                        button(text("Quit Wimsy  Ctrl+Q"))
-                            .on_press(Message::Quit)
-                            .width(Fill)
-                            .style(button::text),
+                        menu_item("Start a chat…  Ctrl+N", Message::StartChat),
+                        menu_item("Contacts", Message::Contacts),
+                        menu_item("Add an account…", Message::AddAccount),
+                        menu_item("Settings", Message::Settings),
+                        menu_item("Quit Wimsy  Ctrl+Q", Message::Quit),
                     ]
                     .spacing(2),
                 )
@@ -133,20 +167,7 @@ impl State {
             return container(page).height(Fill).into();
         };
         for (jid, account) in &state.accounts {
-            let line = if live {
-                words::status_line(&account.status)
-            } else {
-                words::while_away()
-            };
-            let mut block = column![
-                text(jid.as_str()).size(14),
-                text(line.headline).size(13).style(tone_style(line.tone)),
-            ]
-            .spacing(2);
-            if let Some(detail) = line.detail {
-                block = block.push(text(detail).size(12).style(text::secondary));
-            }
-            page = page.push(block);
+            page = page.push(account_block(jid, account, live));
         }
         page = page.push(rule::horizontal(1));
         page = page.push(
@@ -171,6 +192,66 @@ impl State {
         page = page.push(scrollable(list).height(Fill));
         container(page).height(Fill).into()
     }
+}
+
+fn menu_item(label: &str, message: Message) -> Element<'_, Message> {
+    button(text(label))
+        .on_press(message)
+        .width(Fill)
+        .style(button::text)
+        .into()
+}
+
+/// An account: its JID, its status line in words (and what to do), its
+/// own presence (click to change), and what waits for the user.
+fn account_block<'a>(jid: &'a str, account: &'a AccountView, live: bool) -> Element<'a, Message> {
+    let line = if live {
+        words::status_line(&account.status)
+    } else {
+        words::while_away()
+    };
+    let mut block = column![
+        row![
+            text(jid).size(14).width(Fill),
+            button(text(presence::words(&account.presence)).size(12))
+                .on_press(Message::Presence(jid.to_owned()))
+                .padding([1, 6])
+                .style(button::text),
+        ]
+        .spacing(4),
+        text(line.headline).size(13).style(tone_style(line.tone)),
+    ]
+    .spacing(2);
+    if let Some(detail) = line.detail {
+        block = block.push(text(detail).size(12).style(text::secondary));
+    }
+    let fixable = live
+        && account.status.state == ConnectionState::Error
+        && matches!(
+            account.status.error,
+            Some(ConnectionError::Authentication | ConnectionError::Certificate)
+        );
+    if fixable {
+        block = block.push(
+            button(text("Fix…").size(13))
+                .on_press(Message::Fix(jid.to_owned()))
+                .padding([2, 8]),
+        );
+    }
+    let requests = account.subscription_requests.len();
+    if requests > 0 {
+        let words = if requests == 1 {
+            "1 contact request".to_owned()
+        } else {
+            format!("{requests} contact requests")
+        };
+        block = block.push(
+            button(text(words).size(13))
+                .on_press(Message::Requests(jid.to_owned()))
+                .padding([2, 8]),
+        );
+    }
+    block.into()
 }
 
 fn chat_row<'a>(row_: ChatRow, open: Option<&ChatKey>, several: bool) -> Element<'a, Message> {
