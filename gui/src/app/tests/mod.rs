@@ -15,6 +15,7 @@ use wimsy_ipc::{
 use super::*;
 
 mod daemon;
+mod screens;
 use crate::link::testing::{self, Asked};
 use crate::screen::conversation::COMPOSER_ID;
 
