@@ -29,8 +29,7 @@ use crate::screen::{
 
 pub use keys::Shortcut;
 
-/// The daemon's setting for staying connected with no window open.
-pub const KEEP_CONNECTED: &str = "background.keep_connected";
+pub use crate::screen::first_run::KEEP_CONNECTED;
 
 /// How the window was asked to start.
 #[derive(Debug, Clone, Default)]

@@ -18,14 +18,7 @@ pub fn presence(presence: &PresenceView) -> String {
     if !presence.available {
         return "Offline".to_owned();
     }
-    let show = match presence.show.as_deref() {
-        Some("chat") => "Free to chat",
-        Some("away") => "Away",
-        Some("xa") => "Away for a while",
-        Some("dnd") => "Do not disturb",
-        // Plain online, or a value no server should send: online is true.
-        _ => "Available",
-    };
+    let show = crate::words::presence(presence);
     match presence.status.as_deref().map(str::trim) {
         Some(status) if !status.is_empty() => format!("{show}: {status}"),
         _ => show.to_owned(),
