@@ -3,7 +3,10 @@
 //! that needs the daemon hands its parent an `Event::Request` whose answer
 //! comes back as one of its own messages.
 
+pub mod address;
 pub mod common;
+pub mod first_run;
+pub mod roster;
 pub mod sign_in;
 #[cfg(test)]
 mod testing;

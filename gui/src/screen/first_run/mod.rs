@@ -1,0 +1,3 @@
+//! The first-run notice about staying connected.
+
+pub mod seen;

@@ -1,0 +1,3 @@
+//! The roster.
+
+pub mod words;
