@@ -171,23 +171,15 @@ fn error_outcome(status: &ConnectionStatus) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wimsy_ipc::{AccountSnapshot, Snapshot};
+    use crate::screen::testing::state_with;
 
     const A: &str = "alice@example.org";
 
     fn state(status: Option<ConnectionStatus>) -> FrontendState {
-        FrontendState::from_snapshot(Snapshot {
-            seq: 1,
-            accounts: status
-                .into_iter()
-                .map(|status| AccountSnapshot {
-                    jid: A.to_owned(),
-                    status,
-                    contacts: Vec::new(),
-                    chats: Vec::new(),
-                })
-                .collect(),
-        })
+        match status {
+            Some(status) => state_with(&[(A, status)]),
+            None => FrontendState::default(),
+        }
     }
 
     fn status(state: ConnectionState, reason: &str) -> ConnectionStatus {
