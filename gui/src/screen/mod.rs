@@ -7,6 +7,7 @@ pub mod address;
 pub mod common;
 pub mod first_run;
 pub mod roster;
+pub mod settings;
 pub mod sign_in;
 #[cfg(test)]
 mod testing;

@@ -42,6 +42,15 @@ pub fn type_into<M>(ui: &mut Simulator<'_, M>, id: &'static str, text: &str) {
     let _ = ui.typewrite(text);
 }
 
+/// Click the middle of the widget with `id` (a radio or a switch wrapped in
+/// a container with that id: their labels are not text widgets a selector
+/// can find).
+pub fn click_id<M>(ui: &mut Simulator<'_, M>, id: impl Into<iced::widget::Id>) {
+    let id = id.into();
+    ui.click(iced_test::selector::id(id.clone()))
+        .unwrap_or_else(|e| panic!("nothing with id {id:?} to click: {e}"));
+}
+
 /// Click the button labelled `label`.
 pub fn click<M>(ui: &mut Simulator<'_, M>, label: &str) {
     ui.click(label)
