@@ -291,6 +291,11 @@ mod tests {
         let user = seed("user.ndjson");
         assert_eq!((user.responses, user.errors), (7, 5), "{user:?}");
         assert!(user.events >= 3, "{user:?}");
+        // Roster changes and presence: an account that is not connected
+        // refuses roster changes at once, in words; presence is kept.
+        let roster = seed("roster.ndjson");
+        assert_eq!((roster.responses, roster.errors), (5, 7), "{roster:?}");
+        assert!(roster.events >= 3, "{roster:?}");
     }
 
     #[test]

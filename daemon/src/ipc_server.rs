@@ -10,7 +10,7 @@ use std::time::Duration;
 use interprocess::local_socket::tokio::{Listener, Stream};
 use interprocess::local_socket::traits::tokio::Listener as _;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use wimsy_ipc::{
     ClientFrame, ErrorBody, ErrorCode, FrameError, FrameReader, PROTOCOL_VERSION, Request,
@@ -41,12 +41,64 @@ pub(crate) struct Outbound {
     bytes: Arc<[u8]>,
     /// It is the one answer to a request (or refusal) of this client.
     answers: bool,
+    /// An answer that is not ready yet: it keeps its place in the queue,
+    /// and what comes after it waits for it (`bytes` is empty).
+    later: Option<LaterAnswer>,
 }
 
 impl Outbound {
-    /// The encoded frame, newline included.
+    /// The encoded frame, newline included (empty for an answer that comes
+    /// later).
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The answer that comes later, if this is one.
+    #[cfg(test)]
+    pub(crate) fn later(self) -> Option<LaterAnswer> {
+        self.later
+    }
+}
+
+/// The place of an answer that comes later, in its client's queue.
+pub(crate) struct LaterAnswer {
+    id: u64,
+    frame: oneshot::Receiver<Arc<[u8]>>,
+}
+
+impl LaterAnswer {
+    /// The answer once it has come, for a caller that drains a queue
+    /// itself (the core's tests).
+    #[cfg(test)]
+    pub(crate) async fn wait(self) -> Arc<[u8]> {
+        self.bytes().await
+    }
+
+    /// The answer's bytes; an `internal` error for the request if the
+    /// one who was to answer went away without a word (a bug).
+    async fn bytes(self) -> Arc<[u8]> {
+        let id = self.id;
+        self.frame.await.unwrap_or_else(|_| lost_answer(Some(id)))
+    }
+}
+
+fn lost_answer(id: Option<u64>) -> Arc<[u8]> {
+    encode_for_clients(&error_frame(
+        id,
+        ErrorCode::Internal,
+        "wimsyd lost its answer to this request",
+    ))
+}
+
+/// Where a later answer goes: fill it once, from any task.
+pub(crate) struct AnswerSlot {
+    frame: oneshot::Sender<Arc<[u8]>>,
+}
+
+impl AnswerSlot {
+    /// Put the answer in its place; a client that is gone needs none.
+    pub(crate) fn fill(self, frame: &ServerFrame) {
+        let _ = self.frame.send(encode_for_clients(frame));
     }
 }
 
@@ -86,7 +138,22 @@ impl ClientHandle {
         self.queue(Outbound {
             bytes: encode_for_clients(frame),
             answers,
+            later: None,
         })
+    }
+
+    /// Keep the place of the answer to request `id` in the queue, for an
+    /// answer that is not ready yet (one that waits for a server). Frames
+    /// queued after it wait for it, so this client's order holds, and no
+    /// one else waits.
+    pub(crate) fn answer_later(&self, id: u64) -> Result<AnswerSlot, Lagged> {
+        let (slot, frame) = oneshot::channel();
+        self.queue(Outbound {
+            bytes: Arc::from(Vec::new()),
+            answers: true,
+            later: Some(LaterAnswer { id, frame }),
+        })?;
+        Ok(AnswerSlot { frame: slot })
     }
 
     /// Queue an event encoded once for every subscriber.
@@ -94,6 +161,7 @@ impl ClientHandle {
         self.queue(Outbound {
             bytes: Arc::clone(bytes),
             answers: false,
+            later: None,
         })
     }
 
@@ -298,11 +366,13 @@ const WRITE_BATCH_BYTES: usize = 64 * 1024;
 /// `first` and the frames queued behind it, joined so that one write
 /// carries many of them: during a burst the core queues events faster than
 /// one write per frame goes out, and a client that reads at full speed
-/// must not be cut off as if it did not read.
+/// must not be cut off as if it did not read. A later answer ends the
+/// batch and is left in `held`: what follows it must wait for it.
 fn batch(
     first: Outbound,
     queue: &mut mpsc::Receiver<Outbound>,
     unanswered: &mut usize,
+    held: &mut Option<Outbound>,
 ) -> Arc<[u8]> {
     let mut taken = |outbound: &Outbound| {
         if outbound.answers {
@@ -316,10 +386,36 @@ fn batch(
     let mut joined = first.bytes.to_vec();
     while joined.len() < WRITE_BATCH_BYTES {
         let Ok(next) = queue.try_recv() else { break };
+        if next.later.is_some() {
+            *held = Some(next);
+            break;
+        }
         taken(&next);
         joined.extend_from_slice(&next.bytes);
     }
     joined.into()
+}
+
+/// The next frame to write: one a batch left behind, else the queue's.
+async fn next_outbound(
+    held: &mut Option<Outbound>,
+    queue: &mut mpsc::Receiver<Outbound>,
+) -> Option<Outbound> {
+    match held.take() {
+        Some(outbound) => Some(outbound),
+        None => queue.recv().await,
+    }
+}
+
+/// The answer being waited for (never ready without one). Cancel-safe:
+/// the answer stays in `waiting` until it has come.
+async fn later_answer(waiting: &mut Option<LaterAnswer>) -> Arc<[u8]> {
+    let came = match waiting.as_mut() {
+        Some(later) => (&mut later.frame).await,
+        None => std::future::pending().await,
+    };
+    let id = waiting.take().map(|later| later.id);
+    came.unwrap_or_else(|_| lost_answer(id))
 }
 
 async fn serve_client(
@@ -370,8 +466,12 @@ async fn serve_client(
     // `write`, which is cancel-safe, so a cut-off or a stop never leaves half
     // a frame behind.
     let mut current: Option<(Arc<[u8]>, usize)> = None;
+    // A frame a batch stopped at (a later answer), and the later answer
+    // being waited for: nothing after it goes out before it.
+    let mut held: Option<Outbound> = None;
+    let mut waiting: Option<LaterAnswer> = None;
     let mut lagged = false;
-    while reading || unanswered > 0 || current.is_some() {
+    while reading || unanswered > 0 || current.is_some() || waiting.is_some() || held.is_some() {
         tokio::select! {
             biased;
             _ = stopping.changed() => break,
@@ -392,8 +492,19 @@ async fn serve_client(
                     }
                 }
             }
-            Some(outbound) = out_rx.recv(), if current.is_none() => {
-                current = Some((batch(outbound, &mut out_rx, &mut unanswered), 0));
+            bytes = later_answer(&mut waiting), if waiting.is_some() && current.is_none() => {
+                current = Some((bytes, 0));
+            }
+            Some(mut outbound) = next_outbound(&mut held, &mut out_rx), if current.is_none() && waiting.is_none() => {
+                match outbound.later.take() {
+                    Some(later) => {
+                        unanswered = unanswered.saturating_sub(1);
+                        waiting = Some(later);
+                    }
+                    None => {
+                        current = Some((batch(outbound, &mut out_rx, &mut unanswered, &mut held), 0));
+                    }
+                }
             }
             next = next_request(&mut reader), if reading => {
                 let input = match next {
@@ -424,9 +535,9 @@ async fn serve_client(
     // client cut off, the rest of its current frame and the `lagged`
     // error, gets a grace period to go out; a client that still does not
     // read is then closed.
-    let mut tail: Vec<Arc<[u8]>> = Vec::new();
+    let mut tail: Vec<Outbound> = Vec::new();
     if let Some((bytes, at)) = current.take() {
-        tail.push(bytes[at..].into());
+        tail.push(ready(bytes[at..].into()));
     }
     if lagged {
         let error = error_frame(
@@ -435,16 +546,28 @@ async fn serve_client(
             "this connection fell too far behind the event stream; reconnect and subscribe again",
         );
         if let Ok(bytes) = encode_frame(&error) {
-            tail.push(bytes.into());
+            tail.push(ready(bytes.into()));
         }
     } else {
+        if let Some(later) = waiting.take() {
+            tail.push(Outbound {
+                bytes: Arc::from(Vec::new()),
+                answers: true,
+                later: Some(later),
+            });
+        }
+        tail.extend(held.take());
         while let Ok(outbound) = out_rx.try_recv() {
-            tail.push(outbound.bytes);
+            tail.push(outbound);
         }
     }
     let flush = async {
-        for bytes in &tail {
-            if write.write_all(bytes).await.is_err() {
+        for outbound in tail {
+            let bytes = match outbound.later {
+                Some(later) => later.bytes().await,
+                None => outbound.bytes,
+            };
+            if write.write_all(&bytes).await.is_err() {
                 break;
             }
         }
@@ -457,6 +580,14 @@ async fn serve_client(
     }
     let _ = write.shutdown().await;
     gone(&core, id).await;
+}
+
+fn ready(bytes: Arc<[u8]>) -> Outbound {
+    Outbound {
+        bytes,
+        answers: false,
+        later: None,
+    }
 }
 
 async fn gone(core: &mpsc::Sender<CoreInput>, id: ClientId) {

@@ -75,6 +75,8 @@ mod tests {
             status: ConnectionStatus::new(state, reason),
             contacts: Vec::new(),
             chats: Vec::new(),
+            subscription_requests: Vec::new(),
+            presence: Default::default(),
         }
     }
 

@@ -233,6 +233,8 @@ mod tests {
                 status: ConnectionStatus::new(ConnectionState::Connecting, "dialling"),
                 contacts: Vec::new(),
                 chats: Vec::new(),
+                subscription_requests: Vec::new(),
+                presence: Default::default(),
             }],
         }
     }

@@ -1,11 +1,11 @@
 //! Rebuilds a frontend's state from a snapshot and the events after it, the
 //! same way in every frontend.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::settings::Setting;
 use crate::types::{
-    ChatMessage, ChatSummary, ConnectionStatus, Contact, Delivery, Event, Snapshot,
+    ChatMessage, ChatSummary, ConnectionStatus, Contact, Delivery, Event, OwnPresence, Snapshot,
 };
 
 /// What a frontend knows about the daemon.
@@ -30,6 +30,10 @@ pub struct AccountView {
     pub contacts: BTreeMap<String, Contact>,
     /// Chats by peer.
     pub chats: BTreeMap<String, ChatSummary>,
+    /// Bare JIDs asking to see our presence, not answered yet.
+    pub subscription_requests: BTreeSet<String>,
+    /// The presence the user chose for this account.
+    pub presence: OwnPresence,
 }
 
 impl AccountView {
@@ -38,6 +42,8 @@ impl AccountView {
             status,
             contacts: BTreeMap::new(),
             chats: BTreeMap::new(),
+            subscription_requests: BTreeSet::new(),
+            presence: OwnPresence::default(),
         }
     }
 
@@ -76,6 +82,8 @@ impl FrontendState {
                 let mut view = AccountView::new(a.status);
                 view.contacts = a.contacts.into_iter().map(|c| (c.jid.clone(), c)).collect();
                 view.chats = a.chats.into_iter().map(|c| (c.peer.clone(), c)).collect();
+                view.subscription_requests = a.subscription_requests.into_iter().collect();
+                view.presence = a.presence;
                 (a.jid, view)
             })
             .collect();
@@ -153,6 +161,21 @@ impl FrontendState {
             Event::ContactRemoved { account, jid } => {
                 if let Some(view) = self.accounts.get_mut(account) {
                     view.contacts.remove(jid);
+                }
+            }
+            Event::SubscriptionRequest { account, jid } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.subscription_requests.insert(jid.clone());
+                }
+            }
+            Event::SubscriptionRequestGone { account, jid } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.subscription_requests.remove(jid);
+                }
+            }
+            Event::OwnPresence { account, presence } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.presence = presence.clone();
                 }
             }
             Event::Unread {

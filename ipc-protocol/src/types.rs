@@ -98,6 +98,62 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         account: Option<String>,
     },
+    // Roster and own presence: the answers come once the server has
+    // taken the change (the daemon waits for it).
+    /// Add a contact: a roster entry, and a request to see their presence
+    /// (subscribe).
+    RosterAdd {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// The contact's bare JID.
+        jid: String,
+        /// The name to show for them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Give a contact another name (an empty one removes it); the
+    /// groups stay.
+    RosterRename {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// The contact's bare JID.
+        jid: String,
+        /// The new name.
+        name: String,
+    },
+    /// Remove a contact; the server ends the subscriptions both ways.
+    RosterRemove {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// The contact's bare JID.
+        jid: String,
+    },
+    /// Answer a request to see our presence. Accepting approves it and,
+    /// if we do not see theirs yet, asks to see theirs; denying refuses it.
+    SubscriptionAnswer {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// Who asked.
+        jid: String,
+        /// `true` to accept, `false` to deny.
+        accept: bool,
+    },
+    /// The user's own presence, kept by the daemon (across restarts) and
+    /// sent at every login.
+    SetPresence {
+        /// Bare JID of the account; every account when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// Available, away or do not disturb.
+        show: Show,
+        /// Status text shown beside it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+    },
     /// Send a 1:1 chat message. It is stored before it is sent.
     Send {
         /// Bare JID of the account.
@@ -298,6 +354,9 @@ pub enum Response {
         account: String,
         /// Its contacts.
         contacts: Vec<Contact>,
+        /// Bare JIDs asking to see our presence, not answered yet.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subscription_requests: Vec<String>,
     },
     /// The answer to [`Request::Send`]: the message as stored.
     Sent {
@@ -395,6 +454,11 @@ pub enum ErrorCode {
     /// This connection fell too far behind the event stream and is closed;
     /// reconnect and subscribe again.
     Lagged,
+    /// The request needs the account online (a roster change, a
+    /// subscription answer) and it is not.
+    NotConnected,
+    /// The XMPP server refused the request or did not answer it.
+    ServerError,
     /// [`Request::SettingsGet`] or [`Request::SettingsSet`] named a key
     /// this daemon does not have; the message lists the keys it has.
     UnknownSetting,
@@ -557,6 +621,54 @@ pub struct PresenceView {
     pub status: Option<String>,
 }
 
+/// The user's own availability (see [`OwnPresence`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Show {
+    /// Online.
+    #[default]
+    Available,
+    /// Away.
+    Away,
+    /// Do not disturb.
+    Dnd,
+    /// A value this version does not know (a newer peer's): show it as
+    /// available; the daemon refuses it in a request.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Show {
+    /// The word used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Away => "away",
+            Self::Dnd => "dnd",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// The presence the user chose for an account, as contacts see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnPresence {
+    /// Available, away or do not disturb.
+    #[serde(default)]
+    pub show: Show,
+    /// Status text shown beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl OwnPresence {
+    /// Available with no status: what an account has until the user
+    /// chooses (and what an absent `presence` means).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Which way a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -669,6 +781,30 @@ pub enum Event {
         /// The contact's bare JID.
         jid: String,
     },
+    /// Someone asks to see the account's presence; answer with
+    /// [`Request::SubscriptionAnswer`]. A request still pending is told
+    /// again after each login.
+    SubscriptionRequest {
+        /// Bare JID.
+        account: String,
+        /// Who asks.
+        jid: String,
+    },
+    /// A request is no longer pending: answered here or on another device,
+    /// or withdrawn.
+    SubscriptionRequestGone {
+        /// Bare JID.
+        account: String,
+        /// Who had asked.
+        jid: String,
+    },
+    /// The account's own presence changed (by any frontend).
+    OwnPresence {
+        /// Bare JID.
+        account: String,
+        /// The presence now.
+        presence: OwnPresence,
+    },
     /// A chat's unread count changed.
     Unread {
         /// Bare JID.
@@ -718,6 +854,13 @@ pub struct AccountSnapshot {
     /// Chats with their newest message, newest first.
     #[serde(default)]
     pub chats: Vec<ChatSummary>,
+    /// Bare JIDs asking to see our presence, not answered yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscription_requests: Vec<String>,
+    /// The presence the user chose; absent means available with no
+    /// status.
+    #[serde(default, skip_serializing_if = "OwnPresence::is_default")]
+    pub presence: OwnPresence,
 }
 
 /// A chat in the chat list.

@@ -239,7 +239,69 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 },
             ),
         ),
+        // Roster and own presence.
+        (
+            "roster_add",
+            f(
+                30,
+                Request::RosterAdd {
+                    account: None,
+                    jid: "bob@example.org".into(),
+                    name: Some("Bob".into()),
+                },
+            ),
+        ),
+        (
+            "roster_rename",
+            f(
+                31,
+                Request::RosterRename {
+                    account: Some("alice@example.org".into()),
+                    jid: "bob@example.org".into(),
+                    name: "Bobby".into(),
+                },
+            ),
+        ),
+        (
+            "roster_remove",
+            f(
+                32,
+                Request::RosterRemove {
+                    account: None,
+                    jid: "bob@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "subscription_answer",
+            f(
+                33,
+                Request::SubscriptionAnswer {
+                    account: None,
+                    jid: "carol@example.org".into(),
+                    accept: true,
+                },
+            ),
+        ),
+        (
+            "set_presence",
+            f(
+                34,
+                Request::SetPresence {
+                    account: None,
+                    show: Show::Away,
+                    status: Some("at lunch".into()),
+                },
+            ),
+        ),
     ]
+}
+
+fn own_presence() -> OwnPresence {
+    OwnPresence {
+        show: Show::Dnd,
+        status: Some("in a meeting".into()),
+    }
 }
 
 fn server_samples() -> Vec<(&'static str, ServerFrame)> {
@@ -320,6 +382,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 Response::Roster {
                     account: "alice@example.org".into(),
                     contacts: vec![contact()],
+                    subscription_requests: vec![],
                 },
             ),
         ),
@@ -366,6 +429,8 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                                 last: message(),
                                 unread: 1,
                             }],
+                            subscription_requests: vec![],
+                            presence: OwnPresence::default(),
                         }],
                         settings: Vec::new(),
                     },
@@ -548,6 +613,74 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 },
             ),
         ),
+        // Roster and own presence.
+        (
+            "r_roster_requests",
+            response(
+                30,
+                Response::Roster {
+                    account: "alice@example.org".into(),
+                    contacts: vec![contact()],
+                    subscription_requests: vec!["carol@example.org".into()],
+                },
+            ),
+        ),
+        (
+            "r_subscribed_roster",
+            response(
+                31,
+                Response::Subscribed {
+                    snapshot: Snapshot {
+                        seq: 70,
+                        accounts: vec![AccountSnapshot {
+                            jid: "alice@example.org".into(),
+                            status: ConnectionStatus::new(
+                                ConnectionState::Connected,
+                                "connected as alice@example.org/wimsy",
+                            ),
+                            contacts: vec![contact()],
+                            chats: vec![],
+                            subscription_requests: vec!["carol@example.org".into()],
+                            presence: own_presence(),
+                        }],
+                        settings: Vec::new(),
+                    },
+                },
+            ),
+        ),
+        (
+            "e_subscription_request",
+            event(
+                71,
+                Event::SubscriptionRequest {
+                    account: "alice@example.org".into(),
+                    jid: "dave@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "e_subscription_request_gone",
+            event(
+                72,
+                Event::SubscriptionRequestGone {
+                    account: "alice@example.org".into(),
+                    jid: "carol@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "e_own_presence",
+            event(
+                73,
+                Event::OwnPresence {
+                    account: "alice@example.org".into(),
+                    presence: OwnPresence {
+                        show: Show::Away,
+                        status: None,
+                    },
+                },
+            ),
+        ),
     ]
 }
 
@@ -667,4 +800,52 @@ fn reducer_applies_events_in_order_and_detects_gaps() {
             got: 60
         }
     );
+}
+
+#[test]
+fn reducer_keeps_subscription_requests_and_own_presence() {
+    let samples = server_samples();
+    let find = |name: &str| samples.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    let ServerFrame::Response {
+        result: Response::Subscribed { snapshot },
+        ..
+    } = find("r_subscribed_roster")
+    else {
+        panic!()
+    };
+    let mut state = FrontendState::from_snapshot(snapshot);
+    let alice = |state: &FrontendState| state.accounts["alice@example.org"].clone();
+    assert_eq!(alice(&state).presence, own_presence());
+    assert!(
+        alice(&state)
+            .subscription_requests
+            .contains("carol@example.org")
+    );
+    for name in [
+        "e_subscription_request",
+        "e_subscription_request_gone",
+        "e_own_presence",
+    ] {
+        let ServerFrame::Event { seq, event } = find(name) else {
+            panic!()
+        };
+        assert_eq!(state.apply(seq, &event), Applied::Applied, "{name}");
+    }
+    let view = alice(&state);
+    assert_eq!(
+        view.subscription_requests.iter().collect::<Vec<_>>(),
+        ["dave@example.org"]
+    );
+    assert_eq!(view.presence.show, Show::Away);
+    assert_eq!(view.presence.status, None);
+}
+
+#[test]
+fn an_absent_own_presence_is_available_and_an_unknown_show_is_tolerated() {
+    let account: AccountSnapshot =
+        serde_json::from_str(r#"{"jid":"a@b","status":{"state":"offline"}}"#).unwrap();
+    assert!(account.presence.is_default());
+    assert!(account.subscription_requests.is_empty());
+    let presence: OwnPresence = serde_json::from_str(r#"{"show":"xa","mood":"sleepy"}"#).unwrap();
+    assert_eq!(presence.show, Show::Unknown);
 }

@@ -36,6 +36,20 @@ fn request() -> impl Strategy<Value = Request> {
         }),
         any::<bool>().prop_map(|visible| Request::SetVisibility { visible }),
         (text(), text()).prop_map(|(jid, fingerprint)| Request::AccountTrust { jid, fingerprint }),
+        (text(), proptest::option::of(text())).prop_map(|(jid, name)| Request::RosterAdd {
+            account: None,
+            jid,
+            name
+        }),
+        (
+            prop_oneof![Just(Show::Available), Just(Show::Away), Just(Show::Dnd)],
+            proptest::option::of(text())
+        )
+            .prop_map(|(show, status)| Request::SetPresence {
+                account: None,
+                show,
+                status
+            }),
     ]
 }
 

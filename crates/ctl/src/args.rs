@@ -14,6 +14,16 @@ pub fn bare_jid(text: &str) -> Result<String, String> {
     Ok(jid.to_string())
 }
 
+/// One's own availability: `available`, `away` or `dnd` (do not disturb).
+pub fn show(text: &str) -> Result<wimsy_ipc::Show, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "available" => Ok(wimsy_ipc::Show::Available),
+        "away" => Ok(wimsy_ipc::Show::Away),
+        "dnd" => Ok(wimsy_ipc::Show::Dnd),
+        _ => Err("expected available, away or dnd (do not disturb)".into()),
+    }
+}
+
 /// A SHA-256 fingerprint, as `wimsyctl status` shows it (`SHA256:AB:CD:...`)
 /// or as bare hex in any case; returned in the shown form.
 pub fn fingerprint(text: &str) -> Result<String, String> {

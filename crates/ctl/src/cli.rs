@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use wimsy_ipc::{MAX_HISTORY_PAGE, Request, SettingValue};
+use wimsy_ipc::{MAX_HISTORY_PAGE, Request, SettingValue, Show};
 
-use crate::args::{bare_jid, fingerprint, wait_seconds};
+use crate::args::{bare_jid, fingerprint, show, wait_seconds};
 
 /// `wimsyctl [--socket PATH] [--json] COMMAND`
 #[derive(Debug, Parser)]
@@ -53,9 +53,27 @@ pub enum Command {
         #[arg(value_parser = bare_jid)]
         jid: Option<String>,
     },
-    /// Contacts with their name, subscription and presence
+    /// Contacts with their name, subscription and presence, and who asks
+    /// to see yours; or, with a subcommand, change them
     Roster {
+        /// What to change; without one, the contacts are listed
+        #[command(subcommand)]
+        action: Option<RosterCommand>,
         /// The account (may be left out when there is only one)
+        #[arg(long, global = true, value_name = "JID", value_parser = bare_jid)]
+        account: Option<String>,
+    },
+    /// Set your own presence, as your contacts see it (kept across
+    /// reconnects and restarts)
+    Presence {
+        /// available, away or dnd (do not disturb)
+        #[arg(value_parser = show, value_name = "available|away|dnd")]
+        show: Show,
+        /// A status message; words are joined with single spaces (none
+        /// clears it)
+        #[arg(value_name = "MESSAGE")]
+        message: Vec<String>,
+        /// The account; every account when left out
         #[arg(long, value_name = "JID", value_parser = bare_jid)]
         account: Option<String>,
     },
@@ -166,6 +184,78 @@ pub enum AccountCommand {
     Password(AccountPassword),
 }
 
+/// `wimsyctl roster ...`
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Add a contact and ask to see their presence
+    Add {
+        /// The contact's JID
+        #[arg(value_parser = bare_jid)]
+        jid: String,
+        /// The name to show for them
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Give a contact another name
+    Rename {
+        /// The contact's JID
+        #[arg(value_parser = bare_jid)]
+        jid: String,
+        /// The new name; words are joined with single spaces
+        #[arg(required = true, value_name = "NAME")]
+        name: Vec<String>,
+    },
+    /// Remove a contact (neither of you sees the other's presence any more)
+    Remove {
+        /// The contact's JID
+        #[arg(value_parser = bare_jid)]
+        jid: String,
+    },
+    /// Let someone who asked see your presence (and ask to see theirs)
+    Accept {
+        /// Who asked
+        #[arg(value_parser = bare_jid)]
+        jid: String,
+    },
+    /// Refuse someone's request to see your presence
+    Deny {
+        /// Who asked
+        #[arg(value_parser = bare_jid)]
+        jid: String,
+    },
+}
+
+impl RosterCommand {
+    fn request(&self, account: Option<String>) -> Request {
+        match self {
+            Self::Add { jid, name } => Request::RosterAdd {
+                account,
+                jid: jid.clone(),
+                name: name.clone(),
+            },
+            Self::Rename { jid, name } => Request::RosterRename {
+                account,
+                jid: jid.clone(),
+                name: name.join(" "),
+            },
+            Self::Remove { jid } => Request::RosterRemove {
+                account,
+                jid: jid.clone(),
+            },
+            Self::Accept { jid } => Request::SubscriptionAnswer {
+                account,
+                jid: jid.clone(),
+                accept: true,
+            },
+            Self::Deny { jid } => Request::SubscriptionAnswer {
+                account,
+                jid: jid.clone(),
+                accept: false,
+            },
+        }
+    }
+}
+
 /// How long to wait for a login, shared by `account add` and `password`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Wait {
@@ -258,8 +348,24 @@ impl Command {
             Self::Disconnect { jid } => Request::Disconnect {
                 account: jid.clone(),
             },
-            Self::Roster { account } => Request::Roster {
+            Self::Roster {
+                action: None,
+                account,
+            } => Request::Roster {
                 account: account.clone(),
+            },
+            Self::Roster {
+                action: Some(action),
+                account,
+            } => action.request(account.clone()),
+            Self::Presence {
+                show,
+                message,
+                account,
+            } => Request::SetPresence {
+                account: account.clone(),
+                show: *show,
+                status: (!message.is_empty()).then(|| message.join(" ")),
             },
             Self::Send { to, text, account } => Request::Send {
                 account: account.clone(),
@@ -399,6 +505,87 @@ mod tests {
     }
 
     #[test]
+    fn roster_subcommands_map_to_their_requests() {
+        let bob = || "b@example.org".to_owned();
+        let alice = || Some("a@example.org".to_owned());
+        assert_eq!(
+            plan(&["roster", "add", "B@example.org", "--name", "Bob"]),
+            Plan::Request(Request::RosterAdd {
+                account: None,
+                jid: bob(),
+                name: Some("Bob".into()),
+            })
+        );
+        assert_eq!(
+            plan(&[
+                "roster",
+                "--account",
+                "a@example.org",
+                "add",
+                "b@example.org"
+            ]),
+            Plan::Request(Request::RosterAdd {
+                account: alice(),
+                jid: bob(),
+                name: None,
+            })
+        );
+        assert_eq!(
+            plan(&[
+                "roster",
+                "rename",
+                "b@example.org",
+                "Uncle",
+                "Bob",
+                "--account",
+                "a@example.org"
+            ]),
+            Plan::Request(Request::RosterRename {
+                account: alice(),
+                jid: bob(),
+                name: "Uncle Bob".into(),
+            })
+        );
+        assert_eq!(
+            plan(&["roster", "remove", "b@example.org"]),
+            Plan::Request(Request::RosterRemove {
+                account: None,
+                jid: bob(),
+            })
+        );
+        assert_eq!(
+            plan(&["roster", "accept", "b@example.org"]),
+            Plan::Request(Request::SubscriptionAnswer {
+                account: None,
+                jid: bob(),
+                accept: true,
+            })
+        );
+        assert_eq!(
+            plan(&[
+                "roster",
+                "deny",
+                "b@example.org",
+                "--account",
+                "a@example.org"
+            ]),
+            Plan::Request(Request::SubscriptionAnswer {
+                account: alice(),
+                jid: bob(),
+                accept: false,
+            })
+        );
+        for bad in [
+            &["roster", "add", "nope"][..],
+            &["roster", "rename", "b@example.org"][..],
+            &["roster", "accept"][..],
+            &["roster", "frobnicate", "b@example.org"][..],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn settings_get_and_set_map_to_their_requests() {
         assert_eq!(
             plan(&["settings", "get"]),
@@ -424,6 +611,38 @@ mod tests {
         ] {
             assert_eq!(parse(args).unwrap_err().exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn presence_takes_a_show_and_an_optional_message() {
+        assert_eq!(
+            plan(&["presence", "away", "at", "lunch"]),
+            Plan::Request(Request::SetPresence {
+                account: None,
+                show: Show::Away,
+                status: Some("at lunch".into()),
+            })
+        );
+        assert_eq!(
+            plan(&["presence", "DND", "--account", "a@example.org"]),
+            Plan::Request(Request::SetPresence {
+                account: Some("a@example.org".into()),
+                show: Show::Dnd,
+                status: None,
+            })
+        );
+        assert_eq!(
+            plan(&["presence", "available"]),
+            Plan::Request(Request::SetPresence {
+                account: None,
+                show: Show::Available,
+                status: None,
+            })
+        );
+        let err = parse(&["presence", "busy"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("available, away or dnd"), "{err}");
+        assert_eq!(parse(&["presence"]).unwrap_err().exit_code(), 2);
     }
 
     #[test]

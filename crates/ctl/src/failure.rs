@@ -102,6 +102,9 @@ impl Failure {
                         .into(),
                 ),
                 ErrorCode::AccountRequired => Some("say which with --account JID".into()),
+                ErrorCode::NotConnected => {
+                    Some("`wimsyctl status` says why; `wimsyctl connect` tries again now".into())
+                }
                 ErrorCode::UnknownSetting => {
                     Some("`wimsyctl settings get` lists them with what they do".into())
                 }

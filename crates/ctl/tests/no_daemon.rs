@@ -49,6 +49,9 @@ fn every_daemon_command_exits_3_without_a_daemon() {
         &["account", "password", "a@example.org", "--password-stdin"][..],
         &["send", "b@example.org", "hi"][..],
         &["history", "b@example.org"][..],
+        &["roster", "add", "b@example.org", "--name", "Bob"][..],
+        &["roster", "accept", "b@example.org"][..],
+        &["presence", "away", "back", "soon"][..],
     ] {
         let mut all = vec!["--socket", "/nonexistent/x.sock"];
         all.extend_from_slice(args);
@@ -65,6 +68,7 @@ fn a_malformed_jid_or_fingerprint_is_a_usage_error_before_any_daemon_call() {
         &["account", "password", "example.org", "--password-stdin"][..],
         &["account", "trust", "a@example.org", "SHA256:AB:CD"][..],
         &["send", "bob", "hi"][..],
+        &["roster", "remove", "bob"][..],
     ] {
         let mut all = vec!["--socket", "/nonexistent/x.sock"];
         all.extend_from_slice(args);

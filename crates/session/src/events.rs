@@ -61,6 +61,75 @@ pub struct RosterItem {
     pub groups: Vec<String>,
 }
 
+/// The user's own availability, as contacts see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Availability {
+    /// Online, no `<show/>`.
+    #[default]
+    Available,
+    /// `<show>away</show>`.
+    Away,
+    /// `<show>dnd</show>`.
+    DoNotDisturb,
+}
+
+/// The presence the session sends now (when online) and at every login.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnPresence {
+    /// Available, away or do not disturb.
+    pub availability: Availability,
+    /// Status text shown beside it.
+    pub status: Option<String>,
+}
+
+/// A presence subscription stanza (RFC 6121 §3), either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionKind {
+    /// Asks to see the other's presence.
+    Subscribe,
+    /// Lets the other see ours (approves a request).
+    Subscribed,
+    /// Stops seeing the other's presence, or withdraws a request.
+    Unsubscribe,
+    /// Stops the other seeing ours, or refuses a request.
+    Unsubscribed,
+}
+
+/// A roster entry to write (RFC 6121 §2.4): added, or replaced whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEdit {
+    /// The contact.
+    pub jid: BareJid,
+    /// The name the user gives; `None` for none.
+    pub name: Option<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// Why a request to the server (a roster change, a subscription answer)
+/// did not happen. The words say what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// Not online: the request is not kept for later.
+    #[error("the account is not connected; try again once it is")]
+    NotConnected,
+    /// The server answered with an error.
+    #[error("the server refused: {0}")]
+    Refused(String),
+    /// The server did not answer within the request timeout.
+    #[error("the server did not answer in time; the change may still happen")]
+    NoAnswer,
+    /// The stream ended before the server answered.
+    #[error("the connection was lost before the server answered; try again once connected")]
+    ConnectionLost,
+    /// The session is gone (shutting down, or the account was removed).
+    #[error("the session has shut down")]
+    SessionGone,
+}
+
+/// Where the worker answers a request with a reply.
+pub type Reply = oneshot::Sender<Result<(), RequestError>>;
+
 /// Which way a received message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageDirection {
@@ -168,6 +237,17 @@ pub enum SessionEvent {
     },
     /// A contact's presence.
     Presence(PresenceUpdate),
+    /// A subscription stanza from someone: `Subscribe` is a request to see
+    /// our presence (servers deliver pending ones again at each login, RFC
+    /// 6121 §3.1.3, so the host need not keep them), `Unsubscribe`
+    /// withdraws it (or ends theirs); `Subscribed`/`Unsubscribed` answer
+    /// ours (the roster push that follows says the same).
+    Subscription {
+        /// Bare JID of the sender.
+        from: BareJid,
+        /// Which stanza.
+        kind: SubscriptionKind,
+    },
     /// Chat messages (incoming, or carbons of ones sent elsewhere): store
     /// them together and then, in the same transaction, move the archive
     /// position as `archive_position` says (when `Some`), so the position
@@ -251,6 +331,33 @@ pub enum Command {
     /// waits instead of burning attempts; when one returns it retries at
     /// once.
     NetworkAvailable(bool),
+    /// Add or replace a roster entry; answered when the server has.
+    SetRosterItem {
+        /// The entry.
+        item: RosterEdit,
+        /// The outcome.
+        reply: Reply,
+    },
+    /// Remove a roster entry (the server also ends both subscriptions);
+    /// answered when the server has.
+    RemoveRosterItem {
+        /// The contact.
+        jid: BareJid,
+        /// The outcome.
+        reply: Reply,
+    },
+    /// Send a subscription stanza; answered once it is written.
+    SendSubscription {
+        /// The contact.
+        to: BareJid,
+        /// Which stanza.
+        kind: SubscriptionKind,
+        /// The outcome.
+        reply: Reply,
+    },
+    /// Our presence from now on: sent at once when online, and at every
+    /// login.
+    SetPresence(OwnPresence),
     /// The host could not store what came with an archive step: the
     /// position is this one, and the next catch-up starts from it.
     RewindArchive(Option<String>),

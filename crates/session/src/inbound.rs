@@ -12,7 +12,9 @@ use xmpp_parsers::presence::{Presence, Show, Type as PresenceType};
 use xmpp_parsers::roster::{Roster, Subscription};
 use xmpp_parsers::stanza_id::{OriginId, StanzaId};
 
-use crate::events::{MessageDirection, PresenceUpdate, ReceivedMessage, RosterItem};
+use crate::events::{
+    MessageDirection, PresenceUpdate, ReceivedMessage, RosterItem, SubscriptionKind,
+};
 use crate::names::stanza_words;
 
 /// What a stanza asks of the worker.
@@ -30,6 +32,11 @@ pub(crate) enum Inbound {
         reason: String,
     },
     Presence(PresenceUpdate),
+    /// A subscription stanza from a contact (RFC 6121 §3).
+    Subscription {
+        from: BareJid,
+        kind: SubscriptionKind,
+    },
     RosterPush {
         id: String,
         ver: Option<String>,
@@ -212,7 +219,15 @@ fn classify_presence(presence: Presence) -> Inbound {
     let available = match presence.type_ {
         PresenceType::None => true,
         PresenceType::Unavailable => false,
-        _ => return Inbound::Ignored("presence subscription or error"),
+        PresenceType::Subscribe => return subscription(from, SubscriptionKind::Subscribe),
+        PresenceType::Subscribed => return subscription(from, SubscriptionKind::Subscribed),
+        PresenceType::Unsubscribe => return subscription(from, SubscriptionKind::Unsubscribe),
+        PresenceType::Unsubscribed => {
+            return subscription(from, SubscriptionKind::Unsubscribed);
+        }
+        PresenceType::Error | PresenceType::Probe => {
+            return Inbound::Ignored("presence error or probe");
+        }
     };
     let show = presence.show.as_ref().map(|s| {
         match s {
@@ -230,6 +245,15 @@ fn classify_presence(presence: Presence) -> Inbound {
         show,
         status,
     })
+}
+
+/// Subscriptions are between bare JIDs (RFC 6121 §3.1.1): a resource a
+/// client put on the stanza is not part of it.
+fn subscription(from: Jid, kind: SubscriptionKind) -> Inbound {
+    Inbound::Subscription {
+        from: from.to_bare(),
+        kind,
+    }
 }
 
 fn classify_iq(iq: Iq, own: &BareJid) -> Inbound {
@@ -426,6 +450,35 @@ mod tests {
                 "<iq xmlns='jabber:client' type='get' id='v' from='example.org'><query xmlns='jabber:iq:version'/></iq>"
             ),
             Inbound::UnsupportedIq { .. }
+        ));
+    }
+
+    #[test]
+    fn subscription_stanzas_are_reported_from_the_bare_jid() {
+        let Inbound::Subscription { from, kind } = parse(
+            "<presence xmlns='jabber:client' from='bob@example.org/phone' type='subscribe'/>",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (from.as_str(), kind),
+            ("bob@example.org", SubscriptionKind::Subscribe)
+        );
+        for (word, expected) in [
+            ("subscribed", SubscriptionKind::Subscribed),
+            ("unsubscribe", SubscriptionKind::Unsubscribe),
+            ("unsubscribed", SubscriptionKind::Unsubscribed),
+        ] {
+            let stanza =
+                format!("<presence xmlns='jabber:client' from='bob@example.org' type='{word}'/>");
+            let Inbound::Subscription { kind, .. } = parse(&stanza) else {
+                panic!("{word}")
+            };
+            assert_eq!(kind, expected);
+        }
+        assert!(matches!(
+            parse("<presence xmlns='jabber:client' from='bob@example.org' type='probe'/>"),
+            Inbound::Ignored(_)
         ));
     }
 

@@ -21,8 +21,9 @@ mod worker;
 pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig, Timeouts};
 pub use error::{FailureKind, LoginRefusal, SessionError};
 pub use events::{
-    ArchiveStep, Command, DeliveryStage, MessageDirection, OutgoingMessage, PresenceUpdate,
-    ReceivedMessage, RosterItem, SessionEvent, SessionState, Stored,
+    ArchiveStep, Availability, Command, DeliveryStage, MessageDirection, OutgoingMessage,
+    OwnPresence, PresenceUpdate, ReceivedMessage, Reply, RequestError, RosterEdit, RosterItem,
+    SessionEvent, SessionState, Stored, SubscriptionKind,
 };
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
@@ -70,6 +71,45 @@ impl SessionHandle {
     /// Tell the server whether the user is looking (XEP-0352).
     pub fn set_active(&self, active: bool) -> Result<(), SessionGone> {
         self.command(Command::SetActive(active))
+    }
+
+    /// Our presence from now on: sent at once when online, and at every
+    /// login (replacing plain "available").
+    pub fn set_presence(&self, presence: OwnPresence) -> Result<(), SessionGone> {
+        self.command(Command::SetPresence(presence))
+    }
+
+    /// Add or replace a roster entry (RFC 6121 §2.4), waiting for the
+    /// server's answer. Refused at once when not online.
+    pub async fn set_roster_item(&self, item: RosterEdit) -> Result<(), RequestError> {
+        self.ask(|reply| Command::SetRosterItem { item, reply })
+            .await
+    }
+
+    /// Remove a roster entry (RFC 6121 §2.5), waiting for the server's
+    /// answer. Refused at once when not online.
+    pub async fn remove_roster_item(&self, jid: BareJid) -> Result<(), RequestError> {
+        self.ask(|reply| Command::RemoveRosterItem { jid, reply })
+            .await
+    }
+
+    /// Send a subscription stanza (RFC 6121 §3) to `to`; done once it is
+    /// written. Refused at once when not online.
+    pub async fn send_subscription(
+        &self,
+        to: BareJid,
+        kind: SubscriptionKind,
+    ) -> Result<(), RequestError> {
+        self.ask(|reply| Command::SendSubscription { to, kind, reply })
+            .await
+    }
+
+    async fn ask(&self, command: impl FnOnce(Reply) -> Command) -> Result<(), RequestError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(command(reply))
+            .map_err(|SessionGone| RequestError::SessionGone)?;
+        // The worker drops the reply when the stream ends first.
+        answer.await.unwrap_or(Err(RequestError::ConnectionLost))
     }
 
     /// The host could not store a [`SessionEvent::Messages`] batch: its

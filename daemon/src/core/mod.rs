@@ -8,6 +8,7 @@ mod password;
 mod presence;
 mod requests;
 mod retry;
+mod roster;
 mod sessions;
 mod settings;
 mod trust;
@@ -39,6 +40,10 @@ pub(crate) struct AccountRuntime {
     /// The fingerprint of the certificate the server last offered and we
     /// refused, to compare with what the user then trusts.
     pub(crate) offered_fingerprint: Option<String>,
+    /// Who asked to see our presence and has no answer yet (`roster.rs`).
+    pub(crate) subscription_requests: std::collections::BTreeSet<String>,
+    /// The presence the user chose, sent at every login.
+    pub(crate) own_presence: wimsy_ipc::OwnPresence,
 }
 
 /// A configured account that could not start.
@@ -185,8 +190,13 @@ impl Core {
             }
             Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),
         }
+        // Before connecting, so the first presence sent is the chosen one.
+        let own_presence = self.stored_presence(&entry.jid);
         if session.set_active(self.anyone_looking()).is_err()
             || session.network_available(self.network_up).is_err()
+            || session
+                .set_presence(roster::to_session(&own_presence))
+                .is_err()
         {
             return Err("the session ended at once".to_owned());
         }
@@ -208,6 +218,8 @@ impl Core {
                 },
                 presence: PresenceBook::default(),
                 offered_fingerprint: None,
+                subscription_requests: std::collections::BTreeSet::new(),
+                own_presence,
             },
         );
         Ok(())

@@ -65,6 +65,25 @@ fn dormant_status(dormant: &Dormant) -> ConnectionStatus {
     }
 }
 
+/// Run `work` outside the core and put its answer in the place `client`
+/// keeps for it.
+fn answer_later(client: &ClientHandle, id: u64, work: super::roster::ServerWork) {
+    // A client cut off for lagging needs no answer.
+    let Ok(slot) = client.answer_later(id) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let frame = match work.await {
+            Ok(result) => ServerFrame::Response { id, result },
+            Err(error) => ServerFrame::Error {
+                id: Some(id),
+                error,
+            },
+        };
+        slot.fill(&frame);
+    });
+}
+
 impl Core {
     /// Answer one request; `true` when the daemon must stop.
     pub(crate) async fn handle_request(
@@ -75,7 +94,21 @@ impl Core {
     ) -> bool {
         let quit = matches!(request, Request::Quit);
         let subscribe = matches!(request, Request::Subscribe);
-        let answer = self.answer(client.id, request).await;
+        let answer = match request {
+            // Waits for a server: answered from outside the core, in this
+            // client's order.
+            request @ (Request::RosterAdd { .. }
+            | Request::RosterRename { .. }
+            | Request::RosterRemove { .. }
+            | Request::SubscriptionAnswer { .. }) => match self.roster_change(request) {
+                Ok(work) => {
+                    answer_later(client, id, work);
+                    return false;
+                }
+                Err(error) => Err(error),
+            },
+            request => self.answer(client.id, request).await,
+        };
         let frame = match answer {
             Ok(result) => ServerFrame::Response { id, result },
             Err(error) => ServerFrame::Error {
@@ -166,9 +199,23 @@ impl Core {
                 let account = self.one_account(account.as_deref())?;
                 Ok(Response::Roster {
                     contacts: self.contacts(&account)?,
+                    subscription_requests: self.subscription_requests(&account),
                     account,
                 })
             }
+            // Answered in `handle_request`, without the core waiting.
+            Request::RosterAdd { .. }
+            | Request::RosterRename { .. }
+            | Request::RosterRemove { .. }
+            | Request::SubscriptionAnswer { .. } => Err(fail(
+                ErrorCode::Internal,
+                "wimsyd routed a request to the wrong handler",
+            )),
+            Request::SetPresence {
+                account,
+                show,
+                status,
+            } => self.set_presence(account.as_deref(), show, status),
             Request::Send { account, to, body } => self.send(account.as_deref(), &to, &body),
             Request::History {
                 account,
@@ -307,6 +354,12 @@ impl Core {
                         unread: c.unread,
                     })
                     .collect(),
+                subscription_requests: self.subscription_requests(jid),
+                presence: self
+                    .accounts
+                    .get(jid)
+                    .map(|a| a.own_presence.clone())
+                    .unwrap_or_default(),
             });
         }
         accounts.sort_by(|a, b| a.jid.cmp(&b.jid));

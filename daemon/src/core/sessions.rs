@@ -84,6 +84,9 @@ impl Core {
                 for item in items.iter().filter(|n| !old.contains(n)) {
                     self.publish_contact(&account, item);
                 }
+                for item in &items {
+                    self.on_roster_entry(&account, item);
+                }
             }
             SessionEvent::RosterUnchanged => {}
             SessionEvent::CatchUpDone { fetched } => {
@@ -104,7 +107,11 @@ impl Core {
                     });
                 } else {
                     self.publish_contact(&account, &item);
+                    self.on_roster_entry(&account, &item);
                 }
+            }
+            SessionEvent::Subscription { from, kind } => {
+                self.on_subscription(&account, &from, kind);
             }
             SessionEvent::Presence(update) => {
                 let Some(runtime) = self.accounts.get_mut(&account) else {

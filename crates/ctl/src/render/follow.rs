@@ -4,8 +4,8 @@ use serde::Serialize;
 use wimsy_ipc::{Contact, Event, FrontendState, Snapshot};
 
 use super::{
-    arrow, delivery_word, hint, hint_lines, indented, inline, presence_text, status_detail,
-    status_text, table,
+    arrow, delivery_word, hint, hint_lines, indented, inline, own_presence_text, presence_text,
+    status_detail, status_text, table,
 };
 
 /// What `follow` prints for an event this version cannot read.
@@ -77,7 +77,29 @@ pub fn human_snapshot(daemon: &str, snapshot: &Snapshot) -> String {
         out.push('\n');
         out.push_str(&hints);
     }
+    for account in &snapshot.accounts {
+        let jid = inline(&account.jid);
+        if !account.presence.is_default() {
+            out.push_str(&format!(
+                "\n{jid}: you are {}",
+                own_presence_text(&account.presence)
+            ));
+        }
+        for asker in &account.subscription_requests {
+            out.push('\n');
+            out.push_str(&request_line(&jid, asker));
+        }
+    }
     out
+}
+
+/// `alice bob asks to see your presence (...)`.
+fn request_line(account: &str, asker: &str) -> String {
+    let asker = inline(asker);
+    format!(
+        "{account} {asker} asks to see your presence: `wimsyctl roster accept {asker}` \
+         or `wimsyctl roster deny {asker}`"
+    )
 }
 
 /// One event as a line (or a few, for a message of several lines).
@@ -144,6 +166,17 @@ pub fn human_event(state: &FrontendState, event: &Event) -> String {
             peer,
             count,
         } => format!("{} {} unread {count}", inline(account), inline(peer)),
+        Event::SubscriptionRequest { account, jid } => request_line(&inline(account), jid),
+        Event::SubscriptionRequestGone { account, jid } => format!(
+            "{} request of {} to see your presence is settled",
+            inline(account),
+            inline(jid)
+        ),
+        Event::OwnPresence { account, presence } => format!(
+            "{} you are {}",
+            inline(account),
+            own_presence_text(presence)
+        ),
         Event::Setting { key, value } => super::settings::event_line(key, value),
         Event::ShuttingDown => "wimsyd is shutting down".into(),
         Event::Unknown => UNKNOWN_EVENT.into(),
@@ -234,6 +267,8 @@ mod tests {
                     last: msg(7, Direction::Out, "hi"),
                     unread: 2,
                 }],
+                subscription_requests: vec![],
+                presence: Default::default(),
             }],
         }
     }
@@ -254,6 +289,51 @@ mod tests {
         assert_eq!(
             human_snapshot("wimsyd 0.1.0", &Snapshot::default()),
             "following wimsyd 0.1.0 from event 0 (Ctrl-C to stop)\nno accounts"
+        );
+    }
+
+    #[test]
+    fn requests_and_own_presence_in_the_summary_and_as_events() {
+        let mut snapshot = snapshot();
+        snapshot.accounts[0].subscription_requests = vec!["dave@example.org".into()];
+        snapshot.accounts[0].presence = wimsy_ipc::OwnPresence {
+            show: wimsy_ipc::Show::Away,
+            status: Some("lunch".into()),
+        };
+        let summary = human_snapshot("wimsyd 0.1.0", &snapshot);
+        assert!(
+            summary.ends_with(
+                "alice@example.org: you are away (lunch)\n\
+                 alice@example.org dave@example.org asks to see your presence: \
+                 `wimsyctl roster accept dave@example.org` or `wimsyctl roster deny dave@example.org`"
+            ),
+            "{summary}"
+        );
+        let asked = Event::SubscriptionRequest {
+            account: A.into(),
+            jid: "dave@example.org".into(),
+        };
+        assert!(
+            human_event(&state(), &asked).starts_with("alice@example.org dave@example.org asks")
+        );
+        let gone = Event::SubscriptionRequestGone {
+            account: A.into(),
+            jid: "dave@example.org".into(),
+        };
+        assert_eq!(
+            human_event(&state(), &gone),
+            "alice@example.org request of dave@example.org to see your presence is settled"
+        );
+        let own = Event::OwnPresence {
+            account: A.into(),
+            presence: wimsy_ipc::OwnPresence {
+                show: wimsy_ipc::Show::Dnd,
+                status: None,
+            },
+        };
+        assert_eq!(
+            human_event(&state(), &own),
+            "alice@example.org you are do not disturb"
         );
     }
 

@@ -7,7 +7,9 @@ pub mod response;
 pub mod settings;
 
 use chrono::{DateTime, Local, Utc};
-use wimsy_ipc::{ConnectionState, ConnectionStatus, Delivery, Direction, PresenceView};
+use wimsy_ipc::{
+    ConnectionState, ConnectionStatus, Delivery, Direction, OwnPresence, PresenceView, Show,
+};
 
 /// Which clock times are shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,22 @@ pub fn presence_text(presence: &PresenceView) -> String {
     match presence.status.as_deref().map(str::trim) {
         Some(status) if !status.is_empty() => format!("{word} ({})", inline(status)),
         _ => word,
+    }
+}
+
+/// One's own presence in words: `available`, `away (at lunch)`,
+/// `do not disturb`.
+pub fn own_presence_text(presence: &OwnPresence) -> String {
+    let word = match presence.show {
+        Show::Available => "available",
+        Show::Away => "away",
+        Show::Dnd => "do not disturb",
+        // A newer daemon's: wimsyctl cannot say which.
+        Show::Unknown => "set by a newer wimsyd",
+    };
+    match presence.status.as_deref().map(str::trim) {
+        Some(status) if !status.is_empty() => format!("{word} ({})", inline(status)),
+        _ => word.to_owned(),
     }
 }
 
@@ -339,6 +357,17 @@ mod tests {
         assert_eq!(presence_text(&p), "away (at lunch)");
         p.status = Some("  ".into());
         assert_eq!(presence_text(&p), "away");
+    }
+
+    #[test]
+    fn own_presence_words() {
+        let mut p = OwnPresence::default();
+        assert_eq!(own_presence_text(&p), "available");
+        p.show = Show::Dnd;
+        assert_eq!(own_presence_text(&p), "do not disturb");
+        p.show = Show::Away;
+        p.status = Some("at\nlunch".into());
+        assert_eq!(own_presence_text(&p), "away (at lunch)");
     }
 
     #[test]

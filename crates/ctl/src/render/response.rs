@@ -5,8 +5,8 @@ use wimsy_ipc::{
 };
 
 use super::{
-    Clock, arrow, delivery_word, hint_lines, indented, inline, presence_text, shell_word,
-    state_word, status_detail, table,
+    Clock, arrow, delivery_word, hint_lines, indented, inline, own_presence_text, presence_text,
+    shell_word, state_word, status_detail, table,
 };
 
 const NO_ACCOUNTS: &str = "no accounts; add one with `wimsyctl account add JID`";
@@ -29,7 +29,11 @@ pub fn human(request: &Request, response: &Response, clock: Clock) -> String {
         Response::Done => done(request),
         Response::Status { accounts } => status(accounts),
         Response::Accounts { accounts } => account_list(accounts),
-        Response::Roster { account, contacts } => roster(account, contacts),
+        Response::Roster {
+            account,
+            contacts,
+            subscription_requests,
+        } => roster(account, contacts, subscription_requests),
         Response::Sent {
             account: _,
             message,
@@ -75,6 +79,40 @@ fn done(request: &Request) -> String {
         Request::Disconnect { account: None } => "every account is offline".into(),
         Request::Disconnect { account: Some(jid) } => format!("{} is offline", inline(jid)),
         Request::MarkRead { peer, .. } => format!("chat with {} marked read", inline(peer)),
+        Request::RosterAdd { jid, .. } => format!(
+            "{} added to your contacts and asked to share their presence",
+            inline(jid)
+        ),
+        Request::RosterRename { jid, name, .. } if name.trim().is_empty() => {
+            format!("{} has no name now", inline(jid))
+        }
+        Request::RosterRename { jid, name, .. } => {
+            format!("{} is now called {}", inline(jid), inline(name.trim()))
+        }
+        Request::RosterRemove { jid, .. } => format!("{} removed from your contacts", inline(jid)),
+        Request::SubscriptionAnswer {
+            jid, accept: true, ..
+        } => format!(
+            "{} may now see your presence (and is asked to share theirs)",
+            inline(jid)
+        ),
+        Request::SubscriptionAnswer {
+            jid, accept: false, ..
+        } => format!("{} may not see your presence", inline(jid)),
+        Request::SetPresence {
+            account,
+            show,
+            status,
+        } => {
+            let presence = own_presence_text(&wimsy_ipc::OwnPresence {
+                show: *show,
+                status: status.clone(),
+            });
+            match account {
+                Some(jid) => format!("{} is now {presence}", inline(jid)),
+                None => format!("every account is now {presence}"),
+            }
+        }
         Request::Quit => "wimsyd is stopping".into(),
         _ => "done".into(),
     }
@@ -124,7 +162,19 @@ fn account_list(accounts: &[AccountInfo]) -> String {
     table(&rows)
 }
 
-fn roster(account: &str, contacts: &[Contact]) -> String {
+fn roster(account: &str, contacts: &[Contact], requests: &[String]) -> String {
+    let list = contact_list(account, contacts);
+    if requests.is_empty() {
+        return list;
+    }
+    let mut out = vec![list, String::new()];
+    out.push(format!("asking to see your presence ({}):", requests.len()));
+    out.extend(requests.iter().map(|jid| format!("  {}", inline(jid))));
+    out.push("answer with `wimsyctl roster accept JID` or `wimsyctl roster deny JID`".into());
+    out.join("\n")
+}
+
+fn contact_list(account: &str, contacts: &[Contact]) -> String {
     let account = inline(account);
     if contacts.is_empty() {
         return format!("{account} has no contacts");
@@ -454,6 +504,7 @@ bob@example.net    -               -               SHA256:AB:CD"
                     presence: PresenceView::default(),
                 },
             ],
+            subscription_requests: vec![],
         };
         let request = Request::Roster { account: None };
         assert_eq!(
@@ -472,11 +523,99 @@ carol@example.com  -     to            offline"
         let empty = Response::Roster {
             account: "alice@example.org".into(),
             contacts: vec![],
+            subscription_requests: vec![],
         };
         assert_eq!(
             human(&request, &empty, Clock::Utc),
             "alice@example.org has no contacts"
         );
+        let asked = Response::Roster {
+            account: "alice@example.org".into(),
+            contacts: vec![],
+            subscription_requests: vec!["dave@example.org".into()],
+        };
+        assert_eq!(
+            human(&request, &asked, Clock::Utc),
+            "\
+alice@example.org has no contacts
+
+asking to see your presence (1):
+  dave@example.org
+answer with `wimsyctl roster accept JID` or `wimsyctl roster deny JID`"
+        );
+    }
+
+    #[test]
+    fn roster_and_presence_changes_say_what_happened() {
+        let bob = || "b@example.org".to_owned();
+        let cases = [
+            (
+                Request::RosterAdd {
+                    account: None,
+                    jid: bob(),
+                    name: None,
+                },
+                "b@example.org added to your contacts and asked to share their presence",
+            ),
+            (
+                Request::RosterRename {
+                    account: None,
+                    jid: bob(),
+                    name: "Bob".into(),
+                },
+                "b@example.org is now called Bob",
+            ),
+            (
+                Request::RosterRename {
+                    account: None,
+                    jid: bob(),
+                    name: " ".into(),
+                },
+                "b@example.org has no name now",
+            ),
+            (
+                Request::RosterRemove {
+                    account: None,
+                    jid: bob(),
+                },
+                "b@example.org removed from your contacts",
+            ),
+            (
+                Request::SubscriptionAnswer {
+                    account: None,
+                    jid: bob(),
+                    accept: true,
+                },
+                "b@example.org may now see your presence (and is asked to share theirs)",
+            ),
+            (
+                Request::SubscriptionAnswer {
+                    account: None,
+                    jid: bob(),
+                    accept: false,
+                },
+                "b@example.org may not see your presence",
+            ),
+            (
+                Request::SetPresence {
+                    account: None,
+                    show: wimsy_ipc::Show::Away,
+                    status: Some("at lunch".into()),
+                },
+                "every account is now away (at lunch)",
+            ),
+            (
+                Request::SetPresence {
+                    account: Some("a@example.org".into()),
+                    show: wimsy_ipc::Show::Dnd,
+                    status: None,
+                },
+                "a@example.org is now do not disturb",
+            ),
+        ];
+        for (request, text) in cases {
+            assert_eq!(human(&request, &Response::Done, Clock::Utc), text);
+        }
     }
 
     #[test]

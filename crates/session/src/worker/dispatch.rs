@@ -109,6 +109,9 @@ impl Worker {
                 }
             }
             Inbound::Presence(update) => self.emit(SessionEvent::Presence(update)),
+            Inbound::Subscription { from, kind } => {
+                self.emit(SessionEvent::Subscription { from, kind });
+            }
             Inbound::RosterPush { id, ver, items } => {
                 let answer = Iq::empty_result(Jid::from(live.jid.to_bare()), id);
                 self.write_stanza(live, &answer).await?;
@@ -129,6 +132,10 @@ impl Worker {
             Inbound::IqResult { id, payload } => match live.pending_iqs.remove(&id).map(|(p, _)| p)
             {
                 Some(IqPurpose::RosterGet) => self.on_roster(payload),
+                Some(IqPurpose::RosterSet(reply)) => {
+                    // The host may have stopped waiting.
+                    let _ = reply.send(Ok(()));
+                }
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
                 Some(IqPurpose::ArchivePage { after }) => {
                     self.on_archive_page(live, after, payload).await?;
@@ -162,8 +169,15 @@ impl Worker {
                     live.catch_up = None;
                     self.flush_queue(live).await?;
                 }
+                Some(IqPurpose::RosterSet(reply)) => {
+                    tracing::info!("the server refused a roster change: {reason}");
+                    let _ = reply.send(Err(RequestError::Refused(reason)));
+                }
                 Some(purpose) => {
-                    tracing::warn!(?purpose, "the server refused our request: {reason}")
+                    tracing::warn!(
+                        purpose = purpose.name(),
+                        "the server refused our request: {reason}"
+                    )
                 }
                 None => tracing::debug!("error answer to an unknown request: {reason}"),
             },

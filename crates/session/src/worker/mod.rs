@@ -12,13 +12,17 @@ use xmpp_parsers::jid::FullJid;
 use crate::config::{AccountConfig, ServerOverride, SessionConfig};
 use crate::connect::Xml;
 use crate::error::SessionError;
-use crate::events::{Command, OutgoingMessage, SessionEvent, SessionState, Stored};
+use crate::events::{
+    Command, OutgoingMessage, OwnPresence, Reply, RequestError, RosterEdit, SessionEvent,
+    SessionState, Stored, SubscriptionKind,
+};
 use crate::policy;
 
 mod catch_up;
 mod dispatch;
 mod doubt;
 mod establish;
+mod roster;
 mod serve;
 
 use establish::connect_once;
@@ -48,9 +52,11 @@ enum End {
     Lost(SessionError),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum IqPurpose {
     RosterGet,
+    /// A roster set or remove the host waits on.
+    RosterSet(Reply),
     CarbonsEnable,
     Ping,
     /// A page of archive catch-up; `after` is where it started.
@@ -62,6 +68,20 @@ enum IqPurpose {
         peer: xmpp_parsers::jid::BareJid,
         start_ms: i64,
     },
+}
+
+impl IqPurpose {
+    /// For logs.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::RosterGet => "roster fetch",
+            Self::RosterSet(_) => "roster change",
+            Self::CarbonsEnable => "carbons",
+            Self::Ping => "ping",
+            Self::ArchivePage { .. } => "archive page",
+            Self::DoubtPage { .. } => "archive search",
+        }
+    }
 }
 
 /// An archive catch-up under way (see `catch_up.rs`).
@@ -120,9 +140,33 @@ struct Unacked {
     message: OutgoingMessage,
 }
 
+/// A host request that needs a live stream, with its answer.
+#[derive(Debug)]
+enum OnlineRequest {
+    SetRosterItem(RosterEdit, Reply),
+    RemoveRosterItem(xmpp_parsers::jid::BareJid, Reply),
+    Subscription(xmpp_parsers::jid::BareJid, SubscriptionKind, Reply),
+}
+
+impl OnlineRequest {
+    fn refuse(self, error: RequestError) {
+        let reply = match self {
+            Self::SetRosterItem(_, reply)
+            | Self::RemoveRosterItem(_, reply)
+            | Self::Subscription(_, _, reply) => reply,
+        };
+        // The host may have stopped waiting; nothing to tell then.
+        let _ = reply.send(Err(error));
+    }
+}
+
 /// What a command asks of whatever the worker is doing at the time.
 enum Effect {
     Nothing,
+    /// Something to do on the live stream (only while connected).
+    Online(OnlineRequest),
+    /// Our presence changed: send it.
+    Presence,
     /// A message was queued: write what the queue holds.
     Flush,
     /// The user's visibility changed (XEP-0352).
@@ -182,6 +226,11 @@ pub(crate) struct Worker {
     /// Recently written messages by origin-id, so a bounce can be matched
     /// even after the server acknowledged the message.
     recent: VecDeque<(String, i64)>,
+    /// The presence the host chose, sent at every login.
+    presence: OwnPresence,
+    /// `presence` changed since the stream it was last sent on: a resumed
+    /// stream must send it (a fresh one always does).
+    presence_unsent: bool,
     state: SessionState,
 }
 
@@ -218,6 +267,8 @@ impl Worker {
             last_error: None,
             jid: None,
             recent: VecDeque::new(),
+            presence: OwnPresence::default(),
+            presence_unsent: false,
             state: SessionState::Offline,
         }
     }
@@ -275,11 +326,37 @@ impl Worker {
                     Effect::NetworkDown
                 }
             }
+            Command::SetRosterItem { item, reply } => {
+                self.online(OnlineRequest::SetRosterItem(item, reply))
+            }
+            Command::RemoveRosterItem { jid, reply } => {
+                self.online(OnlineRequest::RemoveRosterItem(jid, reply))
+            }
+            Command::SendSubscription { to, kind, reply } => {
+                self.online(OnlineRequest::Subscription(to, kind, reply))
+            }
+            Command::SetPresence(presence) => {
+                self.presence = presence;
+                self.presence_unsent = true;
+                Effect::Presence
+            }
             Command::RewindArchive(position) => {
                 self.rewind_archive(position);
                 Effect::Nothing
             }
             Command::Shutdown(done) => Effect::Stop(Interrupt::Shutdown(Some(done))),
+        }
+    }
+
+    /// A request for the live stream: refused at once when there is none
+    /// (it is not kept: the user is told and can try again), else handed
+    /// to the serving loop.
+    fn online(&self, request: OnlineRequest) -> Effect {
+        if matches!(self.state, SessionState::Connected { .. }) {
+            Effect::Online(request)
+        } else {
+            request.refuse(RequestError::NotConnected);
+            Effect::Nothing
         }
     }
 
@@ -477,7 +554,13 @@ impl Worker {
                     Effect::Stop(interrupt) => return Err(interrupt),
                     Effect::NetworkDown => return Err(Interrupt::NetworkDown),
                     Effect::Probe | Effect::UserRetry if is_wait => return Err(Interrupt::RetryNow),
-                    Effect::Probe | Effect::UserRetry | Effect::Flush | Effect::Csi | Effect::Nothing => {}
+                    Effect::Online(request) => request.refuse(RequestError::NotConnected),
+                    Effect::Probe
+                    | Effect::UserRetry
+                    | Effect::Flush
+                    | Effect::Csi
+                    | Effect::Presence
+                    | Effect::Nothing => {}
                 },
             }
         }

@@ -105,6 +105,8 @@ impl Worker {
                                 self.probe(live).await
                             }
                             Effect::Csi => self.send_csi(live).await,
+                            Effect::Online(request) => self.on_online_request(live, request).await,
+                            Effect::Presence => self.send_presence(live).await,
                             Effect::Nothing => Ok(()),
                             Effect::Stop(interrupt) => return self.close(live, interrupt).await,
                         };
@@ -133,7 +135,7 @@ impl Worker {
             .collect();
         for id in expired {
             if let Some((purpose, _)) = live.pending_iqs.remove(&id) {
-                tracing::warn!(account = %self.account.jid, ?purpose, "the server did not answer in time");
+                tracing::warn!(account = %self.account.jid, purpose = purpose.name(), "the server did not answer in time");
                 match purpose {
                     // The next fresh session catches up from the stored
                     // position again; nothing is skipped.
@@ -142,6 +144,9 @@ impl Worker {
                         self.flush_queue(live).await?;
                     }
                     IqPurpose::DoubtPage { .. } => self.doubt_search_ended(live).await?,
+                    IqPurpose::RosterSet(reply) => {
+                        let _ = reply.send(Err(RequestError::NoAnswer));
+                    }
                     _ => {}
                 }
             }
@@ -164,7 +169,9 @@ impl Worker {
         if !self.active {
             self.send_csi(live).await?;
         }
-        self.write_stanza(live, &Presence::available()).await?;
+        // The presence the host chose, not plain "available": contacts
+        // never see us online without the user's away or busy.
+        self.send_presence(live).await?;
         // Messages a broken stream may have delivered are looked up in the
         // archive first; the queue waits behind them to keep its order.
         self.check_doubts(live).await?;
@@ -175,6 +182,11 @@ impl Worker {
 
     pub(super) async fn after_resume(&mut self, live: &mut Live) -> Result<(), SessionError> {
         self.send_csi(live).await?;
+        // The server kept the stream's presence; only a change made while
+        // it was broken must go out.
+        if self.presence_unsent {
+            self.send_presence(live).await?;
+        }
         self.flush_queue(live).await?;
         // Nothing was lost with the stream, but an unfinished catch-up or
         // a rewind still leaves a gap behind the position.

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use wimsy_ipc::{ConnectionState, ConnectionStatus, Event, Role, ServerFrame, decode_frame};
 use wimsy_session::{
-    ArchiveStep, BareJid, Command, DeliveryStage, MessageDirection, ReceivedMessage, SessionEvent,
-    SessionHandle,
+    ArchiveStep, BareJid, Command, DeliveryStage, MessageDirection, ReceivedMessage, RosterItem,
+    SessionEvent, SessionHandle, SubscriptionKind,
 };
 use wimsy_store::{Delivery, Direction, NewMessage, Store};
 
@@ -61,6 +61,8 @@ pub(in crate::core) fn fixture() -> Fixture {
             status: ConnectionStatus::new(ConnectionState::Connected, "connected"),
             presence: PresenceBook::default(),
             offered_fingerprint: None,
+            subscription_requests: std::collections::BTreeSet::new(),
+            own_presence: wimsy_ipc::OwnPresence::default(),
         },
     );
     let (client, frames) = ClientHandle::detached(1, Role::Gui, 1_024);
@@ -287,4 +289,226 @@ fn a_bounce_is_final_whether_the_ack_comes_before_or_after_it() {
     }
     // Neither goes out again at the next start.
     assert!(f.core.store.pending_outgoing(ME).unwrap().is_empty());
+}
+
+fn subscription(from: &str, kind: SubscriptionKind) -> SessionEvent {
+    SessionEvent::Subscription {
+        from: BareJid::new(from).unwrap(),
+        kind,
+    }
+}
+
+fn push(jid: &str, subscription: &str) -> SessionEvent {
+    SessionEvent::RosterPushed {
+        ver: None,
+        item: RosterItem {
+            jid: jid.to_owned(),
+            name: None,
+            subscription: subscription.to_owned(),
+            groups: vec![],
+        },
+    }
+}
+
+/// A request is announced once however often the server delivers it, and
+/// is gone when a roster push shows it approved (here or on another
+/// device) or the asker withdraws it.
+#[test]
+fn subscription_requests_are_kept_until_settled() {
+    let mut f = fixture();
+    f.event(subscription(JULIET, SubscriptionKind::Subscribe));
+    f.event(subscription(JULIET, SubscriptionKind::Subscribe));
+    f.event(subscription(
+        "romeo@example.net",
+        SubscriptionKind::Subscribe,
+    ));
+    let requests = |events: Vec<Event>| -> Vec<String> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::SubscriptionRequest { jid, .. } => Some(format!("+{jid}")),
+                Event::SubscriptionRequestGone { jid, .. } => Some(format!("-{jid}")),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        requests(f.published()),
+        [format!("+{JULIET}"), "+romeo@example.net".to_owned()]
+    );
+    assert_eq!(
+        f.core.subscription_requests(ME),
+        [JULIET, "romeo@example.net"]
+    );
+    f.event(push(JULIET, "from"));
+    f.event(subscription(
+        "romeo@example.net",
+        SubscriptionKind::Unsubscribe,
+    ));
+    assert_eq!(
+        requests(f.published()),
+        [format!("-{JULIET}"), "-romeo@example.net".to_owned()]
+    );
+    assert!(f.core.subscription_requests(ME).is_empty());
+    // Our own account asking is no request.
+    f.event(subscription(ME, SubscriptionKind::Subscribe));
+    assert!(requests(f.published()).is_empty());
+}
+
+/// A contact whose presence we see (we added them and they approved)
+/// asking back is approved at once, not shown as a request.
+#[tokio::test]
+async fn a_request_from_a_contact_we_see_is_approved() {
+    let mut f = fixture();
+    f.event(push(JULIET, "to"));
+    f.published();
+    f.event(subscription(JULIET, SubscriptionKind::Subscribe));
+    assert!(f.core.subscription_requests(ME).is_empty());
+    assert!(
+        !f.published()
+            .iter()
+            .any(|e| matches!(e, Event::SubscriptionRequest { .. }))
+    );
+    let approved = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match f.commands.recv().await.unwrap() {
+                Command::SendSubscription { to, kind, .. } => return (to, kind),
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(approved.0.as_str(), JULIET);
+    assert_eq!(approved.1, SubscriptionKind::Subscribed);
+}
+
+/// The chosen presence is stored, announced once, handed to the session,
+/// and read back by a later daemon on the same store.
+#[test]
+fn own_presence_is_kept_and_announced() {
+    let mut f = fixture();
+    let away = wimsy_ipc::Show::Away;
+    f.core
+        .set_presence(None, away, Some(" at lunch ".into()))
+        .unwrap();
+    f.core
+        .set_presence(None, away, Some("at lunch".into()))
+        .unwrap();
+    let announced: Vec<Event> = f
+        .published()
+        .into_iter()
+        .filter(|e| matches!(e, Event::OwnPresence { .. }))
+        .collect();
+    let expected = wimsy_ipc::OwnPresence {
+        show: wimsy_ipc::Show::Away,
+        status: Some("at lunch".into()),
+    };
+    assert_eq!(
+        announced,
+        [Event::OwnPresence {
+            account: ME.into(),
+            presence: expected.clone()
+        }]
+    );
+    let mut told = Vec::new();
+    while let Ok(command) = f.commands.try_recv() {
+        if let Command::SetPresence(p) = command {
+            told.push(p);
+        }
+    }
+    assert_eq!(told.len(), 2);
+    assert_eq!(told[0].availability, wimsy_session::Availability::Away);
+    assert_eq!(told[0].status.as_deref(), Some("at lunch"));
+    let later = Store::open(&f.path).unwrap();
+    let (session_events, _) = mpsc::unbounded_channel();
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::new(
+        later,
+        AccountStore::new(dir.path()),
+        Secrets::files_only(dir.path()),
+        crate::settings::Settings::load(dir.path()),
+        crate::SessionConfig::tight(),
+        session_events,
+    );
+    assert_eq!(core.stored_presence(ME), expected);
+    let refused = f
+        .core
+        .set_presence(None, wimsy_ipc::Show::Unknown, None)
+        .unwrap_err();
+    assert_eq!(refused.code, wimsy_ipc::ErrorCode::InvalidArgument);
+}
+
+/// A roster change is answered from outside the core: its place in the
+/// client's queue is kept at once, the core goes on (here: an event is
+/// published meanwhile), and the answer fills the place when the server
+/// has taken the change.
+#[tokio::test]
+async fn a_roster_change_is_answered_later_in_its_place() {
+    let mut f = fixture();
+    f.event(push(JULIET, "both"));
+    f.published();
+    let (client, mut queue) = ClientHandle::detached(2, Role::Cli, 16);
+    let rename = wimsy_ipc::Request::RosterRename {
+        account: None,
+        jid: JULIET.into(),
+        name: "Juliet".into(),
+    };
+    assert!(!f.core.handle_request(&client, 7, rename).await);
+    let place = queue.try_recv().unwrap().later().expect("a place kept");
+    // The core is free: the session has the change, not yet its answer.
+    let Command::SetRosterItem { item, reply } = f.commands.recv().await.unwrap() else {
+        panic!("not a roster change")
+    };
+    assert_eq!(item.name.as_deref(), Some("Juliet"));
+    f.event(subscription(
+        "romeo@example.net",
+        SubscriptionKind::Subscribe,
+    ));
+    assert_eq!(f.published().len(), 1);
+    reply.send(Ok(())).unwrap();
+    let bytes = place.wait().await;
+    let frame: ServerFrame = decode_frame(&bytes[..bytes.len() - 1]).unwrap();
+    assert_eq!(
+        frame,
+        ServerFrame::Response {
+            id: 7,
+            result: wimsy_ipc::Response::Done
+        }
+    );
+
+    // A refusal comes back in the server's words; a contact that is not
+    // there is refused at once.
+    let remove = wimsy_ipc::Request::RosterRemove {
+        account: None,
+        jid: JULIET.into(),
+    };
+    assert!(!f.core.handle_request(&client, 8, remove).await);
+    let place = queue.try_recv().unwrap().later().expect("a place kept");
+    let Command::RemoveRosterItem { reply, .. } = f.commands.recv().await.unwrap() else {
+        panic!("not a roster removal")
+    };
+    reply
+        .send(Err(wimsy_session::RequestError::Refused(
+            "the item does not exist".into(),
+        )))
+        .unwrap();
+    let bytes = place.wait().await;
+    let ServerFrame::Error { id, error } = decode_frame(&bytes[..bytes.len() - 1]).unwrap() else {
+        panic!("not an error")
+    };
+    assert_eq!(id, Some(8));
+    assert_eq!(error.code, wimsy_ipc::ErrorCode::ServerError);
+    assert_eq!(
+        error.message,
+        "me@example.org: the server refused: the item does not exist"
+    );
+    let stranger = wimsy_ipc::Request::RosterRename {
+        account: None,
+        jid: "romeo@example.net".into(),
+        name: "R".into(),
+    };
+    assert!(!f.core.handle_request(&client, 9, stranger).await);
+    let out = queue.try_recv().unwrap();
+    assert!(String::from_utf8_lossy(out.bytes()).contains("is not among the contacts"));
 }
