@@ -6,6 +6,7 @@
 pub mod address;
 pub mod common;
 pub mod first_run;
+pub mod presence;
 pub mod roster;
 pub mod settings;
 pub mod sign_in;

@@ -142,6 +142,12 @@ impl State {
         }
     }
 
+    /// The task to run when the screen opens: the cursor in the first
+    /// field, so typing starts at once.
+    pub fn opened() -> Task<Message> {
+        operation::focus(ids::JID)
+    }
+
     /// Where the login stands, once one was asked for.
     pub fn outcome(&self) -> Option<&Outcome> {
         match &self.stage {
