@@ -30,6 +30,22 @@ pub fn interact_small<'a, M>(
     ui.into_messages().collect()
 }
 
+/// Panic unless each of `texts` is drawn inside [`SMALL`]'s width (below
+/// the fold is fine: the screens scroll; cut off at the side is not).
+pub fn fits_small<'a, M>(view: impl Into<Element<'a, M>>, texts: &[&str]) {
+    let mut ui = Simulator::with_size(iced::Settings::default(), SMALL, view);
+    for text in texts {
+        let bounds = ui
+            .find(*text)
+            .map(|target| iced_test::selector::Bounded::bounds(&target))
+            .unwrap_or_else(|e| panic!("{text:?} is not shown: {e}"));
+        assert!(
+            bounds.x >= 0.0 && bounds.x + bounds.width <= SMALL.0,
+            "{text:?} is cut off at twice the scale: {bounds:?}"
+        );
+    }
+}
+
 /// Whether `view` shows exactly `text` somewhere.
 pub fn shows<'a, M>(view: impl Into<Element<'a, M>>, text: &str) -> bool {
     iced_test::simulator(view).find(text).is_ok()

@@ -8,7 +8,7 @@ use wimsy_ipc::{
 
 use super::{Event, Message, State, ids};
 use crate::link::RequestError;
-use crate::screen::testing::{apply, click, interact, shows, state_with, type_into};
+use crate::screen::testing::{apply, click, fits_small, interact, shows, state_with, type_into};
 
 const A: &str = "alice@example.org";
 const BOB: &str = "bob@example.org";
@@ -229,6 +229,26 @@ fn the_chat_button_opens_the_chat() {
         [Event::OpenChat { account, peer }] => assert_eq!((&**account, &**peer), (A, BOB)),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn everything_fits_a_small_window_at_double_scale() {
+    let state = daemon_state();
+    let mut screen = screen(&state);
+    fits_small(
+        screen.view(&state),
+        &[
+            CAROL,
+            "Accept",
+            "Deny",
+            "Add contact",
+            "Chat",
+            "Rename",
+            "Remove",
+        ],
+    );
+    let _ = screen.update(Message::Remove(BOB.to_owned()));
+    fits_small(screen.view(&state), &["Remove", "Keep"]);
 }
 
 /// `cargo test -p wimsy-gui screenshots -- --ignored` draws the screen

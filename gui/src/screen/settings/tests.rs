@@ -5,7 +5,7 @@ use wimsy_ipc::{ErrorCode, FrontendState, Request, Response, Setting, SettingKin
 use super::view::control_id;
 use super::{Choice, Event, Message, State};
 use crate::link::RequestError;
-use crate::screen::testing::{click, click_id, interact, shows};
+use crate::screen::testing::{click, click_id, fits_small, interact, shows};
 
 const KEEP: &str = "background.keep_connected";
 
@@ -183,6 +183,17 @@ fn no_settings_offered_says_why() {
         "Wimsy's background service offers no settings. An older version of it may be \
          running: Quit Wimsy and open it again to start the new one."
     ));
+}
+
+#[test]
+fn everything_fits_a_small_window_at_double_scale() {
+    let state = offering(vec![keep_connected(true), nickname()]);
+    fits_small(
+        State::default().view(&state),
+        &["Settings", "Your nickname", "Apply"],
+    );
+    let notice = crate::screen::first_run::State::new(None);
+    fits_small(notice.view(&state), &["Closing this window", "Got it"]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use wimsy_ipc::{
 use super::{Event, Message, Purpose, State, ids};
 use crate::link::RequestError;
 use crate::screen::testing::{
-    SMALL, click, interact, interact_small, shows, state_with, type_into,
+    SMALL, click, fits_small, interact, interact_small, shows, state_with, type_into,
 };
 
 const A: &str = "alice@example.org";
@@ -228,19 +228,15 @@ fn the_form_and_the_certificate_fit_a_small_window_at_double_scale() {
     let mut status = error(ConnectionError::Certificate, "not trusted");
     status.fingerprint = Some(FP.to_owned());
     screen.observe(&state_with(&[(A, status)]));
-    let mut ui = iced_test::Simulator::with_size(iced::Settings::default(), SMALL, screen.view());
-    for line in [
-        "00:01:02:03:04:05:06:07",
-        "18:19:1A:1B:1C:1D:1E:1F",
-        "Trust this certificate",
-        "Remove this account and start over",
-    ] {
-        let bounds = ui.find(line).map(|t| t.bounds()).expect(line);
-        assert!(
-            bounds.x >= 0.0 && bounds.x + bounds.width <= SMALL.0,
-            "{line} is cut: {bounds:?}"
-        );
-    }
+    fits_small(
+        screen.view(),
+        &[
+            "00:01:02:03:04:05:06:07",
+            "18:19:1A:1B:1C:1D:1E:1F",
+            "Trust this certificate",
+            "Remove this account and start over",
+        ],
+    );
 }
 
 /// `cargo test -p wimsy-gui screenshots -- --ignored` draws the screen's
