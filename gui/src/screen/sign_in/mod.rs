@@ -156,7 +156,10 @@ impl State {
         }
     }
 
-    /// The shared state changed: see how the login goes.
+    /// The shared state changed: see how the login goes. Call it after
+    /// every event the app applies, not once per batch: a restarted login
+    /// shows as a new status between two alike errors, and the error after
+    /// it is only told apart from the one before by that.
     pub fn observe(&mut self, state: &FrontendState) {
         let Stage::Watching { watch, outcome, .. } = &mut self.stage else {
             return;

@@ -176,6 +176,30 @@ fn an_untrusted_certificate_shows_its_fingerprint_and_a_trust_button() {
 }
 
 #[test]
+fn an_account_in_error_opens_straight_at_its_fix() {
+    let mut screen = State::fix(A);
+    let mut status = error(ConnectionError::Certificate, "not trusted");
+    status.fingerprint = Some(FP.to_owned());
+    screen.observe(&state_with(&[(A, status)]));
+    let messages = interact(screen.view(), |ui| click(ui, "Trust this certificate"));
+    assert!(matches!(
+        one_request(feed(&mut screen, messages)),
+        Request::AccountTrust { .. }
+    ));
+    // Refused: what was shown before comes back, with the reason.
+    let _ = screen.update(Message::Trusted(Err(RequestError {
+        code: Some(ErrorCode::InvalidArgument),
+        message: "the fingerprint does not match the certificate the server offers now".to_owned(),
+    })));
+    let mut ui = iced_test::simulator(screen.view());
+    assert!(ui.find("Trust this certificate").is_ok());
+    assert!(
+        ui.find("The fingerprint does not match the certificate the server offers now.")
+            .is_ok()
+    );
+}
+
+#[test]
 fn connected_says_so_and_continue_leaves_the_screen() {
     let mut screen = signing_in();
     screen.observe(&state_with(&[(
