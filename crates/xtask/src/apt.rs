@@ -39,7 +39,7 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
     },
     Package {
         name: "x11-utils",
-        why: "xwininfo, to find the GUI's window under Xvfb",
+        why: "xwininfo and xprop, to look into the GUI's windows under Xvfb by hand when a GUI test fails (the tests speak X11 themselves, through x11rb)",
     },
     Package {
         name: "gnome-keyring",
