@@ -501,3 +501,6 @@ impl Screenshots {
         Ok(path)
     }
 }
+
+#[cfg(test)]
+mod tests;
