@@ -234,6 +234,14 @@ impl Wimsy {
         }
     }
 
+    /// The hook lines that have come since the last look, without
+    /// waiting (they are kept in [`Self::seen`] too).
+    pub fn poll(&mut self) -> Vec<HookLine> {
+        let new: Vec<HookLine> = self.lines.try_iter().collect();
+        self.seen.extend(new.iter().cloned());
+        new
+    }
+
     /// The hook lines seen so far, as short strings for messages.
     pub fn hook_lines(&self) -> Vec<String> {
         self.seen.iter().map(|l| format!("{:?}", l.hook)).collect()

@@ -77,6 +77,10 @@ pub(crate) const BENCH_PACKAGES: &[Package] = &[
         name: "python3-slixmpp",
         why: "the plain XMPP client that sends and receives beside wimsyd",
     },
+    Package {
+        name: "xvfb",
+        why: "a virtual X server for the window's launch, scrolling and memory figures",
+    },
 ];
 
 /// What `cargo xtask demo` needs.

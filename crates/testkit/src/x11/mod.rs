@@ -55,9 +55,12 @@ use crate::process::{WatchdogTarget, pid_of};
 /// The screen every instance has: room for a 640x400 window and then some.
 const SCREEN: (u16, u16) = (1024, 768);
 
-/// XTEST's event types (the core protocol's KeyPress and KeyRelease).
+/// XTEST's event types (the core protocol's event codes).
 const KEY_PRESS: u8 = 2;
 const KEY_RELEASE: u8 = 3;
+const BUTTON_PRESS: u8 = 4;
+const BUTTON_RELEASE: u8 = 5;
+const MOTION_NOTIFY: u8 = 6;
 
 /// A private Xvfb on a display it chose itself (`-displayfd`), listening
 /// on its Unix socket only; killed when dropped (and, through a watchdog,
@@ -311,6 +314,34 @@ impl X11 {
         for &m in held.iter().rev() {
             self.fake(KEY_RELEASE, m)?;
         }
+        self.sync()
+    }
+
+    /// The window's place and size on the screen: x, y, width, height.
+    pub fn geometry(&self, window: Window) -> anyhow::Result<(i16, i16, u16, u16)> {
+        let g = self.conn.get_geometry(window)?.reply()?;
+        let at = self
+            .conn
+            .translate_coordinates(window, self.root, 0, 0)?
+            .reply()?;
+        Ok((at.dst_x, at.dst_y, g.width, g.height))
+    }
+
+    /// Moves the pointer to (`x`, `y`) on the screen.
+    pub fn pointer_to(&self, x: i16, y: i16) -> anyhow::Result<()> {
+        self.conn
+            .xtest_fake_input(MOTION_NOTIFY, 0, CURRENT_TIME, self.root, x, y, 0)?;
+        self.sync()
+    }
+
+    /// One click of the mouse wheel where the pointer is: up (button 4)
+    /// or down (button 5); returns once the server has taken it.
+    pub fn wheel(&self, up: bool) -> anyhow::Result<()> {
+        let button = if up { 4 } else { 5 };
+        self.conn
+            .xtest_fake_input(BUTTON_PRESS, button, CURRENT_TIME, NONE, 0, 0, 0)?;
+        self.conn
+            .xtest_fake_input(BUTTON_RELEASE, button, CURRENT_TIME, NONE, 0, 0, 0)?;
         self.sync()
     }
 
