@@ -43,8 +43,8 @@ Scrolling: in one more launched window, the pointer over the conversation\n\
 (the right half of the window, at mid-height), the mouse wheel is turned\n\
 up one click at a time (XTEST button 4): each click's time is from the\n\
 click being taken by the X server until the last drawing of the frames it\n\
-caused; a click that caused no drawing (the view at its top, waiting for\n\
-an older page) is counted in the notes, not timed. Clicks go on until the\n\
+caused; a click that caused no drawing within 0.5 s (the view at its top,\n\
+waiting for an older page) is counted in the notes, not timed. Clicks go on until the\n\
 window says (`showing` count) it holds 1,000 messages more than it opened\n\
 with (200 with `--quick`): the older pages it asked the daemon for while\n\
 scrolling are part of the clicks' times.\n\
@@ -58,6 +58,9 @@ process each. The peer figure, Gajim's ~180 MB, is the one issue 11 gives\n\
 
 /// The quiet time that ends a frame.
 const QUIET: Duration = Duration::from_millis(30);
+/// How long after a wheel click a first drawing still counts as its
+/// answer.
+const DREW_WITHIN: Duration = Duration::from_millis(500);
 /// The most wheel clicks a scroll may take before it counts as stuck.
 const MAX_CLICKS: usize = 20_000;
 
@@ -272,9 +275,15 @@ fn scroll(
         screen.frames.drain();
         screen.x.wheel(true)?;
         let clicked = Instant::now();
-        match screen.frames.settle(QUIET, STEP)? {
-            Some(last) => times.push(ms(last.saturating_duration_since(clicked))),
-            None => idle_clicks += 1,
+        // A slow frame must not count as none (and then land in the next
+        // click's time): the first drawing may take up to DREW_WITHIN.
+        match screen.frames.next(DREW_WITHIN) {
+            Ok(_) => {
+                let last = screen.frames.settle(QUIET, STEP)?;
+                let last = last.unwrap_or_else(Instant::now);
+                times.push(ms(last.saturating_duration_since(clicked)));
+            }
+            Err(_) => idle_clicks += 1,
         }
         for line in gui.poll() {
             if let Hook::Showing { count, .. } = line.hook {
