@@ -98,6 +98,7 @@ fn the_close_button_ends_the_window_and_the_session_stays_up() {
 }
 
 #[test]
+#[ignore = "needs the GUI rewrite (branch gui-core): --chat, Ctrl+N, the open/sent/showing/close-requested hooks"]
 fn the_window_reattaches_by_itself_when_the_daemon_comes_back() {
     let prosody = prosody_with(&["alice", "bob"]);
     let mut daemon = connected_daemon(&prosody, "alice");
@@ -267,7 +268,7 @@ fn is_showing(hook: &Hook, account: &str, peer: &str, newest: &ChatMessage) -> b
 /// answer, close the window; what arrives meanwhile is stored by the
 /// daemon and shown when the window opens again at that chat.
 #[test]
-
+#[ignore = "needs the GUI rewrite (branch gui-core): --chat, Ctrl+N, the open/sent/showing/close-requested hooks"]
 fn a_chat_from_the_keyboard_survives_closing_the_window() {
     let prosody = prosody_with(&["alice", "bob"]);
     let daemon = connected_daemon(&prosody, "alice");
