@@ -80,6 +80,7 @@ async fn drive(dir: &Path, closed_port: u16, script: &[u8]) -> Outcome {
         store,
         account_files,
         secrets,
+        crate::settings::Settings::load(dir),
         crate::SessionConfig::tight(),
         session_tx,
     );
@@ -285,6 +286,11 @@ mod tests {
         assert_eq!(hostile.errors, 11, "{hostile:?}");
         let quit = seed("quit.ndjson");
         assert_eq!((quit.responses, quit.errors), (4, 0), "{quit:?}");
+        // Settings, views and retries: each refusal is an error, not a
+        // dropped answer.
+        let user = seed("user.ndjson");
+        assert_eq!((user.responses, user.errors), (7, 5), "{user:?}");
+        assert!(user.events >= 3, "{user:?}");
     }
 
     #[test]

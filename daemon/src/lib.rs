@@ -12,6 +12,7 @@ pub mod logging;
 mod paths;
 mod private_fs;
 mod secrets;
+mod settings;
 mod system;
 
 use std::future::Future;
@@ -61,13 +62,21 @@ pub async fn run(
     let store = wimsy_store::Store::open(&paths.store_file())?;
     let account_files = AccountStore::new(&paths.config_dir);
     let entries = account_files.load()?;
+    let settings = settings::Settings::load(&paths.config_dir);
     let listener = instance::bind_socket(&paths.socket).await?;
     tracing::info!(socket = %paths.socket.display(), accounts = entries.len(), "wimsyd listening");
 
     let secrets = secrets::Secrets::open(&paths.config_dir).await;
 
     let (session_tx, session_rx) = mpsc::unbounded_channel();
-    let mut core = core::Core::new(store, account_files, secrets, options.session, session_tx);
+    let mut core = core::Core::new(
+        store,
+        account_files,
+        secrets,
+        settings,
+        options.session,
+        session_tx,
+    );
     for entry in entries {
         let jid = entry.jid.clone();
         let (started, password_unreadable) = match core.secrets.get(&jid).await {

@@ -30,26 +30,36 @@ struct Args {
     client_queue: Option<usize>,
 }
 
-async fn stop_signal() {
+/// SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when the future is first polled (that is only once the core loop runs,
+/// after the socket answers): a SIGTERM sent as soon as the daemon answers
+/// must stop it cleanly, not kill it. Call it inside the runtime.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::warn!("cannot watch SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!("cannot watch SIGTERM and SIGINT: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -96,7 +106,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(wimsyd::run(options, stop_signal())) {
+    match runtime.block_on(async { wimsyd::run(options, stop_signal()).await }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wimsyd: {e}");

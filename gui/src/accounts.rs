@@ -110,6 +110,7 @@ mod tests {
         bob.chats = vec![chat("carol@example.org", 2), chat("dave@example.org", 3)];
         let state = FrontendState::from_snapshot(Snapshot {
             seq: 7,
+            settings: Vec::new(),
             accounts: vec![
                 bob,
                 account("alice@example.org", ConnectionState::Connected, ""),
@@ -156,6 +157,7 @@ mod tests {
         for (state, word, tone) in cases {
             let frontend = FrontendState::from_snapshot(Snapshot {
                 seq: 0,
+                settings: Vec::new(),
                 accounts: vec![account("a@example.org", state, "why")],
             });
             let rows = account_rows(&frontend);
@@ -167,6 +169,7 @@ mod tests {
     fn rows_follow_events() {
         let mut state = FrontendState::from_snapshot(Snapshot {
             seq: 1,
+            settings: Vec::new(),
             accounts: vec![account(
                 "a@example.org",
                 ConnectionState::Connecting,

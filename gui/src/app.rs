@@ -227,6 +227,7 @@ mod tests {
     fn snapshot(seq: u64) -> Snapshot {
         Snapshot {
             seq,
+            settings: Vec::new(),
             accounts: vec![AccountSnapshot {
                 jid: "a@example.org".to_owned(),
                 status: ConnectionStatus::new(ConnectionState::Connecting, "dialling"),

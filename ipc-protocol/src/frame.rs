@@ -225,6 +225,10 @@ pub const KNOWN_OPS: &[&str] = &[
     "mark_read",
     "subscribe",
     "set_visibility",
+    "settings_get",
+    "settings_set",
+    "set_view",
+    "retry",
     "quit",
     "fail",
 ];

@@ -25,6 +25,7 @@
 
 pub mod frame;
 pub mod reducer;
+pub mod settings;
 pub mod socket;
 pub mod types;
 
@@ -36,6 +37,7 @@ pub use frame::{
     decode_client_frame, decode_frame, encode_frame,
 };
 pub use reducer::{AccountView, Applied, FrontendState};
+pub use settings::{Setting, SettingKind, SettingValue};
 pub use socket::{SOCKET_ENV, default_socket_path, resolve_socket_path};
 pub use types::*;
 

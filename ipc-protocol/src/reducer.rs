@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::settings::Setting;
 use crate::types::{
     ChatMessage, ChatSummary, ConnectionStatus, Contact, Delivery, Event, Snapshot,
 };
@@ -16,6 +17,8 @@ pub struct FrontendState {
     pub accounts: BTreeMap<String, AccountView>,
     /// The daemon said it is stopping.
     pub shutting_down: bool,
+    /// Every setting the daemon offers, in its order.
+    pub settings: Vec<Setting>,
 }
 
 /// One account as a frontend sees it.
@@ -80,7 +83,13 @@ impl FrontendState {
             seq: snapshot.seq,
             accounts,
             shutting_down: false,
+            settings: snapshot.settings,
         }
+    }
+
+    /// The setting with this key, if the daemon offers it.
+    pub fn setting(&self, key: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.key == key)
     }
 
     /// Apply event number `seq`.
@@ -159,6 +168,13 @@ impl FrontendState {
                     chat.unread = *count;
                 }
             }
+            Event::Setting { key, value } => {
+                // A key the snapshot did not offer has no words to show
+                // it with: nothing to update.
+                if let Some(setting) = self.settings.iter_mut().find(|s| s.key == *key) {
+                    setting.value = value.clone();
+                }
+            }
             Event::ShuttingDown => self.shutting_down = true,
             Event::Unknown => return Applied::Ignored,
         }
@@ -182,5 +198,60 @@ fn record_message(view: &mut AccountView, message: &ChatMessage) {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{SettingKind, SettingValue};
+
+    fn keep_connected(value: bool) -> Setting {
+        Setting {
+            key: "background.keep_connected".into(),
+            value: SettingValue::Bool(value),
+            default: SettingValue::Bool(true),
+            kind: SettingKind::Bool,
+            choices: None,
+            label: "Keep connected when all windows are closed".into(),
+            description: String::new(),
+        }
+    }
+
+    fn state_with_settings() -> FrontendState {
+        FrontendState::from_snapshot(Snapshot {
+            seq: 5,
+            accounts: Vec::new(),
+            settings: vec![keep_connected(true)],
+        })
+    }
+
+    #[test]
+    fn the_snapshot_settings_are_kept_and_a_setting_event_changes_one() {
+        let mut state = state_with_settings();
+        assert_eq!(
+            state.setting("background.keep_connected"),
+            Some(&keep_connected(true))
+        );
+        let event = Event::Setting {
+            key: "background.keep_connected".into(),
+            value: SettingValue::Bool(false),
+        };
+        assert_eq!(state.apply(6, &event), Applied::Applied);
+        assert_eq!(state.settings, vec![keep_connected(false)]);
+        assert_eq!(state.apply(6, &event), Applied::Stale);
+    }
+
+    #[test]
+    fn a_setting_event_for_a_key_not_offered_changes_nothing_but_counts() {
+        let mut state = state_with_settings();
+        let event = Event::Setting {
+            key: "notifications.sound".into(),
+            value: SettingValue::Bool(false),
+        };
+        assert_eq!(state.apply(6, &event), Applied::Applied);
+        assert_eq!(state.seq, 6);
+        assert_eq!(state.settings, vec![keep_connected(true)]);
+        assert_eq!(state.setting("notifications.sound"), None);
     }
 }

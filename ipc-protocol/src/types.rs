@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings::{Setting, SettingValue};
+
 /// One frame from a frontend to the daemon: a request with the id its
 /// answer will carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,16 +135,70 @@ pub enum Request {
     /// Whether this frontend shows a window the user can see. While no
     /// connection says `true`, the daemon tells servers the user is not
     /// looking (XEP-0352), which saves battery and bandwidth. It holds for
-    /// the life of the connection.
+    /// the life of the connection. The same as [`Request::SetView`] with
+    /// `focused: false` and no chat.
     SetVisibility {
         /// A window of this frontend is visible.
         visible: bool,
+    },
+    // Settings, the window's view and retrying a failed message.
+    /// The settings the daemon offers (all, or the one named), answered
+    /// with [`Response::Settings`].
+    SettingsGet {
+        /// One setting's key; every setting when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Change a setting; answered with [`Response::Settings`] holding the
+    /// changed one, and every subscriber gets [`Event::Setting`]. A bool
+    /// setting also takes the strings `true`/`false`, `yes`/`no`,
+    /// `on`/`off`.
+    SettingsSet {
+        /// The setting's key.
+        key: String,
+        /// Its new value.
+        value: SettingValue,
+    },
+    /// What this frontend shows: whether a window is visible, whether it
+    /// has the focus, and which chat is open in it. Replaces what an
+    /// earlier `set_view` or `set_visibility` on the same connection said,
+    /// and holds until the connection closes. While no connection is
+    /// visible the daemon tells servers the user is not looking
+    /// (XEP-0352); a focused window on a chat is not notified about it.
+    SetView {
+        /// A window of this frontend is visible.
+        visible: bool,
+        /// That window has the keyboard focus.
+        #[serde(default)]
+        focused: bool,
+        /// The chat open in it, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat: Option<ChatRef>,
+    },
+    /// Send a `failed` outgoing message again: it goes back to `queued`
+    /// and out as any send ([`Event::Delivery`] follows each step).
+    /// Answered with [`Response::Sent`].
+    Retry {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// [`ChatMessage::id`] of the failed message.
+        message_id: i64,
     },
     /// Stop the daemon cleanly (every session closed, store flushed).
     Quit,
     /// Always answered with the error `test_failure`, so that frontends can
     /// test their error paths.
     Fail,
+}
+
+/// A chat of an account, as [`Request::SetView`] names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChatRef {
+    /// Bare JID of the account.
+    pub account: String,
+    /// The other party's bare JID.
+    pub peer: String,
 }
 
 /// The kind of frontend, told in [`Request::Hello`].
@@ -268,6 +324,11 @@ pub enum Response {
         /// The state as of event number `snapshot.seq`.
         snapshot: Snapshot,
     },
+    /// The answer to [`Request::SettingsGet`] and [`Request::SettingsSet`].
+    Settings {
+        /// Every setting asked for (for `settings_set`, the changed one).
+        settings: Vec<Setting>,
+    },
     /// An answer `kind` this version does not know (a newer daemon's). The
     /// request was carried out; what the answer said cannot be read.
     #[serde(other)]
@@ -334,6 +395,9 @@ pub enum ErrorCode {
     /// This connection fell too far behind the event stream and is closed;
     /// reconnect and subscribe again.
     Lagged,
+    /// [`Request::SettingsGet`] or [`Request::SettingsSet`] named a key
+    /// this daemon does not have; the message lists the keys it has.
+    UnknownSetting,
     /// A code this version does not know.
     #[serde(other)]
     Unknown,
@@ -614,6 +678,13 @@ pub enum Event {
         /// The new count.
         count: u32,
     },
+    /// A setting changed.
+    Setting {
+        /// The setting's key.
+        key: String,
+        /// Its new value.
+        value: SettingValue,
+    },
     /// The daemon is stopping; the connection will close.
     ShuttingDown,
     /// An event `kind` this version does not know (a newer daemon's): its
@@ -629,6 +700,9 @@ pub struct Snapshot {
     pub seq: u64,
     /// Every account.
     pub accounts: Vec<AccountSnapshot>,
+    /// Every setting the daemon offers, in the order to show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<Setting>,
 }
 
 /// One account's part of a [`Snapshot`].

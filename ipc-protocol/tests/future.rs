@@ -166,6 +166,32 @@ fn an_unknown_delivery_stage_keeps_the_last_known_one() {
     );
 }
 
+#[test]
+fn settings_of_a_kind_or_value_type_this_version_does_not_know_still_read() {
+    let snapshot = snapshot();
+    let [keep, size] = &snapshot.settings[..] else {
+        panic!("{:?}", snapshot.settings)
+    };
+    assert_eq!(keep.kind, SettingKind::Bool);
+    assert_eq!(keep.value, SettingValue::Bool(false));
+    assert_eq!(size.kind, SettingKind::Unknown);
+    assert_eq!(size.value, SettingValue::Text("14".into()));
+    assert_eq!(size.label, "Text size");
+
+    let mut state = FrontendState::from_snapshot(snapshot);
+    let (seq, changed) = event("e_setting_number");
+    assert_eq!(state.apply(seq, &changed), Applied::Applied);
+    assert_eq!(
+        state.setting("display.font_size").map(|s| &s.value),
+        Some(&SettingValue::Text("16".into()))
+    );
+    assert_eq!(
+        state.setting("background.keep_connected").map(|s| &s.value),
+        Some(&SettingValue::Bool(false)),
+        "the other setting is untouched"
+    );
+}
+
 /// A fake newer daemon on a real socket: it answers the handshake, then
 /// sends every future frame, then a known event; the client must read
 /// through to the end.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use wimsy_ipc::{MAX_HISTORY_PAGE, Request};
+use wimsy_ipc::{MAX_HISTORY_PAGE, Request, SettingValue};
 
 use crate::args::{bare_jid, fingerprint, wait_seconds};
 
@@ -104,11 +104,32 @@ pub enum Command {
         #[arg(long)]
         visible: bool,
     },
+    /// Show or change wimsyd's settings
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Stop wimsyd cleanly
     Quit,
     /// Ask wimsyd for an error on purpose (to test scripts' error paths)
     #[command(hide = true)]
     Fail,
+}
+
+/// `wimsyctl settings ...`
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Every setting (or the one named) as `key = value`, with what it is
+    Get {
+        /// A setting's key, like background.keep_connected
+        key: Option<String>,
+    },
+    /// Change a setting: true or false (also yes/no, on/off) for a switch,
+    /// one of its choices, or text; `settings get` shows what each takes
+    Set {
+        /// The setting's key, like background.keep_connected
+        key: String,
+        /// The new value
+        value: String,
+    },
 }
 
 /// `wimsyctl account ...`
@@ -261,6 +282,14 @@ impl Command {
                 peer: peer.clone(),
             },
             Self::Follow { visible } => return Plan::Follow { visible: *visible },
+            Self::Settings(SettingsCommand::Get { key }) => {
+                Request::SettingsGet { key: key.clone() }
+            }
+            // wimsyd reads the words for its own kinds (`on` for a switch).
+            Self::Settings(SettingsCommand::Set { key, value }) => Request::SettingsSet {
+                key: key.clone(),
+                value: SettingValue::Text(value.clone()),
+            },
             Self::Quit => Request::Quit,
             Self::Fail => Request::Fail,
         };
@@ -367,6 +396,34 @@ mod tests {
                 peer: "b@example.org".into()
             })
         );
+    }
+
+    #[test]
+    fn settings_get_and_set_map_to_their_requests() {
+        assert_eq!(
+            plan(&["settings", "get"]),
+            Plan::Request(Request::SettingsGet { key: None })
+        );
+        assert_eq!(
+            plan(&["settings", "get", "background.keep_connected"]),
+            Plan::Request(Request::SettingsGet {
+                key: Some("background.keep_connected".into())
+            })
+        );
+        assert_eq!(
+            plan(&["settings", "set", "background.keep_connected", "off"]),
+            Plan::Request(Request::SettingsSet {
+                key: "background.keep_connected".into(),
+                value: SettingValue::Text("off".into()),
+            })
+        );
+        for args in [
+            &["settings"][..],
+            &["settings", "set", "background.keep_connected"][..],
+            &["settings", "set", "k", "v", "extra"][..],
+        ] {
+            assert_eq!(parse(args).unwrap_err().exit_code(), 2, "{args:?}");
+        }
     }
 
     #[test]

@@ -102,6 +102,9 @@ impl Failure {
                         .into(),
                 ),
                 ErrorCode::AccountRequired => Some("say which with --account JID".into()),
+                ErrorCode::UnknownSetting => {
+                    Some("`wimsyctl settings get` lists them with what they do".into())
+                }
                 _ => None,
             },
             Self::Login { jid, outcome, .. } => failure_advice(jid, outcome),

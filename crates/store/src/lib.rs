@@ -55,6 +55,7 @@ mod history;
 mod kinds;
 mod messages;
 mod migrations;
+mod requeue;
 mod roster;
 mod settings;
 
@@ -75,6 +76,7 @@ pub use history::HistoryPage;
 pub use kinds::{Delivery, Direction};
 pub use messages::{Inserted, NewMessage, StoredMessage};
 pub use migrations::SCHEMA_VERSION;
+pub use requeue::Requeue;
 pub use roster::RosterItem;
 
 use error::DbName;

@@ -189,7 +189,7 @@ impl Store {
     /// peer, whatever the server acknowledged (an XEP-0198 ack only means
     /// the server took the stanza), so a later "sent" or "acked" for it,
     /// in whatever order they arrive, leaves it failed. Only
-    /// [`Store::set_delivery`] (a resend the user asked for) undoes it.
+    /// [`Store::requeue_failed`] (a resend the user asked for) undoes it.
     pub fn advance_delivery(
         &mut self,
         id: i64,

@@ -7,8 +7,13 @@ mod convert;
 mod password;
 mod presence;
 mod requests;
+mod retry;
 mod sessions;
+mod settings;
 mod trust;
+#[cfg(test)]
+mod user_tests;
+mod view;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -64,8 +69,11 @@ pub(crate) struct Core {
     pub(crate) subscribers: HashMap<ClientId, ClientHandle>,
     /// The machine has a network route.
     network_up: bool,
-    /// Connections that said a window of theirs is visible.
-    visible: std::collections::HashSet<ClientId>,
+    /// What each connection said it shows (`set_view`); a connection
+    /// that said nothing, or closed, has none.
+    views: HashMap<ClientId, view::View>,
+    /// The user's settings (`settings.toml`).
+    pub(crate) settings: crate::settings::Settings,
     pub(crate) seq: u64,
     pub(crate) session_config: SessionConfig,
     session_events: mpsc::UnboundedSender<TaggedEvent>,
@@ -85,6 +93,7 @@ impl Core {
         store: Store,
         account_files: AccountStore,
         secrets: Secrets,
+        settings: crate::settings::Settings,
         session_config: SessionConfig,
         session_events: mpsc::UnboundedSender<TaggedEvent>,
     ) -> Self {
@@ -95,7 +104,8 @@ impl Core {
             accounts: BTreeMap::new(),
             dormant: BTreeMap::new(),
             subscribers: HashMap::new(),
-            visible: std::collections::HashSet::new(),
+            views: HashMap::new(),
+            settings,
             network_up: crate::system::network_available(),
             seq: 0,
             session_config,
@@ -175,7 +185,7 @@ impl Core {
             }
             Err(e) => tracing::error!(account = %entry.jid, "could not read the outbox: {e}"),
         }
-        if session.set_active(!self.visible.is_empty()).is_err()
+        if session.set_active(self.anyone_looking()).is_err()
             || session.network_available(self.network_up).is_err()
         {
             return Err("the session ended at once".to_owned());
@@ -247,26 +257,6 @@ impl Core {
         }
     }
 
-    /// Record whether `client` shows a window; tell every session when
-    /// that makes the user start or stop looking (XEP-0352).
-    pub(crate) fn set_visibility(&mut self, client: ClientId, visible: bool) {
-        let was_active = !self.visible.is_empty();
-        if visible {
-            self.visible.insert(client);
-        } else {
-            self.visible.remove(&client);
-        }
-        let active = !self.visible.is_empty();
-        if active != was_active {
-            tracing::debug!(active, "user attention changed");
-            for account in self.accounts.values() {
-                if account.session.set_active(active).is_err() {
-                    tracing::warn!(account = %account.entry.jid, "the session has ended");
-                }
-            }
-        }
-    }
-
     /// An account's status as frontends should see it now.
     pub(crate) fn status_of(&self, jid: &str) -> ConnectionStatus {
         self.accounts
@@ -334,7 +324,7 @@ impl Core {
                     }
                     CoreInput::Gone(client) => {
                         self.subscribers.remove(&client);
-                        self.set_visibility(client, false);
+                        self.record_view(client, view::View::default());
                     }
                 },
                 Some(tagged) = session_events.recv() => {

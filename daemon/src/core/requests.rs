@@ -12,7 +12,7 @@ use wimsy_store::{Cursor, Delivery, Direction, NewMessage};
 
 use super::{Core, Dormant, convert, sessions};
 use crate::accounts::AccountEntry;
-use crate::ipc_server::ClientHandle;
+use crate::ipc_server::{ClientHandle, ClientId};
 
 pub(super) type Answer = Result<Response, ErrorBody>;
 
@@ -20,7 +20,7 @@ pub(super) fn fail(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody::new(code, message)
 }
 
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
+pub(super) fn storage(e: impl std::fmt::Display) -> ErrorBody {
     fail(ErrorCode::Storage, format!("the message store failed: {e}"))
 }
 
@@ -74,11 +74,8 @@ impl Core {
         request: Request,
     ) -> bool {
         let quit = matches!(request, Request::Quit);
-        if let Request::SetVisibility { visible } = request {
-            self.set_visibility(client.id, visible);
-        }
         let subscribe = matches!(request, Request::Subscribe);
-        let answer = self.answer(request).await;
+        let answer = self.answer(client.id, request).await;
         let frame = match answer {
             Ok(result) => ServerFrame::Response { id, result },
             Err(error) => ServerFrame::Error {
@@ -96,7 +93,7 @@ impl Core {
         quit
     }
 
-    async fn answer(&mut self, request: Request) -> Answer {
+    async fn answer(&mut self, client: ClientId, request: Request) -> Answer {
         match request {
             Request::Hello { .. } => {
                 Err(fail(ErrorCode::InvalidArgument, "hello was already done"))
@@ -207,7 +204,18 @@ impl Core {
                 self.publish_unread(&account, &peer);
                 Ok(Response::Done)
             }
-            Request::SetVisibility { .. } => Ok(Response::Done),
+            Request::SetVisibility { visible } => self.set_view(client, visible, false, None),
+            Request::SettingsGet { key } => self.settings_get(key.as_deref()),
+            Request::SettingsSet { key, value } => self.settings_set(&key, &value),
+            Request::SetView {
+                visible,
+                focused,
+                chat,
+            } => self.set_view(client, visible, focused, chat),
+            Request::Retry {
+                account,
+                message_id,
+            } => self.retry(account.as_deref(), message_id),
             Request::Subscribe => Ok(Response::Subscribed {
                 snapshot: self.snapshot()?,
             }),
@@ -240,7 +248,7 @@ impl Core {
     }
 
     /// The account a request means: the given one, or the only one.
-    fn one_account(&self, account: Option<&str>) -> Result<String, ErrorBody> {
+    pub(super) fn one_account(&self, account: Option<&str>) -> Result<String, ErrorBody> {
         if let Some(jid) = account {
             return self.known(jid);
         }
@@ -305,6 +313,7 @@ impl Core {
         Ok(Snapshot {
             seq: self.seq,
             accounts,
+            settings: self.settings.all(),
         })
     }
 

@@ -11,7 +11,7 @@ use wimsy_store::{ArchiveMove, Delivery, Direction, Inserted, NewMessage, Stored
 use super::{Core, TaggedEvent, convert};
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 /// Who wrote an outgoing message before, as far as the daemon knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

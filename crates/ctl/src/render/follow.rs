@@ -144,6 +144,7 @@ pub fn human_event(state: &FrontendState, event: &Event) -> String {
             peer,
             count,
         } => format!("{} {} unread {count}", inline(account), inline(peer)),
+        Event::Setting { key, value } => super::settings::event_line(key, value),
         Event::ShuttingDown => "wimsyd is shutting down".into(),
         Event::Unknown => UNKNOWN_EVENT.into(),
     }
@@ -223,6 +224,7 @@ mod tests {
     fn snapshot() -> Snapshot {
         Snapshot {
             seq: 17,
+            settings: Vec::new(),
             accounts: vec![AccountSnapshot {
                 jid: "alice@example.org".into(),
                 status: ConnectionStatus::new(ConnectionState::Connected, ""),

@@ -4,6 +4,7 @@
 pub mod follow;
 pub mod hint;
 pub mod response;
+pub mod settings;
 
 use chrono::{DateTime, Local, Utc};
 use wimsy_ipc::{ConnectionState, ConnectionStatus, Delivery, Direction, PresenceView};

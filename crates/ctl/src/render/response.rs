@@ -41,6 +41,10 @@ pub fn human(request: &Request, response: &Response, clock: Clock) -> String {
             next_before,
         } => history(request, peer, messages, next_before.as_deref(), clock),
         Response::Subscribed { snapshot } => super::follow::human_snapshot("wimsyd", snapshot),
+        Response::Settings { settings } => super::settings::human(
+            settings,
+            matches!(request, Request::SettingsGet { key: Some(_) }),
+        ),
         Response::Unknown => "done; wimsyd answered in a form this wimsyctl does not know \
                               (wimsyd is newer: upgrade wimsyctl to see it)"
             .into(),

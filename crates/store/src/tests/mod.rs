@@ -8,6 +8,7 @@ mod messages;
 mod open;
 mod order;
 mod plans;
+mod requeue;
 mod roster;
 
 use std::path::PathBuf;

@@ -20,20 +20,20 @@ use crate::core::{AccountRuntime, Core, TaggedEvent};
 use crate::ipc_server::{ClientHandle, Outbound};
 use crate::secrets::Secrets;
 
-const ME: &str = "me@example.org";
-const JULIET: &str = "juliet@example.net";
+pub(in crate::core) const ME: &str = "me@example.org";
+pub(in crate::core) const JULIET: &str = "juliet@example.net";
 
-struct Fixture {
-    _dir: tempfile::TempDir,
+pub(in crate::core) struct Fixture {
+    pub(in crate::core) _dir: tempfile::TempDir,
     path: PathBuf,
-    core: Core,
+    pub(in crate::core) core: Core,
     /// What the core told the account's session.
-    commands: mpsc::UnboundedReceiver<Command>,
+    pub(in crate::core) commands: mpsc::UnboundedReceiver<Command>,
     /// What a subscribed frontend received.
-    frames: mpsc::Receiver<Outbound>,
+    pub(in crate::core) frames: mpsc::Receiver<Outbound>,
 }
 
-fn fixture() -> Fixture {
+pub(in crate::core) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wimsy.sqlite3");
     let store = Store::open(&path).unwrap();
@@ -42,6 +42,7 @@ fn fixture() -> Fixture {
         store,
         AccountStore::new(dir.path()),
         Secrets::files_only(dir.path()),
+        crate::settings::Settings::load(dir.path()),
         crate::SessionConfig::tight(),
         session_events,
     );
@@ -74,7 +75,7 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn event(&mut self, event: SessionEvent) {
+    pub(in crate::core) fn event(&mut self, event: SessionEvent) {
         self.core.on_session_event(TaggedEvent {
             account: ME.to_owned(),
             generation: 1,
@@ -231,7 +232,7 @@ fn deliveries(f: &mut Fixture) -> Vec<wimsy_ipc::Delivery> {
         .collect()
 }
 
-fn outgoing(f: &mut Fixture, body: &str) -> i64 {
+pub(in crate::core) fn outgoing(f: &mut Fixture, body: &str) -> i64 {
     f.core
         .store
         .insert_message(&NewMessage {
@@ -250,7 +251,7 @@ fn outgoing(f: &mut Fixture, body: &str) -> i64 {
         .id
 }
 
-fn stage(f: &mut Fixture, token: i64, stage: DeliveryStage) {
+pub(in crate::core) fn stage(f: &mut Fixture, token: i64, stage: DeliveryStage) {
     f.event(SessionEvent::Delivery { token, stage });
 }
 
