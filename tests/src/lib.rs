@@ -348,3 +348,21 @@ pub async fn whole_history(client: &mut Client, peer: &str) -> Vec<wimsy_ipc::Ch
     all.reverse();
     all
 }
+
+/// Where the GUI tests put their screenshots: `target/test-artifacts/gui/
+/// <test>/`, emptied at the start of the test, printed as each is taken.
+pub fn gui_screenshots(test: &str) -> wimsy_testkit::Screenshots {
+    let target = bin_dir().parent().unwrap().to_path_buf();
+    let screenshots =
+        wimsy_testkit::Screenshots::new(target.join("test-artifacts/gui").join(test)).unwrap();
+    eprintln!(
+        "screenshots of {test} go to {}",
+        screenshots.dir().display()
+    );
+    screenshots
+}
+
+/// `wimsy` attached to `daemon`, on the X server `display`, hooks on.
+pub fn wimsy_command(daemon: &Daemon, display: &str) -> wimsy_testkit::WimsyCommand {
+    wimsy_testkit::WimsyCommand::new(bin_dir(), &daemon.socket, display)
+}

@@ -88,9 +88,12 @@
 //!
 //! The client side has its harness too: [`Wimsyd`] runs the real `wimsyd`
 //! binary with private directories, socket and log, for the end-to-end
-//! tests and `cargo xtask bench` alike.
+//! tests and `cargo xtask bench` alike; [`Wimsy`] runs the `wimsy` window
+//! with its test hooks on a private X server, [`Xvfb`], which [`X11`]
+//! types into, photographs and closes as a person would.
 
 mod ejabberd;
+mod gui;
 mod login;
 mod netns;
 mod process;
@@ -98,14 +101,17 @@ mod prosody;
 mod server;
 mod tls;
 mod wimsyd;
+mod x11;
 
 pub use ejabberd::{Ejabberd, EjabberdBuilder};
+pub use gui::{Hook, HookLine, Wimsy, WimsyCommand};
 pub use netns::NetNs;
 pub use process::{free_loopback_port, wait_until};
 pub use prosody::{Prosody, ProsodyBuilder};
 pub use server::{Account, ServerBuilder, ServerKind, XmppServer};
 pub use tls::untrusted_ca_file;
 pub use wimsyd::{Wimsyd, WimsydBuilder, log_tail as wimsyd_log_tail};
+pub use x11::{Frames, Screenshots, X11, Xvfb, named_keysym};
 
 /// The only virtual host of every instance.
 pub const DOMAIN: &str = "localhost";

@@ -39,7 +39,7 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
     },
     Package {
         name: "x11-utils",
-        why: "xwininfo, to find the GUI's window under Xvfb",
+        why: "xwininfo and xprop, to look into the GUI's windows under Xvfb by hand when a GUI test fails (the tests speak X11 themselves, through x11rb)",
     },
     Package {
         name: "gnome-keyring",
@@ -76,6 +76,10 @@ pub(crate) const BENCH_PACKAGES: &[Package] = &[
     Package {
         name: "python3-slixmpp",
         why: "the plain XMPP client that sends and receives beside wimsyd",
+    },
+    Package {
+        name: "xvfb",
+        why: "a virtual X server for the window's launch, scrolling and memory figures",
     },
 ];
 

@@ -51,9 +51,9 @@ the 50 chats), printing, exit. One untimed run of each kind comes first\n\
 (warm-up), then 30 timed ones (10 with `--quick`).";
 
 /// Roster items.
-const CONTACTS: usize = 200;
+pub(super) const CONTACTS: usize = 200;
 /// Chats in the store.
-const CHATS: usize = 50;
+pub(super) const CHATS: usize = 50;
 /// Messages per chat.
 const PER_CHAT: usize = 20;
 
@@ -301,7 +301,7 @@ async fn wimsyctl_status(ctx: &Ctx, socket: &Path, account: &str) -> Result<Dura
 
 /// Polls `roster` until the daemon has the whole roster: it is fetched at
 /// login, and the catch-up the harness waits for does not wait for it.
-async fn wait_for_roster(client: &mut Client) -> Result<()> {
+pub(super) async fn wait_for_roster(client: &mut Client) -> Result<()> {
     let deadline = Instant::now() + STEP;
     loop {
         let answer = tokio::time::timeout(STEP, client.request(Request::Roster { account: None }))
@@ -325,7 +325,7 @@ async fn wait_for_roster(client: &mut Client) -> Result<()> {
 /// Stores `PER_CHAT` messages with each of `peers`, interleaved in time,
 /// marking chats read at different points; the unread count each chat is
 /// left with.
-fn fill(path: &Path, account: &str, peers: &[String]) -> Result<Vec<u32>> {
+pub(super) fn fill(path: &Path, account: &str, peers: &[String]) -> Result<Vec<u32>> {
     let mut rng = Rng::new(0x00a7_7ac4);
     let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut unread = vec![0u32; peers.len()];

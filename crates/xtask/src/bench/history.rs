@@ -70,13 +70,13 @@ const PAGE: u32 = 50;
 const BIG_PAGE: usize = wimsy_ipc::MAX_HISTORY_PAGE as usize;
 
 /// What filling the store gave.
-struct Filled {
-    took: Duration,
-    mean_body: f64,
+pub(super) struct Filled {
+    pub(super) took: Duration,
+    pub(super) mean_body: f64,
     /// Main file and `-wal` file, after closing.
-    bytes: (u64, u64),
+    pub(super) bytes: (u64, u64),
     /// Origin-ids in insertion (= time) order.
-    origin_ids: Vec<String>,
+    pub(super) origin_ids: Vec<String>,
 }
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
@@ -323,7 +323,7 @@ async fn page(
 
 /// Stores `n` messages between `account` and `peer` at `path`, one
 /// `insert_message` each.
-fn fill(path: &Path, account: &str, peer: &str, n: usize) -> Result<Filled> {
+pub(super) fn fill(path: &Path, account: &str, peer: &str, n: usize) -> Result<Filled> {
     let mut rng = Rng::new(0x5eed_4157);
     let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut origin_ids = Vec::with_capacity(n);

@@ -2,7 +2,7 @@
 //! real Prosody instances, side by side with the clients people use
 //! (Profanity, and slixmpp as a plain receiver) where there is a peer to
 //! compare with: idle cost, message latency, burst ingest, history, attach,
-//! recovery and how the daemon's cost grows. Printed as a Markdown table
+//! recovery, how the daemon's cost grows, and the window (`wimsy` on Xvfb). Printed as a Markdown table
 //! and written to docs/benchmarks.md (full) or
 //! target/bench/benchmarks-quick.md (`--quick`).
 //!
@@ -32,6 +32,7 @@ mod report;
 mod restart;
 mod scale;
 mod watch;
+mod window;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -47,25 +48,26 @@ use report::{Doc, Machine, Row};
 pub(crate) const USAGE: &str =
     "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M] [--debug-build]
 
-  Builds wimsyd and wimsyctl in release mode, then measures them against
+  Builds wimsyd, wimsyctl and wimsy in release mode, then measures them against
   private Prosody instances on loopback (needs root), side by side with
   Profanity and a plain slixmpp receiver where there is something to
   compare: 1 idle cost, 2 message latency, 3 burst ingest, 4 history,
   5 frontend attach, 6 recovery (dead connection, restart, cut, network
   back, outbox, archive catch-up), 7 how the cost grows with accounts and
-  frontends. Prints a Markdown table and writes docs/benchmarks.md.
+  frontends, 8 the window (launch, scrolling, memory; on Xvfb). Prints a
+  Markdown table and writes docs/benchmarks.md.
 
   --quick        every scenario at a small size, in about two minutes;
                  writes target/bench/benchmarks-quick.md instead
   --out PATH     write the report to PATH
-  --only N,M     run only these scenarios (1-7); the report (only their
+  --only N,M     run only these scenarios (1-8); the report (only their
                  figures) goes to target/bench/benchmarks-partial.md
   --debug-build  use the debug binaries (what `cargo xtask test` does so
                  the benchmark code runs at every commit without a release
                  build); figures are not representative";
 
 /// The scenarios by number.
-const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=7;
+const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=8;
 
 struct Args {
     quick: bool,
@@ -95,7 +97,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
                         Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
-                        _ => bail!("--only takes scenario numbers 1 to 7, like `--only 3,4`"),
+                        _ => bail!("--only takes scenario numbers 1 to 8, like `--only 3,4`"),
                     }
                 }
             }
@@ -114,7 +116,7 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
     apt::ensure(apt::BENCH_PACKAGES)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl"];
+    let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl", "-p", "wimsy-gui"];
     if !args.debug_build {
         build.push("--release");
         if cfg!(debug_assertions) {
@@ -129,7 +131,7 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
     crate::run(&cargo(), &build)?;
     let bin_dir = target.join(if args.debug_build { "debug" } else { "release" });
     let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
-    for bin in [&wimsyd, &wimsyctl] {
+    for bin in [&wimsyd, &wimsyctl, &bin_dir.join("wimsy")] {
         if !bin.exists() {
             bail!("{} is missing after the build", bin.display());
         }
@@ -175,6 +177,7 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
         (outbox::TITLE, outbox::METHOD),
         (catchup::TITLE, catchup::METHOD),
         (scale::TITLE, scale::METHOD),
+        (window::TITLE, window::METHOD),
     ];
     let doc = Doc {
         quick: args.quick,
@@ -339,6 +342,16 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
     }
     if wants(7) {
         out.step("7. scale", scale::run(&ctx), many).await;
+    }
+    if wants(8) {
+        out.step("8a. the window, a long chat", window::long_chat(&ctx), many)
+            .await;
+        out.step(
+            "8b. the window, idle memory",
+            window::idle_memory(&ctx),
+            one,
+        )
+        .await;
     }
     if let Some(task) = idle {
         eprintln!("bench: waiting for 1. idle cost to finish");

@@ -201,7 +201,8 @@ impl Doc<'_> {
             "These figures measure the real binaries end to end: the release `wimsyd`\n\
              and `wimsyctl` against a private Prosody on loopback (the same harness as\n\
              the tests, `wimsy-testkit`, with Nagle off), observed through the IPC\n\
-             socket the way a frontend sees it, and, wherever there is something to\n\
+             socket the way a frontend sees it, the `wimsy` window on a private Xvfb\n\
+             (scenario 8), and, wherever there is something to\n\
              compare with, side by side in the same run with clients people use:\n\
              Profanity (a terminal client, Debian's package) for the idle cost, and a\n\
              plain slixmpp client (the Python library several clients and bots are\n\
@@ -217,10 +218,10 @@ impl Doc<'_> {
         );
         s.push_str("```\n\n");
         s.push_str(
-            "All of them build `wimsyd` and `wimsyctl` in release mode first and need\n\
+            "All of them build `wimsyd`, `wimsyctl` and `wimsy` in release mode first and need\n\
              root (`ss -K` cuts connections; scenario 6d creates a network namespace;\n\
              the burst stops processes with SIGSTOP) and the packages `prosody`,\n\
-             `iproute2`, `profanity`, `tmux` and `python3-slixmpp` (installed if\n\
+             `iproute2`, `profanity`, `tmux`, `python3-slixmpp` and `xvfb` (installed if\n\
              missing). `--out PATH` writes the report elsewhere. `cargo xtask test`\n\
              runs `--quick --debug-build` once so that the benchmark code runs at\n\
              every commit; those figures (debug binaries) are not published.\n\n",
