@@ -69,7 +69,10 @@ pub fn status_line(status: &ConnectionStatus) -> StatusLine {
         },
         ConnectionState::Error => StatusLine {
             headline: "Error".to_owned(),
-            detail: Some(join(reason, what_to_do(status.error))),
+            detail: Some(join(
+                reason.map(|r| what_happened(&r).to_owned()),
+                what_to_do(status.error),
+            )),
             tone: Tone::Bad,
         },
         ConnectionState::Unknown => StatusLine {
@@ -89,9 +92,26 @@ pub fn while_away() -> StatusLine {
     }
 }
 
+/// What happened, without the advice the daemon's reason may carry after
+/// a semicolon: that advice is written for the command line (a CA file,
+/// a fingerprint to compare by hand), and the window gives its own, with
+/// a button.
+pub fn what_happened(reason: &str) -> &str {
+    reason.split_once("; ").map_or(reason, |(what, _)| what)
+}
+
 fn join(reason: Option<String>, todo: &str) -> String {
     match reason {
-        Some(reason) => format!("{}. {todo}", reason.trim_end_matches('.')),
+        Some(reason) => {
+            let reason = reason.trim_end_matches('.');
+            let mut chars = reason.chars();
+            let capital: String = chars
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .collect();
+            format!("{capital}{}. {todo}", chars.as_str())
+        }
         None => todo.to_owned(),
     }
 }
@@ -191,8 +211,26 @@ mod tests {
         let mut cert = status(ConnectionState::Error, "the certificate is not trusted.");
         cert.error = Some(ConnectionError::Certificate);
         let detail = status_line(&cert).detail.unwrap_or_default();
-        assert!(detail.starts_with("the certificate is not trusted. Compare"));
+        assert!(detail.starts_with("The certificate is not trusted. Compare"));
         assert_eq!(status_line(&cert).tone, Tone::Bad);
+    }
+
+    #[test]
+    fn an_error_leaves_the_command_lines_advice_out() {
+        let status = ConnectionStatus {
+            error: Some(ConnectionError::Certificate),
+            ..status(
+                ConnectionState::Error,
+                "the certificate of localhost is not trusted: it is signed by an authority this \
+                 computer does not know; if this is your server, check that its fingerprint is \
+                 SHA256:00:11, then trust it",
+            )
+        };
+        let line = status_line(&status);
+        let detail = line.detail.unwrap_or_default();
+        assert!(detail.starts_with("The certificate of localhost is not trusted"));
+        assert!(!detail.contains("SHA256"), "{detail}");
+        assert!(detail.contains("trust it only if they match"), "{detail}");
     }
 
     #[test]

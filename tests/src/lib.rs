@@ -100,6 +100,11 @@ impl Daemon {
         })
     }
 
+    /// Its `--config-dir`.
+    pub fn config_dir(&self) -> PathBuf {
+        self.wimsyd.config_dir()
+    }
+
     /// The `wimsyd` command line for this daemon's directories.
     pub fn command(&self) -> Command {
         self.wimsyd.command()
@@ -364,5 +369,8 @@ pub fn gui_screenshots(test: &str) -> wimsy_testkit::Screenshots {
 
 /// `wimsy` attached to `daemon`, on the X server `display`, hooks on.
 pub fn wimsy_command(daemon: &Daemon, display: &str) -> wimsy_testkit::WimsyCommand {
+    // The window's one-time notices are remembered beside the daemon's
+    // config, never in the runner's own ~/.config.
     wimsy_testkit::WimsyCommand::new(bin_dir(), &daemon.socket, display)
+        .env("WIMSY_CONFIG_DIR", daemon.config_dir())
 }

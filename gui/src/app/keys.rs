@@ -23,6 +23,10 @@ pub enum Shortcut {
     Quit,
     /// Escape: leave a dialog.
     Escape,
+    /// Tab: the next field or button.
+    FocusNext,
+    /// Shift+Tab: the previous one.
+    FocusPrevious,
 }
 
 /// Keys, focus and close requests.
@@ -36,7 +40,7 @@ pub(super) fn subscription() -> Subscription<Message> {
 /// Shortcuts are taken whether or not a widget used the key press: the
 /// editors leave Ctrl+letter and Ctrl+Tab alone, and Escape must leave a
 /// dialog even from its text field.
-fn on_event(event: iced::Event, _status: event::Status, _window: window::Id) -> Option<Message> {
+fn on_event(event: iced::Event, status: event::Status, _window: window::Id) -> Option<Message> {
     match event {
         iced::Event::Keyboard(keyboard::Event::KeyPressed {
             key,
@@ -48,6 +52,15 @@ fn on_event(event: iced::Event, _status: event::Status, _window: window::Id) -> 
                 return Some(Message::Shortcut(Shortcut::Escape));
             }
             if !modifiers.command() {
+                // Plain Tab moves between fields, unless a widget took it.
+                let tab = matches!(key.as_ref(), Key::Named(Named::Tab));
+                if tab && status == event::Status::Ignored && !modifiers.alt() {
+                    return Some(Message::Shortcut(if modifiers.shift() {
+                        Shortcut::FocusPrevious
+                    } else {
+                        Shortcut::FocusNext
+                    }));
+                }
                 return None;
             }
             if matches!(key.as_ref(), Key::Named(Named::Tab)) {
@@ -74,9 +87,19 @@ fn on_event(event: iced::Event, _status: event::Status, _window: window::Id) -> 
 impl App {
     pub(super) fn on_shortcut(&mut self, shortcut: Shortcut) -> Task<Message> {
         match shortcut {
+            Shortcut::FocusNext => iced::widget::operation::focus_next(),
+            Shortcut::FocusPrevious => iced::widget::operation::focus_previous(),
             Shortcut::Escape => {
-                self.dialog = None;
-                Task::none()
+                if self.dialog.take().is_some() {
+                    return Task::none();
+                }
+                // With no dialog, Escape is "Got it" on the first-run notice.
+                match &self.first_run {
+                    Some(notice) if notice.is_showing() => {
+                        self.on_first_run(crate::screen::first_run::Message::Dismiss)
+                    }
+                    _ => Task::none(),
+                }
             }
             // Other shortcuts wait while a question is asked.
             _ if matches!(self.dialog, Some(Dialog::Ask(_))) => Task::none(),

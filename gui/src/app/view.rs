@@ -8,8 +8,11 @@ use iced::{Color, Element, Fill, Length};
 
 use super::{App, Connection, Dialog, Message, Page};
 use crate::link::{Down, RETRY_EVERY};
-use crate::screen::{dialog, first_run, style};
+use crate::screen::{dialog, style};
 use crate::words;
+
+/// A dialog's widest, at scale 1.0.
+const MODAL_WIDTH: f32 = 560.0;
 
 /// The sidebar's width at scale 1.0.
 const SIDEBAR_WIDTH: f32 = 300.0;
@@ -59,16 +62,16 @@ impl App {
         let dialog = match (&self.dialog, self.state()) {
             (Some(Dialog::Presence(screen)), Some(state)) => Some((
                 screen.view(state).map(Message::Presence),
-                Message::Shortcut(super::Shortcut::Escape),
+                Some(Message::Shortcut(super::Shortcut::Escape)),
             )),
             (Some(Dialog::Presence(_)), None) => None,
             (Some(Dialog::StartChat(state)), _) => Some((
                 state.view().map(Message::StartChat),
-                Message::Shortcut(super::Shortcut::Escape),
+                Some(Message::Shortcut(super::Shortcut::Escape)),
             )),
             (Some(Dialog::Ask(ask)), _) => Some((
                 dialog::view(*ask).map(Message::Dialog),
-                Message::Dialog(dialog::Message::Cancel),
+                Some(Message::Dialog(dialog::Message::Cancel)),
             )),
             (None, _) => self.first_run_notice(),
         };
@@ -80,7 +83,7 @@ impl App {
 
     /// The first-run notice, once attached to a daemon with accounts and
     /// while nothing else is asked.
-    fn first_run_notice(&self) -> Option<(Element<'_, Message>, Message)> {
+    fn first_run_notice(&self) -> Option<(Element<'_, Message>, Option<Message>)> {
         let notice = self.first_run.as_ref().filter(|n| n.is_showing())?;
         let state = match &self.connection {
             Connection::Attached { state, .. } if !state.accounts.is_empty() => state,
@@ -89,12 +92,9 @@ impl App {
         if matches!(self.page, Page::SignIn(_)) {
             return None;
         }
-        // Dismissing it is its own button ("Got it"): a click beside it
-        // must not lose it before it was read.
-        Some((
-            notice.view(state).map(Message::FirstRun),
-            Message::FirstRun(first_run::Message::Dismiss),
-        ))
+        // Dismissing it is its own button ("Got it", or Escape): a click
+        // beside it must not lose it before it was read.
+        Some((notice.view(state).map(Message::FirstRun), None))
     }
 
     fn main_view(&self) -> Element<'_, Message> {
@@ -234,21 +234,25 @@ impl App {
 }
 
 /// `content` centred over a dimmed window; a click outside it dismisses.
-fn modal<'a>(content: Element<'a, Message>, dismiss: Message) -> Element<'a, Message> {
-    let card = container(content).style(container::rounded_box);
-    opaque(
-        mouse_area(center(opaque(card)).style(|_theme| {
-            container::Style {
-                background: Some(
-                    Color {
-                        a: 0.6,
-                        ..Color::BLACK
-                    }
-                    .into(),
-                ),
-                ..container::Style::default()
-            }
-        }))
-        .on_press(dismiss),
-    )
+fn modal<'a>(content: Element<'a, Message>, dismiss: Option<Message>) -> Element<'a, Message> {
+    // A card of a readable width, not a band across the window.
+    let card = container(content)
+        .max_width(MODAL_WIDTH)
+        .style(container::rounded_box);
+    let backdrop = center(opaque(card))
+        .padding(16)
+        .style(|_theme| container::Style {
+            background: Some(
+                Color {
+                    a: 0.6,
+                    ..Color::BLACK
+                }
+                .into(),
+            ),
+            ..container::Style::default()
+        });
+    match dismiss {
+        Some(dismiss) => opaque(mouse_area(backdrop).on_press(dismiss)),
+        None => opaque(backdrop),
+    }
 }

@@ -334,6 +334,17 @@ impl X11 {
         self.sync()
     }
 
+    /// A left click at (`x`, `y`) on the screen; returns once the server
+    /// has taken it.
+    pub fn click_at(&self, x: i16, y: i16) -> anyhow::Result<()> {
+        self.pointer_to(x, y)?;
+        self.conn
+            .xtest_fake_input(BUTTON_PRESS, 1, CURRENT_TIME, NONE, 0, 0, 0)?;
+        self.conn
+            .xtest_fake_input(BUTTON_RELEASE, 1, CURRENT_TIME, NONE, 0, 0, 0)?;
+        self.sync()
+    }
+
     /// One click of the mouse wheel where the pointer is: up (button 4)
     /// or down (button 5); returns once the server has taken it.
     pub fn wheel(&self, up: bool) -> anyhow::Result<()> {

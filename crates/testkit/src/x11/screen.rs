@@ -9,6 +9,10 @@ use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 
 use super::X11;
 
+/// How many pixels in a row make a painted area rather than a stroke of
+/// text.
+pub const SOLID_RUN: usize = 24;
+
 impl X11 {
     /// A fingerprint of what the screen shows, to tell when it changed.
     pub fn screen_digest(&self) -> anyhow::Result<u64> {
@@ -51,6 +55,52 @@ impl X11 {
             .with_context(|| format!("writing {}", path.display()))?;
         writer.finish()?;
         Ok(())
+    }
+
+    /// The middle of the area painted solid in exactly `rgb` (the
+    /// bounding box of its runs of at least [`SOLID_RUN`] pixels in a row,
+    /// so text drawn in the same colour does not count), if there is one:
+    /// how a test finds a button by its colour, as a person finds it by
+    /// eye.
+    pub fn find_colour(&self, rgb: [u8; 3]) -> anyhow::Result<Option<(i16, i16)>> {
+        let (width, _, pixels) = self.screen_rgb()?;
+        let width = usize::from(width);
+        let mut bounds: Option<(usize, usize, usize, usize)> = None;
+        for (y, line) in pixels.chunks_exact(width * 3).enumerate() {
+            let mut run_start = None;
+            // One step past the end closes a run that reaches the edge.
+            for x in 0..=width {
+                let painted = x < width && line[x * 3..x * 3 + 3] == rgb;
+                match (painted, run_start) {
+                    (true, None) => run_start = Some(x),
+                    (false, Some(start)) => {
+                        run_start = None;
+                        if x - start >= SOLID_RUN {
+                            let (x0, x1) = (start, x - 1);
+                            bounds = Some(match bounds {
+                                None => (x0, y, x1, y),
+                                Some((a, b, c, _)) => (a.min(x0), b, c.max(x1), y),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(bounds.map(|(x0, y0, x1, y1)| {
+            let middle = |a: usize, b: usize| i16::try_from(a.midpoint(b)).unwrap_or(i16::MAX);
+            (middle(x0, x1), middle(y0, y1))
+        }))
+    }
+
+    /// The colour of the pixel at (`x`, `y`).
+    pub fn colour_at(&self, x: u16, y: u16) -> anyhow::Result<[u8; 3]> {
+        let (width, height, pixels) = self.screen_rgb()?;
+        if x >= width || y >= height {
+            bail!("({x}, {y}) is off the {width}x{height} screen");
+        }
+        let i = (usize::from(y) * usize::from(width) + usize::from(x)) * 3;
+        Ok([pixels[i], pixels[i + 1], pixels[i + 2]])
     }
 
     /// The whole screen: width, height and RGB bytes.

@@ -168,6 +168,17 @@ fn screenshots_show_the_screen_and_drawing_is_seen() {
         height: 20,
     };
     conn.poly_fill_rectangle(window, gc, &[rect]).unwrap();
+    // A blue bar wide enough to count as painted (a button), beside the
+    // red square, too narrow to count (a stroke of text).
+    conn.change_gc(gc, &ChangeGCAux::new().foreground(0x0000_00ff))
+        .unwrap();
+    let bar = Rectangle {
+        x: 50,
+        y: 60,
+        width: 40,
+        height: 10,
+    };
+    conn.poly_fill_rectangle(window, gc, &[bar]).unwrap();
     conn.change_gc(gc, &ChangeGCAux::new().foreground(0))
         .unwrap();
     conn.flush().unwrap();
@@ -188,4 +199,7 @@ fn screenshots_show_the_screen_and_drawing_is_seen() {
     assert_eq!(pixel(20, 20), [255, 0, 0], "the red square");
     assert_eq!(pixel(100, 50), [255, 255, 255], "the white window");
     assert_eq!(pixel(500, 500), [0, 0, 0], "the black root");
+    assert_eq!(x.find_colour([0, 0, 255]).unwrap(), Some((69, 64)));
+    assert_eq!(x.find_colour([255, 0, 0]).unwrap(), None, "20 pixels wide");
+    assert_eq!(x.colour_at(20, 20).unwrap(), [255, 0, 0]);
 }

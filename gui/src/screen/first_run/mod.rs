@@ -165,10 +165,6 @@ impl State {
                 .style(button::primary)
                 .on_press(Message::Dismiss),
         );
-        container(notice)
-            .padding(16)
-            .max_width(560)
-            .style(container::bordered_box)
-            .into()
+        container(notice).padding(16).max_width(560).into()
     }
 }

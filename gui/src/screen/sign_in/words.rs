@@ -82,7 +82,7 @@ impl Outcome {
                          its admin for the certificate's SHA-256 fingerprint and compare it \
                          with the one below. Trust it only if they are the same: otherwise \
                          someone may be listening in.",
-                        sentence(reason)
+                        sentence(crate::words::what_happened(reason))
                     ),
                     None => format!(
                         "{} The server sent no certificate fingerprint to check, so it cannot \
