@@ -39,10 +39,28 @@ fn ensure_cargo_fuzz(cargo: &str) -> Result<()> {
     Ok(())
 }
 
+/// How every target is built: `cargo fuzz build` and `cargo fuzz run` must
+/// pass the same, or the run rebuilds.
+const BUILD_ARGS: &[&str] = &[
+    "--fuzz-dir",
+    "fuzz",
+    "--sanitizer",
+    "none",
+    // cargo-fuzz builds with one codegen unit by default, which makes the
+    // daemon's build take minutes longer than it saves.
+    "--codegen-units",
+    "16",
+];
+
 /// Fuzz every target for `seconds` each.
 pub(crate) fn fuzz(seconds: u64) -> Result<()> {
     let cargo = cargo();
     ensure_cargo_fuzz(&cargo)?;
+    // All targets in one build, so that their own crates compile side by
+    // side (each `cargo fuzz run` would otherwise build its target alone).
+    let mut build = vec!["fuzz", "build"];
+    build.extend_from_slice(BUILD_ARGS);
+    run(&cargo, &build)?;
     for (target, seeds) in TARGETS {
         fuzz_target(&cargo, target, seeds, seconds)?;
     }
@@ -54,29 +72,24 @@ fn fuzz_target(cargo: &str, target: &str, seeds: &str, seconds: u64) -> Result<(
     let corpus = root.join("fuzz/corpus").join(target);
     std::fs::create_dir_all(&corpus).with_context(|| format!("creating {}", corpus.display()))?;
     let started = std::time::Instant::now();
-    run(
-        cargo,
-        &[
-            "fuzz",
-            "run",
-            "--fuzz-dir",
-            "fuzz",
-            "--sanitizer",
-            "none",
-            // cargo-fuzz builds with one codegen unit by default, which
-            // makes the daemon's build take minutes longer than it saves.
-            "--codegen-units",
-            "16",
-            target,
-            &corpus.to_string_lossy(),
-            &root.join(seeds).to_string_lossy(),
-            "--",
-            &format!("-max_total_time={seconds}"),
-            &format!("-timeout={HANG_SECONDS}"),
-            "-max_len=8192",
-            "-print_final_stats=1",
-        ],
-    )?;
+    let corpus_dir = corpus.to_string_lossy();
+    let seeds_dir = root.join(seeds);
+    let seeds_dir = seeds_dir.to_string_lossy();
+    let max_time = format!("-max_total_time={seconds}");
+    let timeout = format!("-timeout={HANG_SECONDS}");
+    let mut args = vec!["fuzz", "run"];
+    args.extend_from_slice(BUILD_ARGS);
+    args.extend_from_slice(&[
+        target,
+        &corpus_dir,
+        &seeds_dir,
+        "--",
+        &max_time,
+        &timeout,
+        "-max_len=8192",
+        "-print_final_stats=1",
+    ]);
+    run(cargo, &args)?;
     let entries = std::fs::read_dir(&corpus).map(|d| d.count()).unwrap_or(0);
     eprintln!(
         "xtask: fuzzed {target} for {:.0} s without a failure; corpus: {entries} inputs in {}",

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo::run(),
-        Some("bench") => bench::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..], bench::Build::First),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(fuzz::DEFAULT_SECONDS),
             Some(Ok(seconds)) => fuzz::fuzz(seconds),
@@ -104,12 +104,19 @@ fn test() -> Result<()> {
         ],
     )?;
     // End-to-end tests start the real binaries, so build them first.
-    run(&cargo, &["build", "--workspace", "--bins"])?;
+    // `--tests` too: then the binaries get the same dependency features as
+    // `cargo test` (dev-dependencies add some, tokio's test-util among
+    // them) and `cargo test` compiles only what is left instead of
+    // rebuilding tokio, zbus, iced and our crates a second time.
+    run(&cargo, &["build", "--workspace", "--bins", "--tests"])?;
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
     // Every benchmark scenario once, small, on the debug binaries just
     // built: the benchmark code cannot rot, and no release build is paid
     // for. Its figures are not looked at (target/bench/).
-    bench::run(&["--quick".to_owned(), "--debug-build".to_owned()])?;
+    bench::run(
+        &["--quick".to_owned(), "--debug-build".to_owned()],
+        bench::Build::AlreadyDone,
+    )?;
     fuzz::fuzz(fuzz::IN_TEST_SECONDS)?;
     eprintln!("xtask: all checks passed");
     Ok(())

@@ -108,7 +108,18 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
     Ok(Some(parsed))
 }
 
-pub(crate) fn run(raw_args: &[String]) -> Result<()> {
+/// Whether [`run`] builds the binaries it measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Build {
+    /// `cargo build` them first (what `cargo xtask bench` does).
+    First,
+    /// `cargo xtask test` has just built every binary in debug mode, with
+    /// the features its tests need: building `-p wimsyd -p wimsyctl` alone
+    /// would resolve features differently and recompile some 40 crates.
+    AlreadyDone,
+}
+
+pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
     let Some(args) = parse(raw_args)? else {
         println!("{USAGE}");
         return Ok(());
@@ -128,7 +139,9 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
             return release_self(&target.join("release/xtask"), raw_args);
         }
     }
-    crate::run(&cargo(), &build)?;
+    if build_step == Build::First {
+        crate::run(&cargo(), &build)?;
+    }
     let bin_dir = target.join(if args.debug_build { "debug" } else { "release" });
     let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
     for bin in [&wimsyd, &wimsyctl, &bin_dir.join("wimsy")] {
