@@ -3,6 +3,8 @@
 //! [`run`]; tests start the daemon in-process through the same function.
 
 mod accounts;
+#[cfg(unix)]
+mod activation;
 mod core;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -63,8 +65,13 @@ pub async fn run(
     let account_files = AccountStore::new(&paths.config_dir);
     let entries = account_files.load()?;
     let settings = settings::Settings::load(&paths.config_dir);
-    let listener = instance::bind_socket(&paths.socket).await?;
-    tracing::info!(socket = %paths.socket.display(), accounts = entries.len(), "wimsyd listening");
+    let listening = instance::listen(&paths.socket).await?;
+    tracing::info!(
+        socket = %listening.path.display(),
+        activated = listening.activated,
+        accounts = entries.len(),
+        "wimsyd listening"
+    );
 
     let secrets = secrets::Secrets::open(&paths.config_dir).await;
 
@@ -99,7 +106,7 @@ pub async fn run(
     let (input_tx, input_rx) = mpsc::channel(256);
     let (stopping_tx, stopping_rx) = watch::channel(false);
     let server = tokio::spawn(ipc_server::accept_loop(
-        listener,
+        listening.listener,
         input_tx,
         options.ipc,
         stopping_rx,
@@ -107,7 +114,11 @@ pub async fn run(
 
     let (system_tx, system_rx) = mpsc::channel(16);
     system::spawn(system_tx);
+    #[cfg(unix)]
+    activation::ready(&format!("serving on {}", listening.path.display()));
     let exit = core.run(input_rx, session_rx, system_rx, shutdown).await;
+    #[cfg(unix)]
+    activation::stopping();
     match exit {
         core::Exit::Quit => tracing::info!("quit requested by a client; stopping"),
         core::Exit::Signal => tracing::info!("stop signal received; stopping"),
@@ -118,7 +129,9 @@ pub async fn run(
         tracing::warn!("the IPC server task ended abnormally");
     }
     drop(core);
-    remove_socket(&paths.socket);
+    if !listening.activated {
+        remove_socket(&listening.path);
+    }
     tracing::info!("wimsyd stopped");
     Ok(())
 }
