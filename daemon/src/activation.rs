@@ -80,6 +80,12 @@ pub(crate) fn ready(status: &str) {
     ]);
 }
 
+/// Tell the service manager (if any) that the files are being read again;
+/// [`ready`] follows when that is done.
+pub(crate) fn reloading() {
+    notify(&[sd_notify::NotifyState::Reloading]);
+}
+
 /// Tell the service manager (if any) that wimsyd is stopping on purpose.
 pub(crate) fn stopping() {
     notify(&[

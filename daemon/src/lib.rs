@@ -53,6 +53,39 @@ pub enum DaemonError {
     Accounts(#[from] AccountsError),
 }
 
+/// How `wimsyd` exits (`wimsyd --help` and docs/ARCHITECTURE.md list them;
+/// wimsyd.service's `RestartPreventExitStatus=` names the ones a restart
+/// cannot mend).
+pub mod exit {
+    /// Stopped as asked: a client's `quit`, SIGTERM or SIGINT.
+    pub const STOPPED: u8 = 0;
+    /// Failed: could not start, or failed while running.
+    pub const FAILED: u8 = 1;
+    /// The command line is wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// Another wimsyd already serves this user.
+    pub const ALREADY_RUNNING: u8 = 3;
+    /// A file or setting the user controls is unusable (the accounts file,
+    /// the socket's directory, the home directory, the unit's socket).
+    pub const CONFIGURATION: u8 = 4;
+}
+
+impl DaemonError {
+    /// The exit code that tells this failure apart (see [`exit`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Instance(
+                InstanceError::AlreadyRunning { .. } | InstanceError::SocketInUse { .. },
+            ) => exit::ALREADY_RUNNING,
+            Self::Instance(
+                InstanceError::UnsafeSocketDir { .. } | InstanceError::Activation { .. },
+            )
+            | Self::Accounts(_) => exit::CONFIGURATION,
+            Self::Instance(InstanceError::Io { .. }) | Self::Store(_) => exit::FAILED,
+        }
+    }
+}
+
 /// Run the daemon until `shutdown` completes or a client sends `quit`.
 /// Returns after every session has closed and the store is flushed.
 pub async fn run(
@@ -85,22 +118,7 @@ pub async fn run(
         session_tx,
     );
     for entry in entries {
-        let jid = entry.jid.clone();
-        let (started, password_unreadable) = match core.secrets.get(&jid).await {
-            Ok(password) => (core.start_account(entry.clone(), password), false),
-            Err(e) => (Err(e.to_string()), true),
-        };
-        if let Err(why) = started {
-            tracing::error!(account = %jid, "account not started: {why}");
-            core.dormant.insert(
-                jid,
-                core::Dormant {
-                    entry,
-                    why,
-                    password_unreadable,
-                },
-            );
-        }
+        core.start_configured(entry).await;
     }
 
     let (input_tx, input_rx) = mpsc::channel(256);

@@ -187,7 +187,8 @@ fn socket_activation_starts_wimsyd_on_the_first_connection_and_the_lock_still_ho
     assert!(show_log().contains("activated=true"), "{}", show_log());
 
     // A second wimsyd started by hand on the same data is refused by the
-    // lock, even on a socket of its own.
+    // lock, even on a socket of its own, with the exit code that keeps
+    // systemd from restarting it (RestartPreventExitStatus=3).
     let other = run.join("other.sock");
     let second = Command::new(bin("wimsyd"))
         .arg("--config-dir")
@@ -200,7 +201,7 @@ fn socket_activation_starts_wimsyd_on_the_first_connection_and_the_lock_still_ho
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "{stderr}");
+    assert_eq!(second.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("already running"), "{stderr}");
     assert!(!other.exists());
     assert!(
