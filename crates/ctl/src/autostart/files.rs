@@ -141,14 +141,39 @@ fn xml_escape(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The text of the one element `name` holds directly (no nesting).
-    fn element<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-        let open = format!("<{name}>");
-        let close = format!("</{name}>");
-        xml.split(&open)
-            .skip(1)
-            .filter_map(|rest| rest.split_once(&close).map(|(inner, _)| inner))
+    use roxmltree::{Document, Node, ParsingOptions};
+
+    fn parse(xml: &str) -> Document<'_> {
+        let options = ParsingOptions {
+            allow_dtd: true,
+            ..ParsingOptions::default()
+        };
+        Document::parse_with_options(xml, options).expect("well-formed XML")
+    }
+
+    fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+        node.children().filter(Node::is_element)
+    }
+
+    /// A plist `<dict>` as (key, value element) pairs, in order.
+    fn dict<'a, 'i>(node: Node<'a, 'i>) -> Vec<(&'a str, Node<'a, 'i>)> {
+        assert_eq!(node.tag_name().name(), "dict");
+        let children: Vec<_> = elements(node).collect();
+        assert_eq!(children.len() % 2, 0, "keys and values pair up");
+        children
+            .chunks(2)
+            .map(|pair| {
+                assert_eq!(pair[0].tag_name().name(), "key");
+                (pair[0].text().unwrap_or_default(), pair[1])
+            })
             .collect()
+    }
+
+    fn value<'a, 'i>(dict: &[(&str, Node<'a, 'i>)], key: &str) -> Node<'a, 'i> {
+        dict.iter()
+            .find(|(k, _)| *k == key)
+            .unwrap_or_else(|| panic!("{key} missing"))
+            .1
     }
 
     #[test]
@@ -172,73 +197,92 @@ mod tests {
     }
 
     #[test]
-    fn the_plist_has_the_keys_launchd_needs() {
+    fn the_plist_parses_with_the_keys_launchd_needs() {
         let plist = launchd_plist(
-            Path::new("/Users/ann/.cargo/bin/wimsyd"),
+            Path::new("/Users/ann/My <Apps>/wimsyd"),
             Path::new("/Users/ann/Library/Logs/wimsyd.log"),
         );
-        let keys = element(&plist, "key");
-        for key in [
-            "Label",
-            "ProgramArguments",
-            "RunAtLoad",
-            "KeepAlive",
-            "SuccessfulExit",
-            "StandardOutPath",
-            "StandardErrorPath",
-        ] {
-            assert!(keys.contains(&key), "{key} missing: {plist}");
-        }
-        let strings = element(&plist, "string");
-        assert_eq!(strings[0], LAUNCHD_LABEL);
-        assert_eq!(strings[1], "/Users/ann/.cargo/bin/wimsyd");
-        // KeepAlive is the dict that restarts only after a failure.
-        let keep_alive = plist.split("<key>KeepAlive</key>").nth(1).unwrap();
-        assert!(
-            keep_alive
-                .trim_start()
-                .starts_with("<dict>\n\t\t<key>SuccessfulExit</key>\n\t\t<false/>"),
-            "{plist}"
-        );
-        assert!(plist.contains("<key>RunAtLoad</key>\n\t<true/>"));
+        let doc = parse(&plist);
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "plist");
+        let job = dict(elements(root).next().unwrap());
+        assert_eq!(value(&job, "Label").text(), Some(LAUNCHD_LABEL));
+        let program: Vec<_> = elements(value(&job, "ProgramArguments"))
+            .map(|n| n.text().unwrap_or_default())
+            .collect();
         assert_eq!(
-            plist.matches("<dict>").count(),
-            plist.matches("</dict>").count()
+            program,
+            ["/Users/ann/My <Apps>/wimsyd"],
+            "escaped and read back"
         );
+        assert_eq!(value(&job, "RunAtLoad").tag_name().name(), "true");
+        // Started again only after an unsuccessful exit: a Quit stays quit.
+        let keep_alive = dict(value(&job, "KeepAlive"));
+        assert_eq!(keep_alive.len(), 1);
+        assert_eq!(
+            value(&keep_alive, "SuccessfulExit").tag_name().name(),
+            "false"
+        );
+        for key in ["StandardOutPath", "StandardErrorPath"] {
+            assert_eq!(
+                value(&job, key).text(),
+                Some("/Users/ann/Library/Logs/wimsyd.log")
+            );
+        }
     }
 
     #[test]
-    fn the_task_runs_at_logon_forever_and_escapes_what_it_names() {
-        let xml = task_xml(
-            Path::new(r"C:\Users\Ann & Bob\.cargo\bin\wimsyd.exe"),
-            r"HOME\ann",
-        );
-        assert_eq!(element(&xml, "ExecutionTimeLimit"), ["PT0S"]);
-        assert_eq!(element(&xml, "UserId"), [r"HOME\ann", r"HOME\ann"]);
-        assert_eq!(element(&xml, "LogonType"), ["InteractiveToken"]);
-        assert_eq!(element(&xml, "RunLevel"), ["LeastPrivilege"]);
-        assert_eq!(element(&xml, "DisallowStartIfOnBatteries"), ["false"]);
-        assert_eq!(element(&xml, "StopIfGoingOnBatteries"), ["false"]);
-        assert_eq!(element(&xml, "MultipleInstancesPolicy"), ["IgnoreNew"]);
+    fn the_task_parses_runs_at_logon_forever_and_names_what_it_starts() {
+        let exe = r"C:\Users\Ann & Bob\.cargo\bin\wimsyd.exe";
+        let xml = task_xml(Path::new(exe), r"HOME\ann");
+        let doc = parse(&xml);
+        let task = doc.root_element();
+        assert_eq!(task.tag_name().name(), "Task");
         assert_eq!(
-            element(&xml, "Command"),
-            [r"C:\Users\Ann &amp; Bob\.cargo\bin\wimsyd.exe"]
+            task.tag_name().namespace(),
+            Some("http://schemas.microsoft.com/windows/2004/02/mit/task")
         );
-        assert!(xml.contains("<LogonTrigger>\n      <Enabled>true</Enabled>"));
-        for tag in [
-            "Task",
-            "Triggers",
-            "Principals",
-            "Settings",
-            "Actions",
-            "Exec",
-        ] {
-            assert_eq!(
-                xml.matches(&format!("<{tag}>")).count() + xml.matches(&format!("<{tag} ")).count(),
-                xml.matches(&format!("</{tag}>")).count(),
-                "{tag} balanced"
-            );
-        }
+        let text_of = |path: &[&str]| -> Vec<String> {
+            let mut nodes = vec![task];
+            for name in path {
+                nodes = nodes
+                    .into_iter()
+                    .flat_map(|n| elements(n).filter(|c| c.tag_name().name() == *name))
+                    .collect();
+            }
+            nodes
+                .iter()
+                .map(|n| n.text().unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(text_of(&["Triggers", "LogonTrigger", "Enabled"]), ["true"]);
+        assert_eq!(
+            text_of(&["Triggers", "LogonTrigger", "UserId"]),
+            [r"HOME\ann"]
+        );
+        assert_eq!(
+            text_of(&["Principals", "Principal", "UserId"]),
+            [r"HOME\ann"]
+        );
+        assert_eq!(
+            text_of(&["Principals", "Principal", "LogonType"]),
+            ["InteractiveToken"]
+        );
+        assert_eq!(
+            text_of(&["Principals", "Principal", "RunLevel"]),
+            ["LeastPrivilege"]
+        );
+        assert_eq!(text_of(&["Settings", "ExecutionTimeLimit"]), ["PT0S"]);
+        assert_eq!(
+            text_of(&["Settings", "DisallowStartIfOnBatteries"]),
+            ["false"]
+        );
+        assert_eq!(text_of(&["Settings", "StopIfGoingOnBatteries"]), ["false"]);
+        assert_eq!(
+            text_of(&["Settings", "MultipleInstancesPolicy"]),
+            ["IgnoreNew"]
+        );
+        assert_eq!(text_of(&["Actions", "Exec", "Command"]), [exe]);
     }
 
     #[test]
