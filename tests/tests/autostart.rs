@@ -54,7 +54,14 @@ impl Home {
     }
 
     fn ctl(&self, args: &[&str]) -> Output {
+        let unused = self.runtime.join("wimsy/wimsyd.sock");
+        self.ctl_on(&unused, args)
+    }
+
+    fn ctl_on(&self, socket: &Path, args: &[&str]) -> Output {
         Command::new(bin("wimsyctl"))
+            .arg("--socket")
+            .arg(socket)
             .args(args)
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
@@ -201,4 +208,33 @@ fn without_a_user_systemd_enable_says_why_and_leaves_the_tree_as_it_was() {
         "{stdout}"
     );
     assert_eq!(tree(&home.home), before);
+}
+
+#[test]
+fn a_running_wimsyd_is_to_be_quit_before_enabling() {
+    let home = Home::new();
+    let before = tree(&home.home);
+    let mut daemon = Daemon::start().unwrap();
+    let out = home.ctl_on(&daemon.socket, &["autostart", "enable"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "wimsyctl: could not enable autostart: a wimsyd is running now (it answers on {}): quit it first with `wimsyctl quit`",
+            daemon.socket.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was changed."), "{stderr}");
+    assert_eq!(tree(&home.home), before);
+    assert!(daemon.ctl(&["status"]).status.success(), "left running");
+
+    let out = home.ctl_on(&daemon.socket, &["autostart", "enable", "--dry-run"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("\nfirst ask you: a wimsyd is running now"),
+        "{stdout}"
+    );
+    assert_eq!(daemon.terminate().unwrap().code(), Some(0));
 }

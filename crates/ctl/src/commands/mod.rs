@@ -19,7 +19,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let path = wimsy_ipc::resolve_socket_path(cli.socket.as_deref());
     match cli.command.plan() {
         Plan::Follow { visible } => follow::run(&path, cli.json, visible).await,
-        Plan::Autostart(command) => autostart(&command, cli.json),
+        Plan::Autostart(command) => autostart(&command, &path, cli.json).await,
         Plan::Request(request) => {
             let mut client = connect(&path).await?;
             ask(&mut client, request, cli.json).await
@@ -52,12 +52,18 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// `wimsyctl autostart ...`, for the platform wimsyctl was built for.
-fn autostart(command: &AutostartCommand, json: bool) -> Result<(), Failure> {
+async fn autostart(command: &AutostartCommand, socket: &Path, json: bool) -> Result<(), Failure> {
     use crate::autostart as a;
     let outcome = match command {
-        AutostartCommand::Enable { dry_run, wimsyd } => a::find_wimsyd(wimsyd.as_deref())
-            .and_then(|wimsyd| a::this_platform(&wimsyd))
-            .and_then(|setup| a::enable(&setup, *dry_run)),
+        AutostartCommand::Enable { dry_run, wimsyd } => {
+            // A wimsyd already running holds the lock (and, on Linux, the
+            // socket path systemd would take over): the one autostart
+            // starts would fail, and be restarted, over and over.
+            let running = connect(socket).await.is_ok().then_some(socket);
+            a::find_wimsyd(wimsyd.as_deref())
+                .and_then(|wimsyd| a::this_platform(&wimsyd))
+                .and_then(|setup| a::enable(&setup, *dry_run, running))
+        }
         // `disable` and `status` name no wimsyd: what was recorded counts.
         AutostartCommand::Disable { dry_run } => {
             a::this_platform(Path::new("wimsyd")).and_then(|setup| a::disable(&setup, *dry_run))
