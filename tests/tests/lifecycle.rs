@@ -165,6 +165,31 @@ async fn sighup_reads_the_accounts_and_settings_files_again() {
         Some("connected")
     );
 
+    // A change that cannot start keeps the account listed, with why, and
+    // mending the file starts it again.
+    let server_line = changed
+        .lines()
+        .find(|line| line.starts_with("server = "))
+        .unwrap();
+    let unusable = changed.replacen(server_line, "server = \"localhost:notaport\"", 1);
+    std::fs::write(&accounts, &unusable).unwrap();
+    reload(&daemon, &notify);
+    let refused = next_matching(
+        &mut watch,
+        |e| matches!(e, Event::Connection { status, .. } if status.state == ConnectionState::Error),
+    )
+    .await;
+    let Event::Connection { account, status } = refused else {
+        unreachable!()
+    };
+    assert_eq!(account, alice.jid);
+    assert!(status.reason.contains("notaport"), "{}", status.reason);
+    let (state, reason) = daemon.state_of(&alice.jid).unwrap();
+    assert_eq!(state, "error", "still listed: {reason}");
+    std::fs::write(&accounts, &changed).unwrap();
+    reload(&daemon, &notify);
+    daemon.wait_state(&alice.jid, "connected").unwrap();
+
     // Files that cannot be used change nothing, and the log says so.
     std::fs::write(&settings, "[background\nkeep_connected = true\n").unwrap();
     std::fs::write(&accounts, "[[account]\njid = ").unwrap();

@@ -87,8 +87,22 @@ impl Core {
                 match self.secrets.get(&jid).await {
                     Ok(password) => {
                         tracing::info!(account = %jid, "account changed in the accounts file; restarting its session");
-                        if let Err(e) = self.restart_account(entry, password).await {
-                            tracing::error!(account = %jid, "could not restart the session: {}", e.message);
+                        if let Err(e) = self.restart_account(entry.clone(), password).await {
+                            // The old session is gone: keep the account, with
+                            // why it cannot start, so that it stays listed and
+                            // in the file the next save writes.
+                            tracing::error!(account = %jid, "account not started: {}", e.message);
+                            let dormant = Dormant {
+                                entry,
+                                why: e.message,
+                                password_unreadable: false,
+                            };
+                            let status = dormant_status(&dormant);
+                            self.dormant.insert(jid.clone(), dormant);
+                            self.publish(Event::Connection {
+                                account: jid,
+                                status,
+                            });
                         }
                     }
                     Err(e) => tracing::error!(
