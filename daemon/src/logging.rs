@@ -60,8 +60,14 @@ fn stderr_is_journal() -> bool {
         let Ok(stat) = rustix::fs::fstat(io::stderr()) else {
             return false;
         };
-        #[allow(clippy::useless_conversion)] // dev_t and ino_t widths vary
-        let (dev, ino) = (u64::from(stat.st_dev), u64::from(stat.st_ino));
+        // dev_t is u64 on Linux but i32 on macOS: try_from fits both.
+        #[allow(clippy::useless_conversion)]
+        let (Some(dev), Some(ino)) = (
+            u64::try_from(stat.st_dev).ok(),
+            u64::try_from(stat.st_ino).ok(),
+        ) else {
+            return false;
+        };
         value
             .to_str()
             .is_some_and(|value| names_stream(value, dev, ino))
