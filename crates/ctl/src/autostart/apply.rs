@@ -10,7 +10,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Cmd, FileSpec, Setup};
+use super::{Cmd, FileSpec, Question, Setup};
 
 /// What a command printed for the user, and the same for `--json`.
 #[derive(Debug)]
@@ -344,26 +344,28 @@ pub fn disable(setup: &Setup, dry_run: bool) -> Result<Outcome, String> {
     })
 }
 
-/// The first line `cmd` prints, or how it ended when it prints nothing.
-fn ask(cmd: &Cmd) -> String {
-    match Command::new(&cmd.program).args(&cmd.args).output() {
-        Ok(out) => {
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let first = |text: &str| text.lines().next().unwrap_or_default().trim().to_owned();
-            match (first(&stdout), out.status.success()) {
-                (line, _) if !line.is_empty() && line.len() <= 40 => line,
-                (_, true) => "yes".to_owned(),
-                (_, false) if !first(&stderr).is_empty() => {
-                    format!("unknown ({})", first(&stderr))
-                }
-                (_, false) => "no".to_owned(),
-            }
-        }
+/// The answer to `question`, in a word where the manager gives one.
+fn ask(question: &Question) -> String {
+    let cmd = &question.cmd;
+    let out = match Command::new(&cmd.program).args(&cmd.args).output() {
+        Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            format!("unknown (`{}` was not found)", cmd.program)
+            return format!("unknown (`{}` was not found)", cmd.program);
         }
-        Err(e) => format!("unknown ({e})"),
+        Err(e) => return format!("unknown (`{cmd}` could not be started: {e})"),
+    };
+    let first = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        text.lines().next().unwrap_or_default().trim().to_owned()
+    };
+    if question.by_exit_status {
+        return if out.status.success() { "yes" } else { "no" }.to_owned();
+    }
+    match (first(&out.stdout), first(&out.stderr)) {
+        (answer, _) if !answer.is_empty() => answer,
+        (_, why) if !why.is_empty() => format!("unknown ({why})"),
+        _ if out.status.success() => "yes".to_owned(),
+        _ => "no".to_owned(),
     }
 }
 
@@ -375,7 +377,7 @@ pub fn status(setup: &Setup, dry_run: bool) -> Result<Outcome, String> {
             setup.record.display()
         )];
         for probe in &setup.probes {
-            lines.extend(probe.commands.iter().map(|cmd| format!("run: {cmd}")));
+            lines.extend(probe.questions.iter().map(|q| format!("run: {}", q.cmd)));
         }
         return Ok(Outcome {
             lines,
@@ -409,15 +411,18 @@ pub fn status(setup: &Setup, dry_run: bool) -> Result<Outcome, String> {
     lines.extend(setup.note.iter().map(|note| format!("note: {note}")));
     let mut probes = Vec::new();
     for probe in &setup.probes {
-        let answers: Vec<String> = probe.commands.iter().map(ask).collect();
-        lines.push(format!(
-            "  {}: {} ({})",
-            probe.subject,
-            answers.join(", "),
-            probe.meaning
-        ));
-        probes
-            .push(json!({"subject": probe.subject, "answers": answers, "meaning": probe.meaning}));
+        let answers: Vec<(&str, String)> =
+            probe.questions.iter().map(|q| (q.label, ask(q))).collect();
+        let words: Vec<String> = answers
+            .iter()
+            .map(|(label, answer)| format!("{label}: {answer}"))
+            .collect();
+        lines.push(format!("  {}: {}", probe.subject, words.join("; ")));
+        let answers: serde_json::Map<String, serde_json::Value> = answers
+            .into_iter()
+            .map(|(label, answer)| (label.to_owned(), answer.into()))
+            .collect();
+        probes.push(json!({"subject": probe.subject, "answers": answers}));
     }
     Ok(Outcome {
         lines,

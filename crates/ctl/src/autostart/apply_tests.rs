@@ -3,7 +3,7 @@
 //! refuses.
 
 use super::*;
-use crate::autostart::Probe;
+use crate::autostart::{Probe, Question};
 
 /// Every path under `root` with its contents (directories as `None`).
 fn tree(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
@@ -52,8 +52,10 @@ fn setup(root: &Path, enable_works: bool) -> Setup {
         side_dirs: vec![wants],
         probes: vec![Probe {
             subject: "wimsyd.service".into(),
-            commands: vec![Cmd::new("test", &["-e", &link.to_string_lossy()])],
-            meaning: "linked",
+            questions: vec![Question::succeeds(
+                "linked",
+                Cmd::new("test", &["-e", &link.to_string_lossy()]),
+            )],
         }],
         record: root.join("config/wimsy/autostart.json"),
         note: None,
@@ -74,7 +76,7 @@ fn enable_then_disable_leaves_the_tree_as_it_was() {
         "{:?}",
         off.lines
     );
-    assert_eq!(off.lines[1], "  wimsyd.service: no (linked)");
+    assert_eq!(off.lines[1], "  wimsyd.service: linked: no");
 
     let dry = enable(&setup, true, None).unwrap();
     assert_eq!(tree(temp.path()), before, "a dry run changes nothing");
@@ -99,7 +101,7 @@ fn enable_then_disable_leaves_the_tree_as_it_was() {
         "{:?}",
         now.lines
     );
-    assert_eq!(now.lines[3], "  wimsyd.service: yes (linked)");
+    assert_eq!(now.lines[3], "  wimsyd.service: linked: yes");
     let again = enable(&setup, false, None).unwrap();
     assert!(
         again.lines[0].contains("already enabled"),
@@ -179,4 +181,23 @@ fn a_file_changed_after_enable_is_left_in_place() {
         "edited"
     );
     assert!(!setup.record.exists());
+}
+
+#[test]
+fn an_answer_is_the_managers_word_or_why_there_is_none() {
+    let says = |program: &str, args: &[&str]| ask(&Question::says("q", Cmd::new(program, args)));
+    assert_eq!(says("echo", &["enabled"]), "enabled");
+    assert_eq!(
+        says("sh", &["-c", "echo 'Failed to connect to bus' >&2; exit 1"]),
+        "unknown (Failed to connect to bus)"
+    );
+    assert_eq!(says("false", &[]), "no");
+    assert_eq!(says("true", &[]), "yes");
+    assert_eq!(
+        says("wimsy-no-such-program", &[]),
+        "unknown (`wimsy-no-such-program` was not found)"
+    );
+    let succeeds = |program: &str| ask(&Question::succeeds("q", Cmd::new(program, &[])));
+    assert_eq!(succeeds("true"), "yes");
+    assert_eq!(succeeds("false"), "no");
 }

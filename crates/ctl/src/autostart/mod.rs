@@ -87,11 +87,38 @@ impl FileSpec {
 pub struct Probe {
     /// What is asked about (`wimsyd.socket`).
     pub subject: String,
-    /// Each command's first line of output is one answer (`enabled`,
-    /// `active`); a command that prints nothing answers with `yes` or
-    /// `no` from its exit status, and `meaning` says what it asked.
-    pub commands: Vec<Cmd>,
-    pub meaning: &'static str,
+    /// What is asked, in words, and how it is answered.
+    pub questions: Vec<Question>,
+}
+
+/// One question `status` asks, and the command that answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// In words (`at login`).
+    pub label: &'static str,
+    /// The command.
+    pub cmd: Cmd,
+    /// The answer is `yes` or `no` from its exit status; otherwise its
+    /// first line of output is (`enabled`, `active`).
+    pub by_exit_status: bool,
+}
+
+impl Question {
+    fn says(label: &'static str, cmd: Cmd) -> Self {
+        Self {
+            label,
+            cmd,
+            by_exit_status: false,
+        }
+    }
+
+    fn succeeds(label: &'static str, cmd: Cmd) -> Self {
+        Self {
+            label,
+            cmd,
+            by_exit_status: true,
+        }
+    }
 }
 
 /// What autostart is on one platform: written, run, undone, asked.
@@ -181,11 +208,10 @@ pub fn systemd_setup(config_home: &Path, wimsyd: &Path, installed_in: Option<&Pa
             .iter()
             .map(|unit| Probe {
                 subject: (*unit).to_owned(),
-                commands: vec![
-                    systemctl(&["is-enabled", unit]),
-                    systemctl(&["is-active", unit]),
+                questions: vec![
+                    Question::says("at login", systemctl(&["is-enabled", unit])),
+                    Question::says("now", systemctl(&["is-active", unit])),
                 ],
-                meaning: "enabled at login, running now",
             })
             .collect(),
         record: config_home.join("wimsy/autostart.json"),
@@ -218,8 +244,10 @@ pub fn launchd_setup(home: &Path, config_dir: &Path, wimsyd: &Path, uid: &str) -
         side_dirs: Vec::new(),
         probes: vec![Probe {
             subject: files::LAUNCHD_LABEL.to_owned(),
-            commands: vec![Cmd::new("launchctl", &["print", &job])],
-            meaning: "loaded by launchd",
+            questions: vec![Question::succeeds(
+                "loaded",
+                Cmd::new("launchctl", &["print", &job]),
+            )],
         }],
         record: config_dir.join("wimsy/autostart.json"),
         note: None,
@@ -249,8 +277,10 @@ pub fn task_setup(config_dir: &Path, local_data: &Path, wimsyd: &Path, user: &st
         side_dirs: Vec::new(),
         probes: vec![Probe {
             subject: name.to_owned(),
-            commands: vec![Cmd::new("schtasks", &["/Query", "/TN", name])],
-            meaning: "registered with Task Scheduler",
+            questions: vec![Question::succeeds(
+                "registered",
+                Cmd::new("schtasks", &["/Query", "/TN", name]),
+            )],
         }],
         record: config_dir.join("wimsy/autostart.json"),
         note: None,
