@@ -47,6 +47,27 @@ pub enum AccountsError {
     },
 }
 
+/// A parse error on one line (a log line, a journal entry): where, and
+/// what the parser expected, without its drawing of the spot.
+pub(crate) fn one_line(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', "; ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 /// The accounts file in one config directory.
 #[derive(Debug, Clone)]
 pub struct AccountStore {
@@ -75,7 +96,7 @@ impl AccountStore {
         };
         let file: AccountsFile = toml::from_str(&text).map_err(|e| AccountsError::Parse {
             path: path.clone(),
-            detail: e.to_string(),
+            detail: one_line(&text, &e),
         })?;
         Ok(file.accounts)
     }
@@ -98,6 +119,16 @@ impl AccountStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parse_error_is_told_on_one_line() {
+        let text = "[[account]]\njid = \"a@b\"\n[[account]\njid = ";
+        let error = toml::from_str::<AccountsFile>(text).unwrap_err();
+        let told = one_line(text, &error);
+        assert!(!told.contains('\n'), "{told}");
+        assert!(told.starts_with("line 3, column 11: "), "{told}");
+        assert!(told.contains("expected `]`"), "{told}");
+    }
 
     #[test]
     fn accounts_round_trip_in_a_private_file() {

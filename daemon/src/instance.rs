@@ -36,6 +36,12 @@ pub enum InstanceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The service manager passed a socket wimsyd cannot serve.
+    #[error("cannot use the socket the service manager passed: {reason}")]
+    Activation {
+        /// What is wrong with it, and what to change.
+        reason: String,
+    },
     /// A file operation failed.
     #[error("could not {action} {path}: {source}")]
     Io {
@@ -103,6 +109,44 @@ fn warn_if_open(dir: &Path) {
             );
         }
     }
+}
+
+/// Where the daemon listens.
+#[derive(Debug)]
+pub struct Listening {
+    /// The listener.
+    pub listener: Listener,
+    /// Where clients reach it.
+    pub path: PathBuf,
+    /// The service manager made it and keeps it: it outlives this daemon
+    /// (the next connection starts a new one), so it is not removed on exit.
+    pub activated: bool,
+}
+
+/// The socket a service manager passed (socket activation), else our own
+/// bound at `path` as [`bind_socket`] does.
+pub async fn listen(path: &Path) -> Result<Listening, InstanceError> {
+    #[cfg(unix)]
+    if let Some((listener, passed)) = crate::activation::take_listener()? {
+        let passed = passed.unwrap_or_else(|| path.to_path_buf());
+        if passed != path {
+            tracing::warn!(
+                "the service manager's socket is {}, not {}: clients looking at the latter will not find this daemon",
+                passed.display(),
+                path.display()
+            );
+        }
+        return Ok(Listening {
+            listener,
+            path: passed,
+            activated: true,
+        });
+    }
+    Ok(Listening {
+        listener: bind_socket(path).await?,
+        path: path.to_path_buf(),
+        activated: false,
+    })
 }
 
 /// Bind the IPC socket at `path`: the directory is created 0700 when

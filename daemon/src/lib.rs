@@ -3,6 +3,8 @@
 //! [`run`]; tests start the daemon in-process through the same function.
 
 mod accounts;
+#[cfg(unix)]
+mod activation;
 mod core;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -51,6 +53,39 @@ pub enum DaemonError {
     Accounts(#[from] AccountsError),
 }
 
+/// How `wimsyd` exits (`wimsyd --help` and docs/ARCHITECTURE.md list them;
+/// wimsyd.service's `RestartPreventExitStatus=` names the ones a restart
+/// cannot mend).
+pub mod exit {
+    /// Stopped as asked: a client's `quit`, SIGTERM or SIGINT.
+    pub const STOPPED: u8 = 0;
+    /// Failed: could not start, or failed while running.
+    pub const FAILED: u8 = 1;
+    /// The command line is wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// Another wimsyd already serves this user.
+    pub const ALREADY_RUNNING: u8 = 3;
+    /// A file or setting the user controls is unusable (the accounts file,
+    /// the socket's directory, the home directory, the unit's socket).
+    pub const CONFIGURATION: u8 = 4;
+}
+
+impl DaemonError {
+    /// The exit code that tells this failure apart (see [`exit`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Instance(
+                InstanceError::AlreadyRunning { .. } | InstanceError::SocketInUse { .. },
+            ) => exit::ALREADY_RUNNING,
+            Self::Instance(
+                InstanceError::UnsafeSocketDir { .. } | InstanceError::Activation { .. },
+            )
+            | Self::Accounts(_) => exit::CONFIGURATION,
+            Self::Instance(InstanceError::Io { .. }) | Self::Store(_) => exit::FAILED,
+        }
+    }
+}
+
 /// Run the daemon until `shutdown` completes or a client sends `quit`.
 /// Returns after every session has closed and the store is flushed.
 pub async fn run(
@@ -63,8 +98,13 @@ pub async fn run(
     let account_files = AccountStore::new(&paths.config_dir);
     let entries = account_files.load()?;
     let settings = settings::Settings::load(&paths.config_dir);
-    let listener = instance::bind_socket(&paths.socket).await?;
-    tracing::info!(socket = %paths.socket.display(), accounts = entries.len(), "wimsyd listening");
+    let listening = instance::listen(&paths.socket).await?;
+    tracing::info!(
+        socket = %listening.path.display(),
+        activated = listening.activated,
+        accounts = entries.len(),
+        "wimsyd listening"
+    );
 
     let secrets = secrets::Secrets::open(&paths.config_dir).await;
 
@@ -78,28 +118,13 @@ pub async fn run(
         session_tx,
     );
     for entry in entries {
-        let jid = entry.jid.clone();
-        let (started, password_unreadable) = match core.secrets.get(&jid).await {
-            Ok(password) => (core.start_account(entry.clone(), password), false),
-            Err(e) => (Err(e.to_string()), true),
-        };
-        if let Err(why) = started {
-            tracing::error!(account = %jid, "account not started: {why}");
-            core.dormant.insert(
-                jid,
-                core::Dormant {
-                    entry,
-                    why,
-                    password_unreadable,
-                },
-            );
-        }
+        core.start_configured(entry).await;
     }
 
     let (input_tx, input_rx) = mpsc::channel(256);
     let (stopping_tx, stopping_rx) = watch::channel(false);
     let server = tokio::spawn(ipc_server::accept_loop(
-        listener,
+        listening.listener,
         input_tx,
         options.ipc,
         stopping_rx,
@@ -107,7 +132,11 @@ pub async fn run(
 
     let (system_tx, system_rx) = mpsc::channel(16);
     system::spawn(system_tx);
+    #[cfg(unix)]
+    activation::ready(&format!("serving on {}", listening.path.display()));
     let exit = core.run(input_rx, session_rx, system_rx, shutdown).await;
+    #[cfg(unix)]
+    activation::stopping();
     match exit {
         core::Exit::Quit => tracing::info!("quit requested by a client; stopping"),
         core::Exit::Signal => tracing::info!("stop signal received; stopping"),
@@ -118,7 +147,9 @@ pub async fn run(
         tracing::warn!("the IPC server task ended abnormally");
     }
     drop(core);
-    remove_socket(&paths.socket);
+    if !listening.activated {
+        remove_socket(&listening.path);
+    }
     tracing::info!("wimsyd stopped");
     Ok(())
 }

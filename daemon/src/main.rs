@@ -8,7 +8,7 @@ use clap::Parser;
 /// Wimsy's background daemon: keeps your XMPP accounts connected whether or
 /// not a window is open. Frontends (wimsy, wimsy-tray, wimsyctl) attach to it.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = EXIT_STATUS)]
 struct Args {
     /// Configuration directory [env: WIMSY_CONFIG_DIR; default ~/.config/wimsy]
     #[arg(long)]
@@ -29,6 +29,18 @@ struct Args {
     #[arg(long, hide = true)]
     client_queue: Option<usize>,
 }
+
+const EXIT_STATUS: &str = "\
+Signals:
+  SIGTERM, SIGINT  stop: close the sessions, then exit 0
+  SIGHUP           read the accounts and settings files again (systemctl --user reload wimsyd)
+
+Exit status:
+  0  stopped as asked (a client's quit, SIGTERM or SIGINT)
+  1  failed: could not start, or failed while running (the last line says why)
+  2  the command line is wrong
+  3  another wimsyd already serves this user
+  4  a file or directory you control cannot be used (the accounts file, the socket's directory, the home directory)";
 
 /// SIGTERM or Ctrl-C. The handlers are installed when this is called, not
 /// when the future is first polled (that is only once the core loop runs,
@@ -73,8 +85,8 @@ fn main() -> ExitCode {
     ) {
         Ok(paths) => paths,
         Err(e) => {
-            eprintln!("wimsyd: {e}");
-            return ExitCode::FAILURE;
+            wimsyd::logging::fatal(&e);
+            return ExitCode::from(wimsyd::exit::CONFIGURATION);
         }
     };
     let session = if args.tight_timeouts {
@@ -102,15 +114,15 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("wimsyd: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            wimsyd::logging::fatal(&format_args!("cannot start the async runtime: {e}"));
+            return ExitCode::from(wimsyd::exit::FAILED);
         }
     };
     match runtime.block_on(async { wimsyd::run(options, stop_signal()).await }) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(wimsyd::exit::STOPPED),
         Err(e) => {
-            eprintln!("wimsyd: {e}");
-            ExitCode::FAILURE
+            wimsyd::logging::fatal(&e);
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -172,53 +172,80 @@ pub(crate) struct Settings {
     broken: bool,
 }
 
+/// Every value `path` holds, by dotted key (none if it does not exist), or
+/// why it cannot be used. Unknown keys and bad values are kept, and logged.
+fn read(path: &Path) -> Result<BTreeMap<String, toml::Value>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(format!("it could not be read ({e})")),
+    };
+    let table = text.parse::<toml::Table>().map_err(|e| {
+        format!(
+            "it is not valid TOML ({})",
+            crate::accounts::one_line(&text, &e)
+        )
+    })?;
+    let mut stored = BTreeMap::new();
+    flatten("", table, &mut stored);
+    for (key, value) in &stored {
+        match definition(key) {
+            None => tracing::warn!(
+                file = %path.display(),
+                "the setting {key:?} is not one this wimsyd knows; it is kept as it is"
+            ),
+            Some(def) => {
+                if let Err(why) = from_toml(value)
+                    .ok_or_else(|| "not a value".to_owned())
+                    .and_then(|v| def.check(&v))
+                {
+                    tracing::warn!(
+                        file = %path.display(),
+                        "ignoring the stored value of {key}, using its default: {why}"
+                    );
+                }
+            }
+        }
+    }
+    Ok(stored)
+}
+
 impl Settings {
     /// The settings file of `config_dir`; defaults where it is missing or
     /// unreadable (reported in the log).
     pub(crate) fn load(config_dir: &Path) -> Self {
         let path = config_dir.join("settings.toml");
-        let mut settings = Self {
-            path,
-            stored: BTreeMap::new(),
+        match read(&path) {
+            Ok(stored) => Self {
+                path,
+                stored,
+                broken: false,
+            },
+            Err(why) => {
+                let mut settings = Self {
+                    path,
+                    stored: BTreeMap::new(),
+                    broken: false,
+                };
+                settings.report_broken(&why);
+                settings
+            }
+        }
+    }
+
+    /// The settings as the file holds them now, or why it cannot be used
+    /// (the caller keeps the settings it has).
+    pub(crate) fn reloaded(&self) -> Result<Self, String> {
+        read(&self.path).map(|stored| Self {
+            path: self.path.clone(),
+            stored,
             broken: false,
-        };
-        let text = match std::fs::read_to_string(&settings.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return settings,
-            Err(e) => {
-                settings.report_broken(&format!("it could not be read ({e})"));
-                return settings;
-            }
-        };
-        match text.parse::<toml::Table>() {
-            Ok(table) => flatten("", table, &mut settings.stored),
-            Err(e) => {
-                let detail = e.to_string();
-                let first = detail.lines().next().unwrap_or_default().trim().to_owned();
-                settings.report_broken(&format!("it is not valid TOML ({first})"));
-                return settings;
-            }
-        }
-        for (key, value) in &settings.stored {
-            match definition(key) {
-                None => tracing::warn!(
-                    file = %settings.path.display(),
-                    "the setting {key:?} is not one this wimsyd knows; it is kept as it is"
-                ),
-                Some(def) => {
-                    if let Err(why) = from_toml(value)
-                        .ok_or_else(|| "not a value".to_owned())
-                        .and_then(|v| def.check(&v))
-                    {
-                        tracing::warn!(
-                            file = %settings.path.display(),
-                            "ignoring the stored value of {key}, using its default: {why}"
-                        );
-                    }
-                }
-            }
-        }
-        settings
+        })
+    }
+
+    /// The file that holds the settings.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     fn report_broken(&mut self, why: &str) {

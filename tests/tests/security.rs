@@ -24,8 +24,12 @@ fn start_fails_with(socket_dir: &std::path::Path, expected: &str) {
         .arg(socket_dir.join("wimsyd.sock"))
         .output()
         .unwrap();
-    assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a directory the user controls: {stderr}"
+    );
     assert!(
         stderr.contains(expected) && stderr.contains("chmod 700"),
         "{stderr}"

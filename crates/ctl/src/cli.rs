@@ -14,8 +14,9 @@ use crate::args::{bare_jid, fingerprint, show, wait_seconds};
     name = "wimsyctl",
     version,
     about = "Control wimsyd, the Wimsy XMPP daemon",
-    after_help = "Exit codes: 0 done; 1 wimsyd refused or the request failed; \
-                  2 usage error; 3 no wimsyd reachable at the socket."
+    after_help = "Exit codes: 0 done; 1 wimsyd refused or the request failed \
+                  (autostart: could not be set up or undone); 2 usage error; \
+                  3 no wimsyd reachable at the socket."
 )]
 pub struct Cli {
     /// The daemon's socket [default: $WIMSY_SOCKET, else
@@ -127,9 +128,44 @@ pub enum Command {
     Settings(SettingsCommand),
     /// Stop wimsyd cleanly
     Quit,
+    /// Start wimsyd at login with the platform's service manager (systemd
+    /// user units, a launchd LaunchAgent, a Task Scheduler task), or stop
+    /// doing so; works without a running wimsyd
+    #[command(subcommand)]
+    Autostart(AutostartCommand),
     /// Ask wimsyd for an error on purpose (to test scripts' error paths)
     #[command(hide = true)]
     Fail,
+}
+
+/// `wimsyctl autostart ...`
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum AutostartCommand {
+    /// Install what starts wimsyd at login in your own directories, enable
+    /// it and start wimsyd now
+    Enable {
+        /// Print what would be written and run, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The wimsyd to start [default: the one next to wimsyctl, else
+        /// the first on PATH]
+        #[arg(long, value_name = "PATH")]
+        wimsyd: Option<PathBuf>,
+    },
+    /// Undo exactly what `enable` did (files it wrote that were changed
+    /// since are left in place)
+    Disable {
+        /// Print what would be run and removed, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// What `enable` installed, and whether the service manager has it
+    /// enabled and running
+    Status {
+        /// Print what would be asked, and ask nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `wimsyctl settings ...`
@@ -323,6 +359,8 @@ pub enum Plan {
     /// Subscribe and print events until stopped; `visible` counts as a
     /// visible window meanwhile.
     Follow { visible: bool },
+    /// Set up, undo or show autostart; no daemon is asked.
+    Autostart(AutostartCommand),
 }
 
 impl Command {
@@ -397,6 +435,7 @@ impl Command {
                 value: SettingValue::Text(value.clone()),
             },
             Self::Quit => Request::Quit,
+            Self::Autostart(command) => return Plan::Autostart(command.clone()),
             Self::Fail => Request::Fail,
         };
         Plan::Request(request)
@@ -418,6 +457,32 @@ mod tests {
 
     fn plan(args: &[&str]) -> Plan {
         parse(args).expect("valid arguments").command.plan()
+    }
+
+    #[test]
+    fn autostart_asks_no_daemon() {
+        assert_eq!(
+            plan(&[
+                "autostart",
+                "enable",
+                "--dry-run",
+                "--wimsyd",
+                "/opt/wimsyd"
+            ]),
+            Plan::Autostart(AutostartCommand::Enable {
+                dry_run: true,
+                wimsyd: Some(PathBuf::from("/opt/wimsyd"))
+            })
+        );
+        assert_eq!(
+            plan(&["autostart", "disable"]),
+            Plan::Autostart(AutostartCommand::Disable { dry_run: false })
+        );
+        assert_eq!(
+            plan(&["autostart", "status", "--dry-run"]),
+            Plan::Autostart(AutostartCommand::Status { dry_run: true })
+        );
+        assert!(parse(&["autostart"]).is_err());
     }
 
     #[test]

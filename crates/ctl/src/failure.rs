@@ -33,6 +33,9 @@ pub enum Failure {
         /// How it ended.
         outcome: Box<Outcome>,
     },
+    /// Autostart could not be set up, undone or asked about; the words
+    /// say what to do.
+    Autostart(String),
     /// Something on this side failed: writing stdout, starting the runtime.
     Local {
         /// What was being done, lowercase ("writing to stdout").
@@ -54,7 +57,7 @@ impl Failure {
         match self {
             Self::Client(err) => client_exit_code(err),
             Self::Usage(_) => EXIT_USAGE,
-            Self::Login { .. } | Self::Local { .. } => EXIT_FAILED,
+            Self::Login { .. } | Self::Local { .. } | Self::Autostart(_) => EXIT_FAILED,
         }
     }
 
@@ -74,6 +77,7 @@ impl Failure {
             Self::Usage(_) => "usage".into(),
             Self::Login { outcome, .. } => outcome.code().into(),
             Self::Local { .. } => "io".into(),
+            Self::Autostart(_) => "autostart".into(),
         }
     }
 
@@ -88,6 +92,7 @@ impl Failure {
                 outcome,
             } => failure_text(*action, jid, outcome),
             Self::Local { what, source } => format!("{what} failed: {source}"),
+            Self::Autostart(message) => message.clone(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! (0 done, 1 refused or failed, 2 usage, 3 no daemon).
 
 mod args;
+mod autostart;
 mod cli;
 mod commands;
 mod failure;

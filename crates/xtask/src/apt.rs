@@ -53,6 +53,18 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         name: "dbus",
         why: "a session bus for desktop integration tests",
     },
+    Package {
+        name: "systemd",
+        why: "systemd-analyze verifies the user units; systemd-socket-activate starts wimsyd on a first connection as systemd would",
+    },
+    Package {
+        name: "desktop-file-utils",
+        why: "desktop-file-validate checks packaging/wimsy.desktop",
+    },
+    Package {
+        name: "librsvg2-bin",
+        why: "rsvg-convert renders the SVG application icon at the PNG sizes a package installs",
+    },
 ];
 
 /// What `cargo xtask bench` needs.

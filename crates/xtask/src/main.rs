@@ -5,6 +5,7 @@
 mod apt;
 mod bench;
 mod demo;
+mod deps;
 mod fuzz;
 
 use std::process::{Command, ExitCode};
@@ -14,7 +15,9 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
 
   test   install missing system packages, then run cargo fmt --check,
-         clippy with -D warnings, every test (with a real Prosody), every
+         clippy with -D warnings, the check that the session crate's
+         dependencies (every target) hold nothing of IPC, desktops or
+         D-Bus, every test (with a real Prosody), every
          benchmark once at a small size (debug build), and a one-minute
          fuzz run
   demo   install missing system packages, start a local Prosody with two
@@ -92,6 +95,7 @@ fn test() -> Result<()> {
     apt::ensure(apt::TEST_PACKAGES)?;
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"])?;
+    deps::check_session()?;
     run(
         &cargo,
         &[

@@ -6,6 +6,7 @@
 mod convert;
 mod password;
 mod presence;
+mod reload;
 mod requests;
 mod retry;
 mod roster;
@@ -259,6 +260,8 @@ impl Core {
                 SystemEvent::NetworkChanged | SystemEvent::Woke { .. } => {
                     account.session.check_now()
                 }
+                // Async, so the loop itself awaits it (`Core::reload`).
+                SystemEvent::Reload => Ok(()),
             };
             if told.is_err() {
                 tracing::warn!(account = %account.entry.jid, "the session has ended");
@@ -346,7 +349,10 @@ impl Core {
                     // queue and be cut off as if it did not read.
                     tokio::task::yield_now().await;
                 }
-                Some(event) = system_events.recv() => self.on_system_event(event),
+                Some(event) = system_events.recv() => match event {
+                    crate::system::SystemEvent::Reload => self.reload().await,
+                    other => self.on_system_event(other),
+                },
             }
         }
     }

@@ -50,7 +50,7 @@ pub(super) fn bare_jid(value: &str) -> Result<BareJid, ErrorBody> {
 /// The status of an account that could not start. Its reason says what
 /// happened; what to do is the frontend's to say (an `authentication`
 /// error asks for the password, which starts the account).
-fn dormant_status(dormant: &Dormant) -> ConnectionStatus {
+pub(super) fn dormant_status(dormant: &Dormant) -> ConnectionStatus {
     let error = if dormant.password_unreadable {
         ConnectionError::Authentication
     } else {

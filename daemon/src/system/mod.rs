@@ -5,6 +5,8 @@
 //! is no route).
 
 mod clock;
+#[cfg(unix)]
+mod hangup;
 #[cfg(target_os = "linux")]
 mod logind;
 #[cfg(target_os = "linux")]
@@ -25,6 +27,8 @@ pub(crate) enum SystemEvent {
     /// We were asleep: the wall clock jumped ahead of the monotonic one
     /// (`gap` is the time slept), or logind said so (`gap` is zero).
     Woke { gap: Duration },
+    /// SIGHUP: read the accounts and settings files again.
+    Reload,
 }
 
 /// Whether the machine has a network route right now.
@@ -34,6 +38,8 @@ pub(crate) fn network_available() -> bool {
 
 /// Start the watchers; they run until `events` closes.
 pub(crate) fn spawn(events: mpsc::Sender<SystemEvent>) {
+    #[cfg(unix)]
+    hangup::watch(events.clone());
     tokio::spawn(clock::watch(events.clone(), clock::CHECK_EVERY));
     #[cfg(target_os = "linux")]
     tokio::spawn(logind::watch(events.clone()));

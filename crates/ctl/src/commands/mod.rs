@@ -8,7 +8,7 @@ use std::path::Path;
 
 use wimsy_ipc::{Client, Request, Role};
 
-use crate::cli::{Cli, Plan};
+use crate::cli::{AutostartCommand, Cli, Plan};
 use crate::failure::Failure;
 use crate::login::Action;
 use crate::render::{Clock, response};
@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let path = wimsy_ipc::resolve_socket_path(cli.socket.as_deref());
     match cli.command.plan() {
         Plan::Follow { visible } => follow::run(&path, cli.json, visible).await,
+        Plan::Autostart(command) => autostart(&command, &path, cli.json).await,
         Plan::Request(request) => {
             let mut client = connect(&path).await?;
             ask(&mut client, request, cli.json).await
@@ -47,6 +48,35 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             account::request_and_wait(&mut client, request, action, &change.jid, wait, cli.json)
                 .await
         }
+    }
+}
+
+/// `wimsyctl autostart ...`, for the platform wimsyctl was built for.
+async fn autostart(command: &AutostartCommand, socket: &Path, json: bool) -> Result<(), Failure> {
+    use crate::autostart as a;
+    let outcome = match command {
+        AutostartCommand::Enable { dry_run, wimsyd } => {
+            // A wimsyd already running holds the lock (and, on Linux, the
+            // socket path systemd would take over): the one autostart
+            // starts would fail, and be restarted, over and over.
+            let running = connect(socket).await.is_ok().then_some(socket);
+            a::find_wimsyd(wimsyd.as_deref())
+                .and_then(|wimsyd| a::this_platform(&wimsyd))
+                .and_then(|setup| a::enable(&setup, *dry_run, running))
+        }
+        // `disable` and `status` name no wimsyd: what was recorded counts.
+        AutostartCommand::Disable { dry_run } => {
+            a::this_platform(Path::new("wimsyd")).and_then(|setup| a::disable(&setup, *dry_run))
+        }
+        AutostartCommand::Status { dry_run } => {
+            a::this_platform(Path::new("wimsyd")).and_then(|setup| a::status(&setup, *dry_run))
+        }
+    }
+    .map_err(Failure::Autostart)?;
+    if json {
+        emit(&outcome.json.to_string())
+    } else {
+        emit(&outcome.lines.join("\n"))
     }
 }
 
