@@ -8,7 +8,7 @@ use iced::{Element, Fill, Task};
 use wimsy_ipc::{AccountView, ConnectionError, ConnectionState, FrontendState};
 
 use crate::data::{Activity, ChatKey, ChatRow, chat_rows};
-use crate::screen::{presence, style};
+use crate::screen::{first_run, presence, style};
 use crate::words::{self, Tone};
 
 /// The filter field's id, focused by Ctrl+K.
@@ -169,6 +169,16 @@ impl State {
         for (jid, account) in &state.accounts {
             page = page.push(account_block(jid, account, live));
         }
+        if live && !state.accounts.is_empty() {
+            // What closing the window does, always in sight; a click leads
+            // to the setting that changes it.
+            page = page.push(
+                button(text(closing_words(state)).size(12).style(text::secondary))
+                    .on_press(Message::Settings)
+                    .padding(0)
+                    .style(button::text),
+            );
+        }
         page = page.push(rule::horizontal(1));
         page = page.push(
             text_input("Filter chats (Ctrl+K)", &self.filter)
@@ -191,6 +201,19 @@ impl State {
             Column::with_children(rows.into_iter().map(|r| chat_row(r, open, several))).spacing(2);
         page = page.push(scrollable(list).height(Fill));
         container(page).height(Fill).into()
+    }
+}
+
+/// Whether the accounts stay connected when the window closes, in words.
+pub fn closing_words(state: &FrontendState) -> &'static str {
+    let keep = state
+        .setting(first_run::KEEP_CONNECTED)
+        .and_then(|s| s.value.as_bool());
+    // A daemon without the setting always stays connected.
+    if keep.unwrap_or(true) {
+        "Stays connected when this window closes"
+    } else {
+        "Goes offline when this window closes"
     }
 }
 

@@ -133,6 +133,7 @@ fn closing_with_keep_connected_off_asks_once_then_quits() {
     }));
     // On: closing just ends the window (the task is iced's exit).
     assert!(app.keep_connected());
+    assert!(finds(&app, "Stays connected when this window closes"));
     let _ = app.update(Message::Link(LinkEvent::Event {
         seq: 6,
         event: Event::Setting {
@@ -141,6 +142,7 @@ fn closing_with_keep_connected_off_asks_once_then_quits() {
         },
     }));
     assert!(!app.keep_connected());
+    assert!(finds(&app, "Goes offline when this window closes"));
     requests(&mut asked);
     let _ = app.update(Message::CloseRequested(iced::window::Id::unique()));
     assert!(finds(&app, "Close Wimsy and go offline?"));
