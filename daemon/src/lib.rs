@@ -9,6 +9,7 @@ pub mod fuzzing;
 mod instance;
 mod ipc_server;
 pub mod logging;
+mod notify;
 mod paths;
 mod private_fs;
 mod secrets;
@@ -76,6 +77,7 @@ pub async fn run(
         settings,
         options.session,
         session_tx,
+        notify::Notifier::spawn(),
     );
     for entry in entries {
         let jid = entry.jid.clone();

@@ -91,6 +91,7 @@ impl Core {
             SessionEvent::RosterUnchanged => {}
             SessionEvent::CatchUpDone { fetched } => {
                 tracing::info!(%account, fetched, "archive catch-up done");
+                self.notify_caught_up(&account);
             }
             SessionEvent::RosterPushed { ver, item } => {
                 let item = convert::roster_item(&item);
@@ -201,6 +202,7 @@ impl Core {
             from: s.from.as_deref(),
             to: &s.to,
         });
+        let had_position = matches!(self.store.archive_position(account), Ok(Some(_)));
         let stored = match self.store.insert_batch(&batch, archive) {
             Ok(stored) => stored,
             Err(e) => {
@@ -243,6 +245,7 @@ impl Core {
         for peer in unread_peers {
             self.publish_unread(account, peer);
         }
+        self.notify_stored(account, received, &stored.inserted, had_position);
     }
 
     /// Tell `account`'s session the archive position the store has.
