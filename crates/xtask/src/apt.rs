@@ -53,6 +53,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         name: "dbus",
         why: "a session bus for desktop integration tests",
     },
+    Package {
+        name: "python3-dbusmock",
+        why: "a notification server (its notification_daemon template) that records every Notify and CloseNotification wimsyd sends, for the notification tests",
+    },
 ];
 
 /// What `cargo xtask bench` needs.

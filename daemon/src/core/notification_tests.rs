@@ -163,12 +163,17 @@ async fn the_settings_turn_notifications_off_and_hide_the_text() {
 #[tokio::test]
 async fn a_catch_up_notifies_once_per_chat_at_its_end_and_not_what_was_read_meanwhile() {
     let mut f = fixture();
-    // The account's first catch-up is its history: nothing.
+    // The account's first catch-up is its history: nothing of the archive.
+    f.event(SessionEvent::CatchUpStarted);
     f.page(None, &[(JULIET, "old 1"), (JULIET, "old 2")]);
     f.event(SessionEvent::CatchUpDone { fetched: 2 });
     assert_eq!(f.orders(), []);
 
     let position = format!("{JULIET}-old 2");
+    f.event(SessionEvent::CatchUpStarted);
+    // Delivered live from the server's offline storage during the
+    // catch-up: held for its end too.
+    f.live(ROMEO, "offline 1");
     f.page(
         Some(&position),
         &[(JULIET, "new 1"), (ROMEO, "r 1"), (JULIET, "new 2")],
@@ -187,4 +192,37 @@ async fn a_catch_up_notifies_once_per_chat_at_its_end_and_not_what_was_read_mean
         [full(JULIET, 4, "new 2")],
         "Juliet's unread count includes the history never read; Romeo's chat was read"
     );
+    f.live(ROMEO, "after");
+    assert_eq!(f.orders(), [full(ROMEO, 1, "after")], "live again");
+}
+
+#[tokio::test]
+async fn a_catch_up_that_stops_or_loses_its_connection_tells_what_it_brought() {
+    let mut f = fixture();
+    f.live(JULIET, "first");
+    f.request(Request::MarkRead {
+        account: None,
+        peer: JULIET.into(),
+    })
+    .await;
+    f.orders();
+
+    // A server without an archive refuses the catch-up.
+    f.event(SessionEvent::CatchUpStarted);
+    f.live(JULIET, "held");
+    assert_eq!(f.orders(), []);
+    f.event(SessionEvent::CatchUpStopped);
+    assert_eq!(f.orders(), [full(JULIET, 1, "held")]);
+
+    f.event(SessionEvent::CatchUpStarted);
+    f.live(ROMEO, "held too");
+    assert_eq!(f.orders(), []);
+    f.event(SessionEvent::State(
+        wimsy_session::SessionState::Connecting {
+            attempt: 1,
+            retry_in: None,
+            last_error: None,
+        },
+    ));
+    assert_eq!(f.orders(), [full(ROMEO, 1, "held too")]);
 }

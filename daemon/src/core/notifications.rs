@@ -5,11 +5,13 @@
 //! - A live message from a contact notifies, unless notifications are off
 //!   or a focused window shows its chat; the chat's one notification is
 //!   replaced, saying how many messages are unread, with the latest.
-//! - Messages an archive catch-up brings never notify one by one: the
-//!   chats they land in are noted, and when the catch-up is done each
-//!   still unread, unfocused chat gets one notification. The first
-//!   catch-up of an account with no archive position is the history of a
-//!   newly added account, not news: it notifies nothing.
+//! - While an archive catch-up is under way (after a time offline), no
+//!   message notifies one by one, the ones delivered live meanwhile (the
+//!   server's offline storage) included: the chats they land in are noted,
+//!   and when the catch-up ends each still unread, unfocused chat gets one
+//!   notification. The first catch-up of an account with no archive
+//!   position is the history of a newly added account, not news: what the
+//!   archive holds then notifies nothing.
 //! - Carbons of the user's own messages (sent from another device) never
 //!   notify.
 //! - Reading a chat (`mark_read` from any frontend) withdraws its
@@ -27,34 +29,33 @@ use crate::settings::{NOTIFICATIONS_ENABLED, NOTIFICATIONS_PREVIEW, NOTIFICATION
 /// What one account's archive catch-up brought so far.
 #[derive(Debug, Default)]
 pub(crate) struct CatchUpNews {
-    /// The account had no archive position: this catch-up is its whole
-    /// history, not news.
+    /// The account had no archive position: what the archive brings is
+    /// its whole history, not news (what arrives live still is).
     history: bool,
     /// Chats with new incoming messages, with the latest one's text.
     chats: BTreeMap<String, String>,
 }
 
 impl Core {
-    /// Notify for what a stored batch brought. `had_position`: the account
-    /// had an archive position before the batch.
+    /// A catch-up began: gather its news until it ends.
+    pub(super) fn catch_up_started(&mut self, account: &str) {
+        let history = matches!(self.store.archive_position(account), Ok(None));
+        self.catch_up_news
+            .entry(account.to_owned())
+            .or_insert_with(|| CatchUpNews {
+                history,
+                chats: BTreeMap::new(),
+            });
+    }
+
+    /// Notify for what a stored batch brought, or note it for the end of
+    /// the catch-up under way.
     pub(super) fn notify_stored(
         &mut self,
         account: &str,
         received: &[ReceivedMessage],
         inserted: &[Inserted],
-        had_position: bool,
     ) {
-        // Whether a catch-up is the account's history is known at its
-        // first page, new messages in it or not.
-        if received.iter().any(|m| m.archived) && !self.catch_up_news.contains_key(account) {
-            self.catch_up_news.insert(
-                account.to_owned(),
-                CatchUpNews {
-                    history: !had_position,
-                    chats: BTreeMap::new(),
-                },
-            );
-        }
         for (message, inserted) in received.iter().zip(inserted) {
             let Inserted::New(stored) = inserted else {
                 continue;
@@ -62,30 +63,26 @@ impl Core {
             if message.direction == MessageDirection::SentElsewhere {
                 continue;
             }
-            if message.archived {
-                if let Some(news) = self.catch_up_news.get_mut(account) {
+            match self.catch_up_news.get_mut(account) {
+                Some(news) if message.archived && news.history => {}
+                Some(news) => {
                     news.chats.insert(stored.peer.clone(), stored.body.clone());
                 }
-            } else {
-                self.notify_chat(account, &stored.peer, &stored.body);
+                // The archive is only read in a catch-up; should its
+                // messages come outside one, they are still not news.
+                None if message.archived => {}
+                None => self.notify_chat(account, &stored.peer, &stored.body),
             }
         }
     }
 
-    /// An archive catch-up ended: one notification per chat it brought
-    /// news to, if that chat is still unread and not in view.
+    /// An archive catch-up ended (or its connection did): one
+    /// notification per chat it brought news to, if that chat is still
+    /// unread and not in view.
     pub(super) fn notify_caught_up(&mut self, account: &str) {
         let Some(news) = self.catch_up_news.remove(account) else {
             return;
         };
-        if news.history {
-            tracing::debug!(
-                %account,
-                chats = news.chats.len(),
-                "first catch-up of this account: its history is not notified"
-            );
-            return;
-        }
         for (peer, latest) in news.chats {
             self.notify_chat(account, &peer, &latest);
         }
