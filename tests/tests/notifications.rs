@@ -375,6 +375,33 @@ async fn one_notification_per_chat_replaced_in_place_withdrawn_when_read_and_qui
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_user_sends_from_another_device_notifies_nothing() {
+    let server = ServerKind::Prosody.shared().unwrap();
+    let (a, b) = (
+        server.new_account("alice").unwrap(),
+        server.new_account("bob").unwrap(),
+    );
+    let bus = Bus::start();
+    let mock = MockServer::start(&bus).await;
+    let laptop = bus.daemon(server, &a.user);
+    let phone = connected_daemon(server, &a.user);
+    let bob = connected_daemon(server, &b.user);
+
+    send(&phone, &b.jid, "from my phone");
+    wait_until(DEADLINE, "the laptop to store the carbon", || {
+        history_bodies(&laptop, &b.jid).contains(&"from my phone".to_owned())
+    })
+    .unwrap();
+    send(&bob, &a.jid, "got it");
+    // The first call is bob's: the carbon made none.
+    let notify = mock.notify(1).await;
+    assert_eq!(
+        (notify.summary.as_str(), notify.body.as_str()),
+        (b.jid.as_str(), "got it")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preview_setting_hides_the_text_and_turning_notifications_off_withdraws_them() {
     let server = ServerKind::Prosody.shared().unwrap();
     let (a, b) = (
