@@ -16,7 +16,17 @@ use std::time::Duration;
 use notify_rust::{Hint, Notification, NotificationHandle};
 use tokio::sync::mpsc;
 
-use super::{APP_NAME, Batch, CATEGORY, ChatKey, Content, DESKTOP_ENTRY, Order, SOUND};
+use super::{Batch, ChatKey, Content, Order};
+
+/// The name notifications are shown under.
+const APP_NAME: &str = "Wimsy";
+/// The GUI's desktop entry (`wimsy.desktop`), so the desktop shows its
+/// icon and can group, and so the user can set rules for it.
+const DESKTOP_ENTRY: &str = "wimsy";
+/// The freedesktop category of a received chat message.
+const CATEGORY: &str = "im.received";
+/// The sound theme's name for a received chat message.
+const SOUND: &str = "message-new-instant";
 
 /// How long one call to the notification server may take. A server that
 /// hangs must not hold back the next chat's notification for long.

@@ -19,16 +19,6 @@ use std::collections::BTreeMap;
 
 use tokio::sync::mpsc;
 
-/// The name notifications are shown under.
-pub(crate) const APP_NAME: &str = "Wimsy";
-/// The GUI's desktop entry (`wimsy.desktop`), so the desktop shows its
-/// icon and can group, and so the user can set rules for it.
-pub(crate) const DESKTOP_ENTRY: &str = "wimsy";
-/// The freedesktop category of a received chat message.
-pub(crate) const CATEGORY: &str = "im.received";
-/// The sound theme's name for a received chat message.
-pub(crate) const SOUND: &str = "message-new-instant";
-
 /// One chat: the account and the other party, both bare JIDs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct ChatKey {
