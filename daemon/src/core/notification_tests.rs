@@ -226,3 +226,13 @@ async fn a_catch_up_that_stops_or_loses_its_connection_tells_what_it_brought() {
     ));
     assert_eq!(f.orders(), [full(ROMEO, 1, "held too")]);
 }
+
+#[tokio::test]
+async fn removing_an_account_withdraws_its_notifications_and_forgets_its_catch_up() {
+    let mut f = fixture();
+    f.event(SessionEvent::CatchUpStarted);
+    f.live(JULIET, "held");
+    f.request(Request::AccountRemove { jid: ME.into() }).await;
+    assert_eq!(f.orders(), [Order::CloseAccount(ME.into())]);
+    assert!(f.core.catch_up_news.is_empty());
+}

@@ -129,6 +129,13 @@ impl Core {
         }
     }
 
+    /// The account was removed: its notifications go, and so does what
+    /// its catch-up gathered.
+    pub(super) fn forget_notifications(&mut self, account: &str) {
+        self.catch_up_news.remove(account);
+        self.notifier.order(Order::CloseAccount(account.to_owned()));
+    }
+
     /// The name the user gave the contact, else its address.
     fn contact_name(&self, account: &str, peer: &str) -> String {
         let roster = self

@@ -461,6 +461,7 @@ impl Core {
             tracing::warn!(account = %jid, "session did not close in time");
         }
         tracing::info!(account = %jid, "account removed");
+        self.forget_notifications(&jid);
         self.publish(Event::AccountRemoved {
             account: jid.clone(),
         });

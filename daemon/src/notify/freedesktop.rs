@@ -46,12 +46,18 @@ struct Server {
 pub(super) async fn run(mut orders: mpsc::UnboundedReceiver<Order>) {
     let mut shown: HashMap<ChatKey, NotificationHandle> = HashMap::new();
     let mut server = Server::default();
-    while let Some(Batch { close_all, chats }) = super::next_orders(&mut orders).await {
-        if close_all {
-            for (_, handle) in shown.drain() {
+    while let Some(batch) = super::next_orders(&mut orders).await {
+        let going: Vec<ChatKey> = shown
+            .keys()
+            .filter(|chat| batch.closes(chat))
+            .cloned()
+            .collect();
+        for chat in going {
+            if let Some(handle) = shown.remove(&chat) {
                 close(&handle).await;
             }
         }
+        let Batch { chats, .. } = batch;
         for (chat, content) in chats {
             match content {
                 Some(content) => {

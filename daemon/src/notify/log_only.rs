@@ -7,9 +7,17 @@ use super::{Batch, Order};
 
 pub(super) async fn run(mut orders: mpsc::UnboundedReceiver<Order>) {
     tracing::info!("desktop notifications are not supported on this platform yet");
-    while let Some(Batch { close_all, chats }) = super::next_orders(&mut orders).await {
+    while let Some(Batch {
+        close_all,
+        close_accounts,
+        chats,
+    }) = super::next_orders(&mut orders).await
+    {
         if close_all {
             tracing::debug!("every notification would be withdrawn");
+        }
+        for account in close_accounts {
+            tracing::debug!(%account, "the account's notifications would be withdrawn");
         }
         for (chat, content) in chats {
             match content {

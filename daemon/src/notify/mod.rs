@@ -15,7 +15,7 @@ mod log_only;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::sync::mpsc;
 
@@ -107,6 +107,8 @@ pub(crate) enum Order {
     Show(ChatKey, Content),
     /// Withdraw the chat's notification, if it has one.
     Close(ChatKey),
+    /// Withdraw every notification of this account (it was removed).
+    CloseAccount(String),
     /// Withdraw every notification (notifications were turned off).
     CloseAll,
 }
@@ -154,12 +156,20 @@ async fn next_orders(rx: &mut mpsc::UnboundedReceiver<Order>) -> Option<Batch> {
     Some(batch)
 }
 
-/// Orders folded: close everything first (if asked), then each chat's
-/// last order.
+/// Orders folded: close everything (if asked), then every chat of the
+/// accounts to close, then each chat's last order.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Batch {
     close_all: bool,
+    close_accounts: BTreeSet<String>,
     chats: BTreeMap<ChatKey, Option<Content>>,
+}
+
+impl Batch {
+    /// Whether `chat` is to go by a close-all or its account's close.
+    fn closes(&self, chat: &ChatKey) -> bool {
+        self.close_all || self.close_accounts.contains(&chat.account)
+    }
 }
 
 impl Batch {
@@ -171,8 +181,13 @@ impl Batch {
             Order::Close(chat) => {
                 self.chats.insert(chat, None);
             }
+            Order::CloseAccount(account) => {
+                self.chats.retain(|chat, _| chat.account != account);
+                self.close_accounts.insert(account);
+            }
             Order::CloseAll => {
                 self.close_all = true;
+                self.close_accounts.clear();
                 self.chats.clear();
             }
         }

@@ -66,11 +66,26 @@ async fn queued_orders_fold_to_each_chats_last_one() {
     assert_eq!(batch.chats[&chat("a@x")], Some(content("2")));
     assert_eq!(batch.chats[&chat("b@x")], None);
 
+    let other = ChatKey {
+        account: "other@example.org".into(),
+        peer: "a@x".into(),
+    };
+    notifier.order(Order::Show(other.clone(), content("o")));
+    notifier.order(Order::Show(chat("b@x"), content("b")));
+    notifier.order(Order::CloseAccount("other@example.org".into()));
+    let batch = next_orders(&mut rx).await.unwrap();
+    assert!(batch.closes(&other) && !batch.closes(&chat("b@x")));
+    assert_eq!(
+        batch.chats.into_iter().collect::<Vec<_>>(),
+        vec![(chat("b@x"), Some(content("b")))],
+        "the removed account's shows are dropped, the others stay"
+    );
+
     notifier.order(Order::Show(chat("a@x"), content("4")));
     notifier.order(Order::CloseAll);
     notifier.order(Order::Show(chat("c@x"), content("5")));
     let batch = next_orders(&mut rx).await.unwrap();
-    assert!(batch.close_all);
+    assert!(batch.close_all && batch.closes(&other));
     assert_eq!(
         batch.chats.into_iter().collect::<Vec<_>>(),
         vec![(chat("c@x"), Some(content("5")))],
