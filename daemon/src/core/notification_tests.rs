@@ -197,6 +197,21 @@ async fn a_catch_up_notifies_once_per_chat_at_its_end_and_not_what_was_read_mean
 }
 
 #[tokio::test]
+async fn an_archive_empty_at_the_first_catch_up_is_news_at_the_next() {
+    let mut f = fixture();
+    f.event(SessionEvent::CatchUpStarted);
+    f.event(SessionEvent::CatchUpDone { fetched: 0 });
+    // No position yet (nothing was archived), but the history is in: what
+    // the archive brings next is news.
+    assert_eq!(f.core.store.archive_position(ME).unwrap(), None);
+    f.event(SessionEvent::CatchUpStarted);
+    f.page(None, &[(JULIET, "while away")]);
+    assert_eq!(f.orders(), []);
+    f.event(SessionEvent::CatchUpDone { fetched: 1 });
+    assert_eq!(f.orders(), [full(JULIET, 1, "while away")]);
+}
+
+#[tokio::test]
 async fn a_catch_up_that_stops_or_loses_its_connection_tells_what_it_brought() {
     let mut f = fixture();
     f.live(JULIET, "first");

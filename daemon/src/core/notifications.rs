@@ -9,9 +9,9 @@
 //!   message notifies one by one, the ones delivered live meanwhile (the
 //!   server's offline storage) included: the chats they land in are noted,
 //!   and when the catch-up ends each still unread, unfocused chat gets one
-//!   notification. The first catch-up of an account with no archive
-//!   position is the history of a newly added account, not news: what the
-//!   archive holds then notifies nothing.
+//!   notification. An account's first complete catch-up is the history
+//!   of a newly added account, not news: what the archive holds then
+//!   notifies nothing.
 //! - Carbons of the user's own messages (sent from another device) never
 //!   notify.
 //! - Reading a chat (`mark_read` from any frontend) withdraws its
@@ -26,10 +26,10 @@ use super::Core;
 use crate::notify::{ChatKey, Content, Order, Preview};
 use crate::settings::{NOTIFICATIONS_ENABLED, NOTIFICATIONS_PREVIEW, NOTIFICATIONS_SOUND};
 
-/// What one account's archive catch-up brought so far.
-#[derive(Debug, Default)]
+/// What one account's archive catch-up brought so far. No `Debug`: it
+/// holds message text.
 pub(crate) struct CatchUpNews {
-    /// The account had no archive position: what the archive brings is
+    /// The account never completed a catch-up: what the archive brings is
     /// its whole history, not news (what arrives live still is).
     history: bool,
     /// Chats with new incoming messages, with the latest one's text.
@@ -39,7 +39,10 @@ pub(crate) struct CatchUpNews {
 impl Core {
     /// A catch-up began: gather its news until it ends.
     pub(super) fn catch_up_started(&mut self, account: &str) {
-        let history = matches!(self.store.archive_position(account), Ok(None));
+        // The position alone does not tell: an archive that was empty at
+        // the first catch-up leaves none.
+        let history = matches!(self.store.archive_position(account), Ok(None))
+            && !self.history_fetched(account);
         self.catch_up_news
             .entry(account.to_owned())
             .or_insert_with(|| CatchUpNews {
@@ -74,6 +77,20 @@ impl Core {
                 None => self.notify_chat(account, &stored.peer, &stored.body),
             }
         }
+    }
+
+    /// A catch-up read the whole archive: the account's history is in.
+    pub(super) fn catch_up_done(&mut self, account: &str) {
+        if !self.history_fetched(account)
+            && let Err(e) = self.store.set_setting(&history_key(account), "true")
+        {
+            tracing::error!(%account, "could not remember that the history is fetched: {e}");
+        }
+        self.notify_caught_up(account);
+    }
+
+    fn history_fetched(&self, account: &str) -> bool {
+        matches!(self.store.setting(&history_key(account)), Ok(Some(v)) if v == "true")
     }
 
     /// An archive catch-up ended (or its connection did): one
@@ -150,6 +167,11 @@ impl Core {
             .filter(|name| !name.trim().is_empty())
             .unwrap_or_else(|| peer.to_owned())
     }
+}
+
+/// Where the store remembers that an account's first catch-up is done.
+fn history_key(account: &str) -> String {
+    format!("account.{account}.history_fetched")
 }
 
 fn chat(account: &str, peer: &str) -> ChatKey {

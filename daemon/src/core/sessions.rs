@@ -96,7 +96,7 @@ impl Core {
             }
             SessionEvent::CatchUpDone { fetched } => {
                 tracing::info!(%account, fetched, "archive catch-up done");
-                self.notify_caught_up(&account);
+                self.catch_up_done(&account);
             }
             SessionEvent::RosterPushed { ver, item } => {
                 let item = convert::roster_item(&item);
