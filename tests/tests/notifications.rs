@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use wimsy_ipc::{ChatRef, Client, Request, Role};
-use wimsy_testkit::{ServerKind, XmppServer};
+use wimsy_testkit::{Prosody, ServerKind, XmppServer};
 use wimsy_tests::*;
 use zbus::zvariant::OwnedValue;
 
@@ -548,4 +548,34 @@ async fn with_no_notification_server_messages_are_still_stored_and_it_is_said_on
         log.contains("no notification server runs on the session bus"),
         "{log}"
     );
+}
+
+/// A catch-up the server refuses (no archive) must not hold notifications
+/// back: what came during it is told when it stops, and later messages
+/// notify as they come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_archive_on_the_server_messages_notify_as_they_come() {
+    let server = Prosody::builder()
+        .account("alice", "alice-pw")
+        .account("bob", "bob-pw")
+        // The last assignment wins: s2s stays off, and mam goes too.
+        .extra_config(r#"modules_disabled = { "s2s"; "s2s_auth_certs"; "mam" }"#)
+        .start()
+        .unwrap();
+    let bus = Bus::start();
+    let mock = MockServer::start(&bus).await;
+    let alice = bus.daemon(&server, "alice");
+    wait_until(DEADLINE, "the refused catch-up", || {
+        alice
+            .log()
+            .contains("archive catch-up stopped before its end")
+    })
+    .unwrap();
+    let bob = connected_daemon(&server, "bob");
+    let alice_jid = server.jid("alice");
+    send(&bob, &alice_jid, "no archive here");
+    let first = mock.notify(1).await;
+    assert_eq!(first.body, "no archive here");
+    send(&bob, &alice_jid, "still live");
+    assert_eq!(mock.notify(2).await.body, "2 new messages\nstill live");
 }
