@@ -2,8 +2,9 @@
 //! bus (a `dbus-daemon` of the test's own, with no activatable services, so
 //! nothing of the runner's desktop or keyring answers on it) with
 //! python3-dbusmock's `notification_daemon` template as the notification
-//! server, real Prosody, and bob on a second daemon sending. What wimsyd
-//! asked of the server is read back from the mock (`GetCalls`).
+//! server, a real XMPP server (Prosody; the main case and the catch-up on
+//! ejabberd too), and bob on a second daemon sending. What wimsyd asked of
+//! the server is read back from the mock (`GetCalls`).
 //!
 //! Needs the Debian packages `dbus` (dbus-daemon) and `python3-dbusmock`.
 
@@ -15,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use wimsy_ipc::{ChatRef, Client, Request, Role};
-use wimsy_testkit::{Prosody, ServerKind, XmppServer};
+use wimsy_testkit::{Prosody, ServerKind, XmppServer, both_servers};
 use wimsy_tests::*;
 use zbus::zvariant::OwnedValue;
 
@@ -291,87 +292,89 @@ fn set(daemon: &Daemon, key: &str, value: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_notification_per_chat_replaced_in_place_withdrawn_when_read_and_quiet_when_in_view() {
-    let server = ServerKind::Prosody.shared().unwrap();
-    let (a, b) = (
-        server.new_account("alice").unwrap(),
-        server.new_account("bob").unwrap(),
-    );
-    let bus = Bus::start();
-    let mock = MockServer::start(&bus).await;
-    let alice = bus.daemon(server, &a.user);
-    let bob = connected_daemon(server, &b.user);
+both_servers! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_notification_per_chat_replaced_in_place_withdrawn_when_read_and_quiet_when_in_view(kind: ServerKind) {
+        let server = kind.shared().unwrap();
+        let (a, b) = (
+            server.new_account("alice").unwrap(),
+            server.new_account("bob").unwrap(),
+        );
+        let bus = Bus::start();
+        let mock = MockServer::start(&bus).await;
+        let alice = bus.daemon(server, &a.user);
+        let bob = connected_daemon(server, &b.user);
 
-    send(&bob, &a.jid, "hello alice");
-    let first = mock.notify(1).await;
-    assert_eq!(first.app, "Wimsy");
-    assert_eq!(first.replaces_id, 0, "a new notification");
-    assert_eq!(
-        first.summary, b.jid,
-        "who wrote (no roster name: the address)"
-    );
-    assert_eq!(first.body, "hello alice");
-    assert_eq!(first.actions, ["default", "Open chat"]);
-    assert_eq!(first.hint("category").as_deref(), Some("im.received"));
-    assert_eq!(first.hint("desktop-entry").as_deref(), Some("wimsy"));
-    assert_eq!(
-        first.hint("sound-name").as_deref(),
-        Some("message-new-instant")
-    );
+        send(&bob, &a.jid, "hello alice");
+        let first = mock.notify(1).await;
+        assert_eq!(first.app, "Wimsy");
+        assert_eq!(first.replaces_id, 0, "a new notification");
+        assert_eq!(
+            first.summary, b.jid,
+            "who wrote (no roster name: the address)"
+        );
+        assert_eq!(first.body, "hello alice");
+        assert_eq!(first.actions, ["default", "Open chat"]);
+        assert_eq!(first.hint("category").as_deref(), Some("im.received"));
+        assert_eq!(first.hint("desktop-entry").as_deref(), Some("wimsy"));
+        assert_eq!(
+            first.hint("sound-name").as_deref(),
+            Some("message-new-instant")
+        );
 
-    // The template numbers notifications from 1: the second replaces the
-    // first in place instead of stacking.
-    send(&bob, &a.jid, "are you there?");
-    let second = mock.notify(2).await;
-    assert_eq!(second.replaces_id, 1);
-    assert_eq!(second.summary, b.jid);
-    assert_eq!(second.body, "2 new messages\nare you there?");
+        // The template numbers notifications from 1: the second replaces the
+        // first in place instead of stacking.
+        send(&bob, &a.jid, "are you there?");
+        let second = mock.notify(2).await;
+        assert_eq!(second.replaces_id, 1);
+        assert_eq!(second.summary, b.jid);
+        assert_eq!(second.body, "2 new messages\nare you there?");
 
-    // Read in a frontend: withdrawn.
-    let mut cli = alice.client().await;
-    cli.request(Request::MarkRead {
-        account: None,
-        peer: b.jid.clone(),
-    })
-    .await
-    .unwrap();
-    assert_eq!(mock.close(3).await, 1);
-
-    // A focused window on bob's chat: nothing. Then the window loses the
-    // focus and the next message notifies; being the next call proves
-    // the one in view made none.
-    let mut gui = Client::connect(&alice.socket, Role::Gui, "test-gui")
+        // Read in a frontend: withdrawn.
+        let mut cli = alice.client().await;
+        cli.request(Request::MarkRead {
+            account: None,
+            peer: b.jid.clone(),
+        })
         .await
         .unwrap();
-    let view = |focused| Request::SetView {
-        visible: true,
-        focused,
-        chat: Some(ChatRef {
-            account: a.jid.clone(),
-            peer: b.jid.clone(),
-        }),
-    };
-    gui.request(view(true)).await.unwrap();
-    send(&bob, &a.jid, "seen in the window");
-    wait_until(DEADLINE, "the message in alice's history", || {
-        history_bodies(&alice, &b.jid).contains(&"seen in the window".to_owned())
-    })
-    .unwrap();
-    gui.request(view(false)).await.unwrap();
-    send(&bob, &a.jid, "after the window");
-    let after = mock.notify(4).await;
-    assert_eq!(after.replaces_id, 0, "the read one was withdrawn");
-    assert_eq!(after.body, "2 new messages\nafter the window");
+        assert_eq!(mock.close(3).await, 1);
 
-    // Sound off asks for silence.
-    set(&alice, "notifications.sound", "off");
-    send(&bob, &a.jid, "quietly");
-    let quiet = mock.notify(5).await;
-    assert_eq!(quiet.hint("sound-name"), None);
-    assert_eq!(quiet.hint_bool("suppress-sound"), Some(true));
-    assert_eq!(quiet.body, "3 new messages\nquietly");
-    drop(gui);
+        // A focused window on bob's chat: nothing. Then the window loses the
+        // focus and the next message notifies; being the next call proves
+        // the one in view made none.
+        let mut gui = Client::connect(&alice.socket, Role::Gui, "test-gui")
+            .await
+            .unwrap();
+        let view = |focused| Request::SetView {
+            visible: true,
+            focused,
+            chat: Some(ChatRef {
+                account: a.jid.clone(),
+                peer: b.jid.clone(),
+            }),
+        };
+        gui.request(view(true)).await.unwrap();
+        send(&bob, &a.jid, "seen in the window");
+        wait_until(DEADLINE, "the message in alice's history", || {
+            history_bodies(&alice, &b.jid).contains(&"seen in the window".to_owned())
+        })
+        .unwrap();
+        gui.request(view(false)).await.unwrap();
+        send(&bob, &a.jid, "after the window");
+        let after = mock.notify(4).await;
+        assert_eq!(after.replaces_id, 0, "the read one was withdrawn");
+        assert_eq!(after.body, "2 new messages\nafter the window");
+
+        // Sound off asks for silence.
+        set(&alice, "notifications.sound", "off");
+        send(&bob, &a.jid, "quietly");
+        let quiet = mock.notify(5).await;
+        assert_eq!(quiet.hint("sound-name"), None);
+        assert_eq!(quiet.hint_bool("suppress-sound"), Some(true));
+        assert_eq!(quiet.body, "3 new messages\nquietly");
+        drop(gui);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,75 +446,77 @@ async fn the_preview_setting_hides_the_text_and_turning_notifications_off_withdr
     assert_eq!(back.body, "4 new messages\nback on");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_catch_up_after_a_time_offline_gives_one_notification_per_chat() {
-    let server = ServerKind::Prosody.shared().unwrap();
-    let (a, b, c) = (
-        server.new_account("alice").unwrap(),
-        server.new_account("bob").unwrap(),
-        server.new_account("carol").unwrap(),
-    );
-    let bus = Bus::start();
-    let mock = MockServer::start(&bus).await;
-    let mut alice = bus.daemon(server, &a.user);
-    let bob = connected_daemon(server, &b.user);
-    let carol = connected_daemon(server, &c.user);
-    send(&bob, &a.jid, "before the break");
-    mock.notify(1).await;
-    let mut cli = alice.client().await;
-    cli.request(Request::MarkRead {
-        account: None,
-        peer: b.jid.clone(),
-    })
-    .await
-    .unwrap();
-    mock.close(2).await;
-    drop(cli);
-
-    assert_eq!(alice.terminate().unwrap().code(), Some(0));
-    for i in 1..=5 {
-        send(&bob, &a.jid, &format!("bob {i}"));
-    }
-    for i in 1..=3 {
-        send(&carol, &a.jid, &format!("carol {i}"));
-    }
-    wait_until(DEADLINE, "bob's and carol's messages acked", || {
-        let acked = |d: &Daemon, peer: &str, n: usize| {
-            let page = d.ctl_json(&["history", peer, "--limit", "100"]);
-            page["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|m| m["delivery"] == "acked")
-                .count()
-                >= n
-        };
-        acked(&bob, &a.jid, 6) && acked(&carol, &a.jid, 3)
-    })
-    .unwrap();
-
-    alice.spawn().unwrap();
-    alice.wait_state(&a.jid, "connected").unwrap();
-    wait_until(DEADLINE, "every message in alice's history", || {
-        history_bodies(&alice, &b.jid).len() == 6 && history_bodies(&alice, &c.jid).len() == 3
-    })
-    .unwrap();
-    let calls = mock.wait_for(4).await;
-    let mut shown: Vec<(String, String)> = calls[2..]
-        .iter()
-        .map(|call| match call {
-            Call::Notify(n) => (n.summary.clone(), n.body.clone()),
-            other => panic!("not a Notify: {other:?}"),
+both_servers! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_catch_up_after_a_time_offline_gives_one_notification_per_chat(kind: ServerKind) {
+        let server = kind.shared().unwrap();
+        let (a, b, c) = (
+            server.new_account("alice").unwrap(),
+            server.new_account("bob").unwrap(),
+            server.new_account("carol").unwrap(),
+        );
+        let bus = Bus::start();
+        let mock = MockServer::start(&bus).await;
+        let mut alice = bus.daemon(server, &a.user);
+        let bob = connected_daemon(server, &b.user);
+        let carol = connected_daemon(server, &c.user);
+        send(&bob, &a.jid, "before the break");
+        mock.notify(1).await;
+        let mut cli = alice.client().await;
+        cli.request(Request::MarkRead {
+            account: None,
+            peer: b.jid.clone(),
         })
-        .collect();
-    shown.sort();
-    let mut expected = vec![
-        (b.jid.clone(), "5 new messages\nbob 5".to_owned()),
-        (c.jid.clone(), "3 new messages\ncarol 3".to_owned()),
-    ];
-    expected.sort();
-    assert_eq!(shown, expected, "one per chat, with the latest: {calls:#?}");
-    assert!(alice.log().contains("archive catch-up done"));
+        .await
+        .unwrap();
+        mock.close(2).await;
+        drop(cli);
+
+        assert_eq!(alice.terminate().unwrap().code(), Some(0));
+        for i in 1..=5 {
+            send(&bob, &a.jid, &format!("bob {i}"));
+        }
+        for i in 1..=3 {
+            send(&carol, &a.jid, &format!("carol {i}"));
+        }
+        wait_until(DEADLINE, "bob's and carol's messages acked", || {
+            let acked = |d: &Daemon, peer: &str, n: usize| {
+                let page = d.ctl_json(&["history", peer, "--limit", "100"]);
+                page["messages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|m| m["delivery"] == "acked")
+                    .count()
+                    >= n
+            };
+            acked(&bob, &a.jid, 6) && acked(&carol, &a.jid, 3)
+        })
+        .unwrap();
+
+        alice.spawn().unwrap();
+        alice.wait_state(&a.jid, "connected").unwrap();
+        wait_until(DEADLINE, "every message in alice's history", || {
+            history_bodies(&alice, &b.jid).len() == 6 && history_bodies(&alice, &c.jid).len() == 3
+        })
+        .unwrap();
+        let calls = mock.wait_for(4).await;
+        let mut shown: Vec<(String, String)> = calls[2..]
+            .iter()
+            .map(|call| match call {
+                Call::Notify(n) => (n.summary.clone(), n.body.clone()),
+                other => panic!("not a Notify: {other:?}"),
+            })
+            .collect();
+        shown.sort();
+        let mut expected = vec![
+            (b.jid.clone(), "5 new messages\nbob 5".to_owned()),
+            (c.jid.clone(), "3 new messages\ncarol 3".to_owned()),
+        ];
+        expected.sort();
+        assert_eq!(shown, expected, "one per chat, with the latest: {calls:#?}");
+        assert!(alice.log().contains("archive catch-up done"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
