@@ -83,6 +83,7 @@ async fn drive(dir: &Path, closed_port: u16, script: &[u8]) -> Outcome {
         crate::settings::Settings::load(dir),
         crate::SessionConfig::tight(),
         session_tx,
+        crate::notify::Notifier::detached().0,
     );
     let (client, mut out) = ClientHandle::detached(1, Role::Cli, CLIENT_QUEUE);
     let mut frames = Frames::default();

@@ -11,6 +11,7 @@ pub mod fuzzing;
 mod instance;
 mod ipc_server;
 pub mod logging;
+mod notify;
 mod paths;
 mod private_fs;
 mod secrets;
@@ -116,6 +117,7 @@ pub async fn run(
         settings,
         options.session,
         session_tx,
+        notify::Notifier::spawn(),
     );
     for entry in entries {
         core.start_configured(entry).await;

@@ -26,17 +26,55 @@ use crate::private_fs::{FileError, create_private_dir, write_atomically};
 /// accounts online.
 pub(crate) const KEEP_CONNECTED: &str = "background.keep_connected";
 
+/// `notifications.enabled`: whether new messages show desktop
+/// notifications.
+pub(crate) const NOTIFICATIONS_ENABLED: &str = "notifications.enabled";
+/// `notifications.preview`: how much a notification shows
+/// ([`crate::notify::Preview`]).
+pub(crate) const NOTIFICATIONS_PREVIEW: &str = "notifications.preview";
+/// `notifications.sound`: whether a notification plays the message sound.
+pub(crate) const NOTIFICATIONS_SOUND: &str = "notifications.sound";
+
 /// Every setting this daemon offers, in the order frontends show them.
-pub(crate) const DEFINITIONS: &[Definition] = &[Definition {
-    key: KEEP_CONNECTED,
-    kind: Kind::Bool,
-    default: DefaultValue::Bool(true),
-    label: "Keep connected when all windows are closed",
-    description: "When on, Wimsy stays online after you close its last window: messages \
-                  keep arriving and are stored, and you see them when you open Wimsy again. \
-                  When off, closing the last window takes your accounts offline and stops \
-                  Wimsy's background service; use Quit Wimsy to do that at any time.",
-}];
+pub(crate) const DEFINITIONS: &[Definition] = &[
+    Definition {
+        key: KEEP_CONNECTED,
+        kind: Kind::Bool,
+        default: DefaultValue::Bool(true),
+        label: "Keep connected when all windows are closed",
+        description: "When on, Wimsy stays online after you close its last window: messages \
+                      keep arriving and are stored, and you see them when you open Wimsy again. \
+                      When off, closing the last window takes your accounts offline and stops \
+                      Wimsy's background service; use Quit Wimsy to do that at any time.",
+    },
+    Definition {
+        key: NOTIFICATIONS_ENABLED,
+        kind: Kind::Bool,
+        default: DefaultValue::Bool(true),
+        label: "Show notifications for new messages",
+        description: "When on, a message that arrives while no focused Wimsy window shows its \
+                      chat brings up a desktop notification, one per chat, updated as more \
+                      arrive and taken away once you read the chat. When off, none are shown \
+                      and those showing are taken away.",
+    },
+    Definition {
+        key: NOTIFICATIONS_PREVIEW,
+        kind: Kind::Choice(crate::notify::Preview::CHOICES),
+        default: DefaultValue::Text("full"),
+        label: "What notifications show",
+        description: "full: who wrote and the message; sender: only who wrote; none: only \
+                      that a message arrived, so nobody looking at your screen learns from \
+                      whom or what.",
+    },
+    Definition {
+        key: NOTIFICATIONS_SOUND,
+        kind: Kind::Bool,
+        default: DefaultValue::Bool(true),
+        label: "Play a sound with notifications",
+        description: "When on, a notification asks the desktop to play its new-message \
+                      sound; when off, it asks for silence.",
+    },
+];
 
 /// What values a setting takes, and how a value is checked.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +82,6 @@ pub(crate) enum Kind {
     /// `true` or `false`; also the words `yes`/`no`, `on`/`off`.
     Bool,
     /// One of these strings.
-    #[allow(dead_code)] // the notification settings (issue 12) are the first
     Choice(&'static [&'static str]),
     /// Free text, checked (and tidied, e.g. trimmed) by the function; its
     /// error says in words which values are allowed.
@@ -56,7 +93,6 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum DefaultValue {
     Bool(bool),
-    #[allow(dead_code)] // the notification settings (issue 12) are the first
     Text(&'static str),
 }
 
@@ -288,12 +324,18 @@ impl Settings {
         Ok(def.describe(self.value_of(def)))
     }
 
-    /// A bool setting's value (its default if `key` is not a bool setting).
-    #[allow(dead_code)] // read by the notifications (issue 12)
+    /// A bool setting's value (false if `key` is not a bool setting).
     pub(crate) fn bool(&self, key: &str) -> bool {
         definition(key)
             .and_then(|def| self.value_of(def).as_bool())
             .unwrap_or(false)
+    }
+
+    /// A choice or text setting's value (empty if `key` is not one).
+    pub(crate) fn text(&self, key: &str) -> String {
+        definition(key)
+            .and_then(|def| self.value_of(def).as_text().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     /// Check `value`, store it in the file and return the setting as it

@@ -264,6 +264,14 @@ pub enum SessionEvent {
         /// How the archive position moves once they are stored.
         archive_position: Option<ArchiveStep>,
     },
+    /// Catching up from the archive began: the messages that follow,
+    /// live ones included, arrive while the archive is being read (after a
+    /// time offline, many may come at once).
+    CatchUpStarted,
+    /// A catch-up ended without reading the whole archive: the server
+    /// refused it, did not answer in time, or answered what does not
+    /// parse. The next fresh session tries again from the stored position.
+    CatchUpStopped,
     /// Catching up from the archive finished.
     CatchUpDone {
         /// Messages fetched (duplicates of known ones included).

@@ -65,6 +65,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         name: "librsvg2-bin",
         why: "rsvg-convert renders the SVG application icon at the PNG sizes a package installs",
     },
+    Package {
+        name: "python3-dbusmock",
+        why: "a notification server (its notification_daemon template) that records every Notify and CloseNotification wimsyd sends, for the notification tests",
+    },
 ];
 
 /// What `cargo xtask bench` needs.

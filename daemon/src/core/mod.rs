@@ -4,6 +4,9 @@
 //! is what makes "snapshot, then every later event" hold.
 
 mod convert;
+#[cfg(test)]
+mod notification_tests;
+mod notifications;
 mod password;
 mod presence;
 mod reload;
@@ -84,6 +87,11 @@ pub(crate) struct Core {
     pub(crate) session_config: SessionConfig,
     session_events: mpsc::UnboundedSender<TaggedEvent>,
     next_generation: u64,
+    /// Shows and withdraws desktop notifications, off the core's loop.
+    notifier: crate::notify::Notifier,
+    /// What each account's archive catch-up under way brought, notified
+    /// at its end (`notifications.rs`).
+    catch_up_news: HashMap<String, notifications::CatchUpNews>,
 }
 
 /// Why the core loop ended.
@@ -102,6 +110,7 @@ impl Core {
         settings: crate::settings::Settings,
         session_config: SessionConfig,
         session_events: mpsc::UnboundedSender<TaggedEvent>,
+        notifier: crate::notify::Notifier,
     ) -> Self {
         Self {
             store,
@@ -117,6 +126,8 @@ impl Core {
             session_config,
             session_events,
             next_generation: 0,
+            notifier,
+            catch_up_news: HashMap::new(),
         }
     }
 

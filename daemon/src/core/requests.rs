@@ -249,6 +249,7 @@ impl Core {
                 let peer = bare_jid(&peer)?.to_string();
                 self.store.mark_read(&account, &peer).map_err(storage)?;
                 self.publish_unread(&account, &peer);
+                self.withdraw_notification(&account, &peer);
                 Ok(Response::Done)
             }
             Request::SetVisibility { visible } => self.set_view(client, visible, false, None),
@@ -460,6 +461,7 @@ impl Core {
             tracing::warn!(account = %jid, "session did not close in time");
         }
         tracing::info!(account = %jid, "account removed");
+        self.forget_notifications(&jid);
         self.publish(Event::AccountRemoved {
             account: jid.clone(),
         });

@@ -89,8 +89,14 @@ impl Core {
                 }
             }
             SessionEvent::RosterUnchanged => {}
+            SessionEvent::CatchUpStarted => self.catch_up_started(&account),
+            SessionEvent::CatchUpStopped => {
+                tracing::info!(%account, "archive catch-up stopped before its end");
+                self.notify_caught_up(&account);
+            }
             SessionEvent::CatchUpDone { fetched } => {
                 tracing::info!(%account, fetched, "archive catch-up done");
+                self.catch_up_done(&account);
             }
             SessionEvent::RosterPushed { ver, item } => {
                 let item = convert::roster_item(&item);
@@ -243,6 +249,7 @@ impl Core {
         for peer in unread_peers {
             self.publish_unread(account, peer);
         }
+        self.notify_stored(account, received, &stored.inserted);
     }
 
     /// Tell `account`'s session the archive position the store has.
@@ -263,6 +270,11 @@ impl Core {
     fn on_state(&mut self, account: &str, state: &SessionState) {
         let status = convert::status(state);
         let went_offline = status.state != ConnectionState::Connected;
+        if went_offline {
+            // A catch-up the connection took with it: what it brought is
+            // told now; the next one starts afresh.
+            self.notify_caught_up(account);
+        }
         let Some(runtime) = self.accounts.get_mut(account) else {
             return;
         };

@@ -35,6 +35,7 @@ impl Core {
                 key: setting.key.clone(),
                 value: setting.value.clone(),
             });
+            self.on_notification_setting(&setting.key, setting.value.as_bool());
         }
         Ok(Response::Settings {
             settings: vec![setting],

@@ -70,7 +70,6 @@ impl Core {
 
     /// A visible, focused window shows the chat with `peer` of `account`
     /// (both bare JIDs): a new message there needs no notification.
-    #[allow(dead_code)] // asked by the notifications (issue 12)
     pub(crate) fn chat_in_focus(&self, account: &str, peer: &str) -> bool {
         self.views.values().any(|v| {
             v.visible

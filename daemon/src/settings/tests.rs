@@ -180,3 +180,30 @@ fn choice_and_text_settings_check_their_values() {
     assert!(err.contains("HH:MM-HH:MM"), "{err}");
     assert!(quiet.check(&SettingValue::Bool(false)).is_err());
 }
+
+#[test]
+fn the_notification_settings_have_their_defaults_and_are_read_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::load(dir.path());
+    assert!(settings.bool(NOTIFICATIONS_ENABLED));
+    assert!(settings.bool(NOTIFICATIONS_SOUND));
+    assert_eq!(settings.text(NOTIFICATIONS_PREVIEW), "full");
+
+    settings
+        .set(NOTIFICATIONS_PREVIEW, &SettingValue::Text(" none ".into()))
+        .unwrap();
+    settings
+        .set(NOTIFICATIONS_ENABLED, &SettingValue::Text("off".into()))
+        .unwrap();
+    let settings = Settings::load(dir.path());
+    assert_eq!(settings.text(NOTIFICATIONS_PREVIEW), "none");
+    assert!(!settings.bool(NOTIFICATIONS_ENABLED));
+    let Err(SettingsError::Invalid(why)) = Settings::load(dir.path()).set(
+        NOTIFICATIONS_PREVIEW,
+        &SettingValue::Text("everything".into()),
+    ) else {
+        panic!("a preview that is not a choice is refused");
+    };
+    assert!(why.contains("full, sender, none"), "{why}");
+    assert_eq!(settings.text(KEEP_CONNECTED), "", "not a text setting");
+}

@@ -127,6 +127,7 @@ impl Worker {
                 live: Vec::new(),
                 rewinds: self.rewinds,
             });
+            self.emit(SessionEvent::CatchUpStarted);
         }
         let query = mam::page_query(&queryid, after.as_deref());
         let id = live.iq_id(IqPurpose::ArchivePage { after });
@@ -153,6 +154,7 @@ impl Worker {
                     archive_position: None,
                 });
             }
+            self.emit(SessionEvent::CatchUpStopped);
             return self.flush_queue(live).await;
         };
         let done = complete || last.is_none() || last == after;

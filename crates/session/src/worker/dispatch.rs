@@ -167,6 +167,7 @@ impl Worker {
                 Some(IqPurpose::ArchivePage { after: None }) => {
                     tracing::warn!("the server refused archive catch-up: {reason}");
                     live.catch_up = None;
+                    self.emit(SessionEvent::CatchUpStopped);
                     self.flush_queue(live).await?;
                 }
                 Some(IqPurpose::RosterSet(reply)) => {

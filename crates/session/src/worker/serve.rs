@@ -141,6 +141,7 @@ impl Worker {
                     // position again; nothing is skipped.
                     IqPurpose::ArchivePage { .. } => {
                         live.catch_up = None;
+                        self.emit(SessionEvent::CatchUpStopped);
                         self.flush_queue(live).await?;
                     }
                     IqPurpose::DoubtPage { .. } => self.doubt_search_ended(live).await?,

@@ -31,6 +31,8 @@ pub(in crate::core) struct Fixture {
     pub(in crate::core) commands: mpsc::UnboundedReceiver<Command>,
     /// What a subscribed frontend received.
     pub(in crate::core) frames: mpsc::Receiver<Outbound>,
+    /// What the core told the notification task.
+    pub(in crate::core) notifications: mpsc::UnboundedReceiver<crate::notify::Order>,
 }
 
 pub(in crate::core) fn fixture() -> Fixture {
@@ -38,6 +40,7 @@ pub(in crate::core) fn fixture() -> Fixture {
     let path = dir.path().join("wimsy.sqlite3");
     let store = Store::open(&path).unwrap();
     let (session_events, _) = mpsc::unbounded_channel();
+    let (notifier, notifications) = crate::notify::Notifier::detached();
     let mut core = Core::new(
         store,
         AccountStore::new(dir.path()),
@@ -45,6 +48,7 @@ pub(in crate::core) fn fixture() -> Fixture {
         crate::settings::Settings::load(dir.path()),
         crate::SessionConfig::tight(),
         session_events,
+        notifier,
     );
     let (session, commands) = SessionHandle::detached();
     core.accounts.insert(
@@ -73,6 +77,7 @@ pub(in crate::core) fn fixture() -> Fixture {
         core,
         commands,
         frames,
+        notifications,
     }
 }
 
@@ -430,6 +435,7 @@ fn own_presence_is_kept_and_announced() {
         crate::settings::Settings::load(dir.path()),
         crate::SessionConfig::tight(),
         session_events,
+        crate::notify::Notifier::detached().0,
     );
     assert_eq!(core.stored_presence(ME), expected);
     let refused = f
