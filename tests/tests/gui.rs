@@ -124,6 +124,9 @@ fn the_window_reattaches_by_itself_when_the_daemon_comes_back() {
     // A draft in the composer, which has the focus when a chat opens; the
     // screenshots show whether it outlives the daemon's absence.
     desk.x.focus(window).unwrap();
+    // The first-run notice read ("Got it"), so the shots show the chat.
+    desk.x.key("Escape").unwrap();
+    desk.frames.settle(QUIET, DEADLINE).unwrap();
     desk.x
         .type_text("A draft that outlives the daemon")
         .unwrap();

@@ -90,16 +90,27 @@ impl App {
             Shortcut::FocusNext => iced::widget::operation::focus_next(),
             Shortcut::FocusPrevious => iced::widget::operation::focus_previous(),
             Shortcut::Escape => {
-                if self.dialog.take().is_some() {
-                    return Task::none();
-                }
-                // With no dialog, Escape is "Got it" on the first-run notice.
-                match &self.first_run {
-                    Some(notice) if notice.is_showing() => {
-                        self.on_first_run(crate::screen::first_run::Message::Dismiss)
+                let closed = if self.dialog.take().is_some() {
+                    Task::none()
+                } else {
+                    // With no dialog, Escape is "Got it" on the first-run
+                    // notice.
+                    match &self.first_run {
+                        Some(notice) if notice.is_showing() => {
+                            self.on_first_run(crate::screen::first_run::Message::Dismiss)
+                        }
+                        _ => return Task::none(),
+                    }
+                };
+                // Escape also took the focus from the field under the
+                // dialog: writing goes on where it was.
+                let back = match (&self.page, &self.open) {
+                    (super::Page::Chat, Some(_)) => {
+                        iced::widget::operation::focus(crate::screen::conversation::COMPOSER_ID)
                     }
                     _ => Task::none(),
-                }
+                };
+                Task::batch([closed, back])
             }
             // Other shortcuts wait while a question is asked.
             _ if matches!(self.dialog, Some(Dialog::Ask(_))) => Task::none(),
