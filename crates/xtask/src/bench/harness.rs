@@ -110,6 +110,12 @@ impl Daemon {
         self.wimsyd.socket()
     }
 
+    /// Its `--config-dir`, which a window under test shares (its
+    /// one-time notices are remembered there, not in the user's own).
+    pub(crate) fn config_dir(&self) -> std::path::PathBuf {
+        self.wimsyd.config_dir()
+    }
+
     /// Its name in messages.
     pub(crate) fn name(&self) -> &str {
         self.wimsyd.name()

@@ -63,6 +63,9 @@ const QUIET: Duration = Duration::from_millis(30);
 const DREW_WITHIN: Duration = Duration::from_millis(500);
 /// The most wheel clicks a scroll may take before it counts as stuck.
 const MAX_CLICKS: usize = 20_000;
+/// Wheel clicks in a row that draw nothing before the scroll counts as
+/// stuck (a page on its way takes a click or two, not ten seconds).
+const STUCK_AFTER: usize = 20;
 
 fn chat_size(ctx: &Ctx) -> usize {
     if ctx.quick { 2_000 } else { 10_000 }
@@ -103,8 +106,19 @@ impl Screen {
 
     fn spawn(&self, ctx: &Ctx, daemon: &Daemon, args: &[&str]) -> Result<Wimsy> {
         WimsyCommand::new(&ctx.bin_dir, daemon.socket(), self.xvfb.display())
+            .env("WIMSY_CONFIG_DIR", daemon.config_dir())
             .args(args)
             .spawn(&self.logs.path().join("wimsy.log"))
+    }
+
+    /// Escape, the first-run notice's "Got it", once the window drew it.
+    fn read_notice(&self, gui: &Wimsy) -> Result<()> {
+        let window = self.x.wait_window(gui.pid(), STEP)?;
+        self.frames.settle(QUIET, STEP)?;
+        self.x.focus(window)?;
+        self.x.key("Escape")?;
+        self.frames.settle(QUIET, STEP)?;
+        Ok(())
     }
 
     /// Presses the close button and waits for the process to end.
@@ -139,6 +153,12 @@ pub(crate) async fn long_chat(ctx: &Ctx) -> Result<Vec<Row>> {
         let mut to_hook = Vec::new();
         for run in 0..=launches(ctx) {
             let (frame, hook, mut gui) = launch_once(ctx, &screen, daemon, &bob, &newest)?;
+            if run == 0 {
+                // The first window shows the notice about closing it, over
+                // the chat (and taking the wheel); read once, it is gone
+                // for good, as for a person who has used Wimsy before.
+                screen.read_notice(&gui)?;
+            }
             screen.close(&mut gui)?;
             if run > 0 {
                 launch.push(frame);
@@ -270,6 +290,7 @@ fn scroll(
     let mut holding = opened_with;
     let mut times = Vec::new();
     let mut idle_clicks = 0;
+    let mut idle_in_a_row = 0;
     let started = Instant::now();
     for _ in 0..MAX_CLICKS {
         screen.frames.drain();
@@ -282,8 +303,18 @@ fn scroll(
                 let last = screen.frames.settle(QUIET, STEP)?;
                 let last = last.unwrap_or_else(Instant::now);
                 times.push(ms(last.saturating_duration_since(clicked)));
+                idle_in_a_row = 0;
             }
-            Err(_) => idle_clicks += 1,
+            Err(_) => {
+                idle_clicks += 1;
+                idle_in_a_row += 1;
+                if idle_in_a_row >= STUCK_AFTER {
+                    bail!(
+                        "the window drew nothing for {STUCK_AFTER} wheel clicks in a row, \
+                         holding {holding} of the {target} messages it should reach"
+                    );
+                }
+            }
         }
         for line in gui.poll() {
             if let Hook::Showing { count, .. } = line.hook {
