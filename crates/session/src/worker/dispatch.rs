@@ -38,6 +38,7 @@ impl Worker {
                 }
                 Ok(sm::Nonza::Ack(ack)) => {
                     self.on_ack(ack.h);
+                    self.ack_answered(live);
                     Ok(())
                 }
                 Ok(_) => {
@@ -143,7 +144,10 @@ impl Worker {
                 Some(IqPurpose::DoubtPage { peer, start_ms }) => {
                     self.on_doubt_page(live, peer, start_ms, payload).await?;
                 }
-                Some(IqPurpose::Ping) | None => {}
+                // The answer to a probe on a stream without stream
+                // management.
+                Some(IqPurpose::Ping) => live.probe_deadline = None,
+                None => {}
             },
             Inbound::IqError { id, reason } => match live.pending_iqs.remove(&id).map(|(p, _)| p) {
                 Some(IqPurpose::ArchivePage { after: Some(after) }) => {
@@ -174,6 +178,8 @@ impl Worker {
                     tracing::info!("the server refused a roster change: {reason}");
                     let _ = reply.send(Err(RequestError::Refused(reason)));
                 }
+                // Refused, but answered: the stream lives.
+                Some(IqPurpose::Ping) => live.probe_deadline = None,
                 Some(purpose) => {
                     tracing::warn!(
                         purpose = purpose.name(),

@@ -120,8 +120,13 @@ struct Live {
     pending_iqs: HashMap<String, (IqPurpose, tokio::time::Instant)>,
     iq_timeout: Duration,
     next_iq: u64,
-    /// A probe is out: the stream is dead if nothing arrives by then.
+    /// A probe is out: the stream is dead if it is not answered by then.
     probe_deadline: Option<tokio::time::Instant>,
+    /// `<r/>` written and not yet answered by an `<a/>`. Only an answer
+    /// ends a probe: anything else may have been on its way before the
+    /// server stopped (its own presence echoed at login, a roster push),
+    /// and would hide a server that froze right after.
+    acks_awaited: u32,
     catch_up: Option<CatchUp>,
     /// The archive search for messages in doubt; the queue waits for it.
     doubts: Option<doubt::Doubts>,
@@ -594,6 +599,7 @@ impl Live {
             iq_timeout,
             next_iq: 0,
             probe_deadline: None,
+            acks_awaited: 0,
             catch_up: None,
             doubts: None,
         }

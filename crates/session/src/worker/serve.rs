@@ -57,7 +57,17 @@ impl Worker {
                 item = live.stream.next() => {
                     let result = match item {
                         Some(Ok(el)) => {
-                            live.probe_deadline = None;
+                            // Only an answer ends a probe (`ack_answered`),
+                            // but while the server is still sending, it
+                            // has the probe time from its latest element:
+                            // a long page ahead of the answer is not a
+                            // dead stream, and what was on its way before
+                            // a freeze runs out.
+                            if live.probe_deadline.is_some() {
+                                live.probe_deadline = Some(
+                                    tokio::time::Instant::now() + self.config.timeouts.probe_answer,
+                                );
+                            }
                             self.on_element(live, el).await
                         }
                         Some(Err(ReadError::SoftTimeout)) => self.probe(live).await,
@@ -259,7 +269,16 @@ impl Worker {
     pub(super) async fn request_ack(&mut self, live: &mut Live) -> Result<(), SessionError> {
         live.probe_deadline
             .get_or_insert_with(|| tokio::time::Instant::now() + self.config.timeouts.probe_answer);
+        live.acks_awaited = live.acks_awaited.saturating_add(1);
         self.write_nonza(live, &sm::R).await
+    }
+
+    /// An `<a/>` came: it answers the oldest `<r/>`. The next one, if any
+    /// is out, must be answered within the probe time from now.
+    pub(super) fn ack_answered(&self, live: &mut Live) {
+        live.acks_awaited = live.acks_awaited.saturating_sub(1);
+        live.probe_deadline = (live.acks_awaited > 0)
+            .then(|| tokio::time::Instant::now() + self.config.timeouts.probe_answer);
     }
 
     pub(super) fn remember(&mut self, message: &OutgoingMessage) {
