@@ -32,6 +32,8 @@ pub(crate) struct Ctx {
     pub(crate) wimsyctl: PathBuf,
     /// `--quick`: small sizes, few runs.
     pub(crate) quick: bool,
+    /// `--renderer`: what draws the window in scenario 8.
+    pub(crate) renderer: super::window::Renderer,
 }
 
 impl Ctx {
@@ -108,6 +110,12 @@ impl Daemon {
     /// Its socket.
     pub(crate) fn socket(&self) -> &Path {
         self.wimsyd.socket()
+    }
+
+    /// Its `--config-dir`, which a window under test shares (its
+    /// one-time notices are remembered there, not in the user's own).
+    pub(crate) fn config_dir(&self) -> std::path::PathBuf {
+        self.wimsyd.config_dir()
     }
 
     /// Its name in messages.
