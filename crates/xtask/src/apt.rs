@@ -99,6 +99,24 @@ pub(crate) const BENCH_PACKAGES: &[Package] = &[
     },
 ];
 
+/// What `cargo xtask bench --renderer wgpu` needs besides: wgpu loads
+/// OpenGL (EGL) or Vulkan at run time; without a GPU, Mesa draws with
+/// llvmpipe. The GL path is enough, so no Vulkan loader or lavapipe.
+pub(crate) const WGPU_PACKAGES: &[Package] = &[
+    Package {
+        name: "libegl1",
+        why: "the EGL loader wgpu's OpenGL backend opens",
+    },
+    Package {
+        name: "libegl-mesa0",
+        why: "Mesa's EGL, which the loader finds for an X11 window",
+    },
+    Package {
+        name: "libgl1-mesa-dri",
+        why: "llvmpipe, the software OpenGL driver that draws without a GPU",
+    },
+];
+
 /// What `cargo xtask demo` needs.
 pub(crate) const DEMO_PACKAGES: &[Package] = &[Package {
     name: "prosody",

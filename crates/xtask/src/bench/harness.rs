@@ -32,6 +32,8 @@ pub(crate) struct Ctx {
     pub(crate) wimsyctl: PathBuf,
     /// `--quick`: small sizes, few runs.
     pub(crate) quick: bool,
+    /// `--renderer`: what draws the window in scenario 8.
+    pub(crate) renderer: super::window::Renderer,
 }
 
 impl Ctx {

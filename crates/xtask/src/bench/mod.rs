@@ -46,7 +46,7 @@ use preset::Preset;
 use report::{Doc, Machine, Row};
 
 pub(crate) const USAGE: &str =
-    "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M] [--debug-build]
+    "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M] [--renderer R] [--debug-build]
 
   Builds wimsyd, wimsyctl and wimsy in release mode, then measures them against
   private Prosody instances on loopback (needs root), side by side with
@@ -62,6 +62,9 @@ pub(crate) const USAGE: &str =
   --out PATH     write the report to PATH
   --only N,M     run only these scenarios (1-8); the report (only their
                  figures) goes to target/bench/benchmarks-partial.md
+  --renderer R   what draws the window in scenario 8: tiny-skia (the
+                 default build) or wgpu (builds wimsy again with its `wgpu`
+                 feature; on a machine without a GPU, Mesa's llvmpipe)
   --debug-build  use the debug binaries (what `cargo xtask test` does so
                  the benchmark code runs at every commit without a release
                  build); figures are not representative";
@@ -74,6 +77,7 @@ struct Args {
     debug_build: bool,
     out: Option<PathBuf>,
     only: Vec<u32>,
+    renderer: window::Renderer,
 }
 
 fn parse(args: &[String]) -> Result<Option<Args>> {
@@ -82,6 +86,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
         debug_build: false,
         out: None,
         only: Vec::new(),
+        renderer: window::Renderer::default(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -100,6 +105,10 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                         _ => bail!("--only takes scenario numbers 1 to 8, like `--only 3,4`"),
                     }
                 }
+            }
+            "--renderer" => {
+                let name = it.next().context("--renderer needs tiny-skia or wgpu")?;
+                parsed.renderer = window::Renderer::parse(name)?;
             }
             "-h" | "--help" => return Ok(None),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
@@ -125,6 +134,9 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         return Ok(());
     };
     apt::ensure(apt::BENCH_PACKAGES)?;
+    if args.renderer == window::Renderer::Wgpu {
+        apt::ensure(apt::WGPU_PACKAGES)?;
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
     let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl", "-p", "wimsy-gui"];
@@ -139,10 +151,29 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
             return release_self(&target.join("release/xtask"), raw_args);
         }
     }
+    let bin_dir = target.join(if args.debug_build { "debug" } else { "release" });
+    if let Some(sub) = args.renderer.subdir() {
+        // Built alone, so that no other binary is built with its features,
+        // and moved aside; the build below puts the default `wimsy` back.
+        let mut gui = vec![
+            "build",
+            "-p",
+            "wimsy-gui",
+            "--features",
+            args.renderer.name(),
+        ];
+        if !args.debug_build {
+            gui.push("--release");
+        }
+        crate::run(&cargo(), &gui)?;
+        let dir = bin_dir.join(sub);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::copy(bin_dir.join("wimsy"), dir.join("wimsy"))
+            .with_context(|| format!("copying wimsy into {}", dir.display()))?;
+    }
     if build_step == Build::First {
         crate::run(&cargo(), &build)?;
     }
-    let bin_dir = target.join(if args.debug_build { "debug" } else { "release" });
     let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
     for bin in [&wimsyd, &wimsyctl, &bin_dir.join("wimsy")] {
         if !bin.exists() {
@@ -153,6 +184,7 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         bin_dir,
         wimsyctl,
         quick: args.quick,
+        renderer: args.renderer,
     };
     let machine = Machine::probe();
     let started = Instant::now();
@@ -173,6 +205,9 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
     if args.debug_build {
         command.push_str(" --debug-build");
     }
+    if args.renderer != window::Renderer::default() {
+        command.push_str(&format!(" --renderer {}", args.renderer.name()));
+    }
     if !args.only.is_empty() {
         let only: Vec<String> = args.only.iter().map(u32::to_string).collect();
         command.push_str(&format!(" --only {}", only.join(",")));
@@ -191,6 +226,7 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         (catchup::TITLE, catchup::METHOD),
         (scale::TITLE, scale::METHOD),
         (window::TITLE, window::METHOD),
+        (window::CHOICE_TITLE, window::CHOICE),
     ];
     let doc = Doc {
         quick: args.quick,

@@ -19,10 +19,60 @@ use super::report::{Row, median, num};
 
 pub(crate) const TITLE: &str = "8. The window";
 
+/// Which of iced's renderers draws the window (`--renderer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Renderer {
+    /// The software renderer, the only one in the default build.
+    #[default]
+    TinySkia,
+    /// The GPU renderer (gui's `wgpu` feature); on a machine without a
+    /// GPU, Mesa's llvmpipe.
+    Wgpu,
+}
+
+impl Renderer {
+    pub(crate) fn parse(name: &str) -> Result<Self> {
+        match name {
+            "tiny-skia" => Ok(Self::TinySkia),
+            "wgpu" => Ok(Self::Wgpu),
+            _ => bail!("--renderer takes `tiny-skia` or `wgpu`, not {name:?}"),
+        }
+    }
+
+    /// Its name, as ICED_BACKEND and `--renderer` spell it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::TinySkia => "tiny-skia",
+            Self::Wgpu => "wgpu",
+        }
+    }
+
+    /// Where its `wimsy` is, below the build's binary directory: the wgpu
+    /// build has its own place so that `target/release/wimsy` stays the
+    /// default build.
+    pub(crate) fn subdir(self) -> Option<&'static str> {
+        match self {
+            Self::TinySkia => None,
+            Self::Wgpu => Some("wgpu"),
+        }
+    }
+
+    /// How the row's notes name it.
+    fn described(self) -> &'static str {
+        match self {
+            Self::TinySkia => "tiny-skia, the only renderer built in",
+            Self::Wgpu => "wgpu (a build with gui's `wgpu` feature, ICED_BACKEND=wgpu)",
+        }
+    }
+}
+
 pub(crate) const METHOD: &str = "\
 The real `wimsy` binary (same build as the daemon; tiny-skia, the software\n\
 renderer, is the only one compiled in: gui/Cargo.toml enables no wgpu, so\n\
-`ICED_BACKEND=tiny-skia` only makes that explicit) on a private Xvfb\n\
+`ICED_BACKEND=tiny-skia` only makes that explicit; with `--renderer wgpu`,\n\
+`wimsy` is built again with its `wgpu` feature into target/release/wgpu/\n\
+and run with `ICED_BACKEND=wgpu`, which has no fallback: without a working\n\
+adapter the window does not open and the scenario fails) on a private Xvfb\n\
 (1024x768, 24-bit, no window manager), attached to a daemon (default\n\
 preset) on its own socket, with `WIMSY_TEST_HOOKS=1` so that it prints what\n\
 it shows on stdout. Drawing is seen through the X DAMAGE extension on the\n\
@@ -55,6 +105,37 @@ memory (VmRSS) is read from /proc; RssAnon (its own heap and stacks, without\n\
 shared library pages) is in the notes. 5 runs (3 with `--quick`), a new\n\
 process each. The peer figure, Gajim's ~180 MB, is the one issue 11 gives\n\
 (a quarter of it is the goal); Gajim is not measured here.";
+
+/// The second section of scenario 8 in the report: which renderer the
+/// window ships with, and the figures that decided it.
+pub(crate) const CHOICE_TITLE: &str = "8. Renderer choice";
+
+pub(crate) const CHOICE: &str = "\
+The window ships with tiny-skia, iced's software renderer, and no wgpu.\n\
+Measured on 2026-12-03 on the machine above (Debian 12, 2 cores, no GPU;\n\
+wgpu drew through OpenGL on Mesa 22.3 llvmpipe over EGL, no Vulkan loader\n\
+installed), with `cargo xtask bench --only 8 [--quick] --renderer wgpu`\n\
+against the default build, one after the other, other builds running\n\
+beside them:\n\
+\n\
+| | tiny-skia (default) | wgpu on llvmpipe |\n\
+|---|---:|---:|\n\
+| idle, 200 contacts + 50 chats: VmRSS (5 s, 5 runs) | 21.3 MB | 128 MB |\n\
+| the same: RssAnon (5 runs, median) | 4.8 MB | 45.7 MB |\n\
+| launch → first frame, 2,000 msgs (`--quick`, 3 runs, median) | 45 ms | 174 ms |\n\
+| wheel click → frame, 200 msgs back (`--quick`, median / max) | 46 / 128 ms | 45 / 152 ms |\n\
+| VmRSS after that scroll (`--quick`) | 28.5 MB | 131.9 MB |\n\
+| `wimsy` release binary | 15.3 MB | 21.1 MB |\n\
+\n\
+wgpu costs six times the memory (the goal is < 45 MB; its own heap alone\n\
+is at that) and four times the launch for the same picture, and scrolls no\n\
+faster; without a GPU it is a second software renderer under a GPU API.\n\
+Building `wimsy` with it took 7 more minutes here (release). So it is\n\
+an optional feature (`cargo build -p wimsy-gui --features wgpu`; then\n\
+ICED_BACKEND chooses), off by default. The comparison uses `--quick`:\n\
+beside the other builds, both renderers' full-size scroll stopped when\n\
+the window held 1,000 messages, short of the 1,060 it aims for; run\n\
+alone, the default build's full run reached it (the table above).";
 
 /// The quiet time that ends a frame.
 const QUIET: Duration = Duration::from_millis(30);
@@ -105,7 +186,12 @@ impl Screen {
     }
 
     fn spawn(&self, ctx: &Ctx, daemon: &Daemon, args: &[&str]) -> Result<Wimsy> {
-        WimsyCommand::new(&ctx.bin_dir, daemon.socket(), self.xvfb.display())
+        let dir = match ctx.renderer.subdir() {
+            Some(sub) => ctx.bin_dir.join(sub),
+            None => ctx.bin_dir.clone(),
+        };
+        WimsyCommand::new(dir, daemon.socket(), self.xvfb.display())
+            .env("ICED_BACKEND", ctx.renderer.name())
             .env("WIMSY_CONFIG_DIR", daemon.config_dir())
             .args(args)
             .spawn(&self.logs.path().join("wimsy.log"))
@@ -166,7 +252,7 @@ pub(crate) async fn long_chat(ctx: &Ctx) -> Result<Vec<Row>> {
             }
         }
         let (scroll, opened_with) = scroll(ctx, &screen, daemon, &bob, &newest)?;
-        let head = format!("{TITLE}, {n} msgs in one chat");
+        let head = format!("{TITLE}{}, {n} msgs in one chat", renderer_tag(ctx));
         let drawn = scroll.drawn();
         let hook_median = median(&to_hook).map_or_else(|| "?".to_owned(), num);
         Ok(vec![
@@ -200,6 +286,14 @@ pub(crate) async fn long_chat(ctx: &Ctx) -> Result<Vec<Row>> {
             ),
         ])
     })
+}
+
+/// The renderer in a row's name when it is not the default one.
+fn renderer_tag(ctx: &Ctx) -> String {
+    match ctx.renderer {
+        Renderer::TinySkia => String::new(),
+        other => format!(" ({})", other.name()),
+    }
 }
 
 /// The id of the newest message with `peer`, as the window's hook names
@@ -371,14 +465,18 @@ pub(crate) async fn idle_memory(ctx: &Ctx) -> Result<Row> {
         }
         let anon_median = median(&anon).map_or_else(|| "?".to_owned(), num);
         Ok(Row::new(
-            format!("{TITLE}, {CONTACTS} contacts + {CHATS} chats: resident memory, idle"),
+            format!(
+                "{TITLE}{}, {CONTACTS} contacts + {CHATS} chats: resident memory, idle",
+                renderer_tag(ctx)
+            ),
             "MB",
             rss,
             format!(
                 "VmRSS {} s after the window was attached and drawn, a new process each run; \
-                 RssAnon median {anon_median} MB; tiny-skia, the only renderer built in; \
-                 goal < 45 MB; Gajim ~180 MB (issue 11's figure, not measured here)",
-                idle_for(ctx).as_secs()
+                 RssAnon median {anon_median} MB; {}; goal < 45 MB; Gajim ~180 MB (issue \
+                 11's figure, not measured here)",
+                idle_for(ctx).as_secs(),
+                ctx.renderer.described()
             ),
         ))
     })
