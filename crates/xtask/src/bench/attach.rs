@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use wimsy_ipc::{Client, ClientFrame, Request, Response, Role, Snapshot, encode_frame};
 use wimsy_store::Store;
+use wimsy_testkit::Prosody;
 
 use super::fill::{Rng, STORE_FILE, insert_like_received};
 use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
@@ -62,8 +63,19 @@ fn repeats(ctx: &Ctx) -> usize {
     if ctx.quick { 10 } else { 30 }
 }
 
-pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
-    let runs = repeats(ctx);
+/// alice on a Prosody of her own with [`CONTACTS`] contacts and [`CHATS`]
+/// chats filled into her store (the unread count of each in `unread`),
+/// connected and her roster fetched: what scenarios 5 and 8 measure
+/// against. The server runs as long as this lives.
+pub(crate) struct BusyAccount {
+    pub(crate) account: Account,
+    pub(crate) chat_peers: Vec<String>,
+    pub(crate) unread: Vec<u32>,
+    // Last, so the daemon stops before its server does.
+    _prosody: Prosody,
+}
+
+pub(crate) async fn busy_account(ctx: &Ctx, name: &str) -> Result<BusyAccount> {
     let prosody = server(&["alice"])?;
     let alice = prosody.jid("alice");
     let mut peer = Peer::start(&prosody, "alice", "alice-pw").await?;
@@ -74,7 +86,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         .map(|k| prosody.jid(&format!("contact{k}")))
         .collect();
     let mut unread = None;
-    let daemon = Daemon::start_prepared(ctx, "attach", Preset::Default, None, |dir| {
+    let daemon = Daemon::start_prepared(ctx, name, Preset::Default, None, |dir| {
         let path = dir.join(STORE_FILE);
         unread = Some(blocking(|| fill(&path, &alice, &chat_peers))?);
         Ok(())
@@ -83,12 +95,24 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let unread = unread.context("the store was not filled")?;
     let mut account = Account::on(daemon, &prosody, "alice").await?;
     wait_for_roster(&mut account.client).await?;
-    let socket = account.daemon.socket().to_path_buf();
+    Ok(BusyAccount {
+        account,
+        chat_peers,
+        unread,
+        _prosody: prosody,
+    })
+}
+
+pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
+    let runs = repeats(ctx);
+    let busy = busy_account(ctx, "attach").await?;
+    let (alice, chat_peers, unread) = (&busy.account.jid, &busy.chat_peers, &busy.unread);
+    let socket = busy.account.daemon.socket().to_path_buf();
 
     let expected = Expected {
-        account: &alice,
-        peers: &chat_peers,
-        unread: &unread,
+        account: alice,
+        peers: chat_peers,
+        unread,
     };
     let (mut received, mut decode) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     let mut snapshot_bytes = 0;
@@ -113,7 +137,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
 
     let mut status = Vec::with_capacity(runs);
     for run in 0..=runs {
-        let took = wimsyctl_status(ctx, &socket, &alice).await?;
+        let took = wimsyctl_status(ctx, &socket, alice).await?;
         if run > 0 {
             status.push(ms(took));
         }

@@ -9,10 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use wimsy_ipc::{Request, Response};
 use wimsy_testkit::{Frames, Hook, Wimsy, WimsyCommand, X11, Xvfb};
 
-use super::attach::{CHATS, CONTACTS, wait_for_roster};
+use super::attach::{CHATS, CONTACTS, busy_account};
 use super::fill::STORE_FILE;
 use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
-use super::peer::Peer;
 use super::preset::Preset;
 use super::procstat;
 use super::report::{Row, median, num};
@@ -438,22 +437,8 @@ fn scroll(
 /// Resident memory of an idle window attached to a daemon with 200
 /// contacts and 50 chats.
 pub(crate) async fn idle_memory(ctx: &Ctx) -> Result<Row> {
-    let prosody = server(&["alice"])?;
-    let alice = prosody.jid("alice");
-    let mut peer = Peer::start(&prosody, "alice", "alice-pw").await?;
-    peer.add_roster("contact", CONTACTS).await?;
-    peer.quit().await?;
-    let chat_peers: Vec<String> = (0..CHATS)
-        .map(|k| prosody.jid(&format!("contact{k}")))
-        .collect();
-    let daemon = Daemon::start_prepared(ctx, "window-idle", Preset::Default, None, |dir| {
-        let path = dir.join(STORE_FILE);
-        blocking(|| super::attach::fill(&path, &alice, &chat_peers)).map(drop)
-    })
-    .await?;
-    let mut account = Account::on(daemon, &prosody, "alice").await?;
-    wait_for_roster(&mut account.client).await?;
-    let daemon = &account.daemon;
+    let busy = busy_account(ctx, "window-idle").await?;
+    let daemon = &busy.account.daemon;
 
     blocking(|| {
         let screen = Screen::start()?;
