@@ -121,12 +121,10 @@ struct Live {
     iq_timeout: Duration,
     next_iq: u64,
     /// A probe is out: the stream is dead if it is not answered by then.
+    /// Only an answer ends it: anything else may have been on its way
+    /// before the server stopped (its own presence echoed at login, a
+    /// roster push), and would hide a server that froze right after.
     probe_deadline: Option<tokio::time::Instant>,
-    /// `<r/>` written and not yet answered by an `<a/>`. Only an answer
-    /// ends a probe: anything else may have been on its way before the
-    /// server stopped (its own presence echoed at login, a roster push),
-    /// and would hide a server that froze right after.
-    acks_awaited: u32,
     catch_up: Option<CatchUp>,
     /// The archive search for messages in doubt; the queue waits for it.
     doubts: Option<doubt::Doubts>,
@@ -599,7 +597,6 @@ impl Live {
             iq_timeout,
             next_iq: 0,
             probe_deadline: None,
-            acks_awaited: 0,
             catch_up: None,
             doubts: None,
         }

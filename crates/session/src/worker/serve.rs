@@ -269,16 +269,14 @@ impl Worker {
     pub(super) async fn request_ack(&mut self, live: &mut Live) -> Result<(), SessionError> {
         live.probe_deadline
             .get_or_insert_with(|| tokio::time::Instant::now() + self.config.timeouts.probe_answer);
-        live.acks_awaited = live.acks_awaited.saturating_add(1);
         self.write_nonza(live, &sm::R).await
     }
 
-    /// An `<a/>` came: it answers the oldest `<r/>`. The next one, if any
-    /// is out, must be answered within the probe time from now.
+    /// An `<a/>` came: the server answered, the stream lives. (Servers
+    /// need not answer every `<r/>` on its own, so no count is kept of
+    /// them.)
     pub(super) fn ack_answered(&self, live: &mut Live) {
-        live.acks_awaited = live.acks_awaited.saturating_sub(1);
-        live.probe_deadline = (live.acks_awaited > 0)
-            .then(|| tokio::time::Instant::now() + self.config.timeouts.probe_answer);
+        live.probe_deadline = None;
     }
 
     pub(super) fn remember(&mut self, message: &OutgoingMessage) {
