@@ -8,6 +8,7 @@ mod activation;
 mod core;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gui_launch;
 mod instance;
 mod ipc_server;
 pub mod logging;
@@ -38,6 +39,33 @@ pub struct DaemonOptions {
     pub session: SessionConfig,
     /// IPC limits.
     pub ipc: IpcLimits,
+    /// Notification timing.
+    pub notify: NotifyOptions,
+}
+
+/// How long notifications wait.
+#[derive(Debug, Clone, Copy)]
+pub struct NotifyOptions {
+    /// How long a chat stays quiet after the user wrote in it from another
+    /// device.
+    pub reply_grace: std::time::Duration,
+}
+
+impl Default for NotifyOptions {
+    fn default() -> Self {
+        Self {
+            reply_grace: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+impl NotifyOptions {
+    /// Seconds instead of minutes, for tests.
+    pub fn tight() -> Self {
+        Self {
+            reply_grace: std::time::Duration::from_secs(4),
+        }
+    }
 }
 
 /// The daemon could not start or failed while running.
@@ -119,6 +147,12 @@ pub async fn run(
         session_tx,
         notify::Notifier::spawn(),
     );
+    core.gui_launcher = Some(gui_launch::GuiLauncher::new(
+        &listening.path,
+        &paths.config_dir,
+        &paths.data_dir,
+    ));
+    core.attention.reply_grace = options.notify.reply_grace;
     for entry in entries {
         core.start_configured(entry).await;
     }

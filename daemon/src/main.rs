@@ -101,10 +101,16 @@ fn main() -> ExitCode {
     if let Some(frames) = args.client_queue {
         ipc.client_queue = frames;
     }
+    let notify = if args.tight_timeouts {
+        wimsyd::NotifyOptions::tight()
+    } else {
+        wimsyd::NotifyOptions::default()
+    };
     let options = wimsyd::DaemonOptions {
         paths,
         session,
         ipc,
+        notify,
     };
     // One thread: the daemon mostly waits, and one thread keeps its memory
     // and wakeups low.

@@ -34,6 +34,12 @@ pub(crate) const NOTIFICATIONS_ENABLED: &str = "notifications.enabled";
 pub(crate) const NOTIFICATIONS_PREVIEW: &str = "notifications.preview";
 /// `notifications.sound`: whether a notification plays the message sound.
 pub(crate) const NOTIFICATIONS_SOUND: &str = "notifications.sound";
+/// `notifications.quiet_hours`: a daily window of local time when
+/// notifications are held ([`crate::notify::quiet`]).
+pub(crate) const NOTIFICATIONS_QUIET_HOURS: &str = "notifications.quiet_hours";
+/// `notifications.do_not_disturb`: hold every notification until turned
+/// off.
+pub(crate) const NOTIFICATIONS_DO_NOT_DISTURB: &str = "notifications.do_not_disturb";
 
 /// Every setting this daemon offers, in the order frontends show them.
 pub(crate) const DEFINITIONS: &[Definition] = &[
@@ -74,6 +80,25 @@ pub(crate) const DEFINITIONS: &[Definition] = &[
         description: "When on, a notification asks the desktop to play its new-message \
                       sound; when off, it asks for silence.",
     },
+    Definition {
+        key: NOTIFICATIONS_DO_NOT_DISTURB,
+        kind: Kind::Bool,
+        default: DefaultValue::Bool(false),
+        label: "Do not disturb",
+        description: "When on, no notification pops up: messages are still received, stored \
+                      and counted as unread. When you turn it off, each chat that got \
+                      messages meanwhile and is still unread shows one notification, \
+                      without sound.",
+    },
+    Definition {
+        key: NOTIFICATIONS_QUIET_HOURS,
+        kind: Kind::Text(crate::notify::quiet::check_setting),
+        default: DefaultValue::Text(crate::notify::quiet::OFF),
+        label: "Quiet hours",
+        description: "A daily time, like 22:00-07:30 (your local time; it may cross \
+                      midnight), when notifications are held as with do not disturb and \
+                      shown, without sound, when it ends. off: no quiet hours.",
+    },
 ];
 
 /// What values a setting takes, and how a value is checked.
@@ -85,7 +110,6 @@ pub(crate) enum Kind {
     Choice(&'static [&'static str]),
     /// Free text, checked (and tidied, e.g. trimmed) by the function; its
     /// error says in words which values are allowed.
-    #[allow(dead_code)] // the notification settings (issue 12) are the first
     Text(fn(&str) -> Result<String, String>),
 }
 

@@ -234,6 +234,8 @@ pub const KNOWN_OPS: &[&str] = &[
     "settings_set",
     "set_view",
     "retry",
+    "mute",
+    "unmute",
     "quit",
     "fail",
 ];

@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attention;
 pub mod frame;
 pub mod reducer;
 pub mod settings;
@@ -32,6 +33,7 @@ pub mod types;
 #[cfg(feature = "client")]
 pub mod client;
 
+pub use attention::{Mute, NotifierState, NotifierStatus};
 pub use frame::{
     EncodeError, FrameDecoder, FrameError, KNOWN_OPS, MAX_FRAME_BYTES, RejectedFrame,
     decode_client_frame, decode_frame, encode_frame,

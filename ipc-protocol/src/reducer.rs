@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::attention::NotifierStatus;
 use crate::settings::Setting;
 use crate::types::{
     ChatMessage, ChatSummary, ConnectionStatus, Contact, Delivery, Event, OwnPresence, Snapshot,
@@ -19,6 +20,8 @@ pub struct FrontendState {
     pub shutting_down: bool,
     /// Every setting the daemon offers, in its order.
     pub settings: Vec<Setting>,
+    /// Whether desktop notifications can be shown, if the daemon says.
+    pub notifier: Option<NotifierStatus>,
 }
 
 /// One account as a frontend sees it.
@@ -34,6 +37,9 @@ pub struct AccountView {
     pub subscription_requests: BTreeSet<String>,
     /// The presence the user chose for this account.
     pub presence: OwnPresence,
+    /// Muted chats: peer to when the mute ends (ms since the epoch;
+    /// `None`: until unmuted).
+    pub mutes: BTreeMap<String, Option<i64>>,
 }
 
 impl AccountView {
@@ -44,7 +50,13 @@ impl AccountView {
             chats: BTreeMap::new(),
             subscription_requests: BTreeSet::new(),
             presence: OwnPresence::default(),
+            mutes: BTreeMap::new(),
         }
+    }
+
+    /// Whether the chat with `peer` is muted.
+    pub fn is_muted(&self, peer: &str) -> bool {
+        self.mutes.contains_key(peer)
     }
 
     /// Unread messages over all chats.
@@ -84,6 +96,7 @@ impl FrontendState {
                 view.chats = a.chats.into_iter().map(|c| (c.peer.clone(), c)).collect();
                 view.subscription_requests = a.subscription_requests.into_iter().collect();
                 view.presence = a.presence;
+                view.mutes = a.mutes.into_iter().map(|m| (m.peer, m.until_ms)).collect();
                 (a.jid, view)
             })
             .collect();
@@ -92,6 +105,7 @@ impl FrontendState {
             accounts,
             shutting_down: false,
             settings: snapshot.settings,
+            notifier: snapshot.notifier,
         }
     }
 
@@ -198,6 +212,19 @@ impl FrontendState {
                     setting.value = value.clone();
                 }
             }
+            Event::Muted { account, mute } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.mutes.insert(mute.peer.clone(), mute.until_ms);
+                }
+            }
+            Event::Unmuted { account, peer } => {
+                if let Some(view) = self.accounts.get_mut(account) {
+                    view.mutes.remove(peer);
+                }
+            }
+            // A request to the frontend, not a change of state.
+            Event::OpenChat { .. } => {}
+            Event::Notifier { status } => self.notifier = Some(status.clone()),
             Event::ShuttingDown => self.shutting_down = true,
             Event::Unknown => return Applied::Ignored,
         }
@@ -246,6 +273,7 @@ mod tests {
             seq: 5,
             accounts: Vec::new(),
             settings: vec![keep_connected(true)],
+            notifier: None,
         })
     }
 

@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attention::{Mute, NotifierStatus};
 use crate::settings::{Setting, SettingValue};
 
 /// One frame from a frontend to the daemon: a request with the id its
@@ -241,6 +242,29 @@ pub enum Request {
         /// [`ChatMessage::id`] of the failed message.
         message_id: i64,
     },
+    /// Mute a chat: its messages no longer bring up notifications (they
+    /// are still stored and counted as unread). Replaces an earlier mute of
+    /// the same chat; every subscriber gets [`Event::Muted`].
+    Mute {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// The other party's bare JID.
+        peer: String,
+        /// When the mute ends by itself (ms since the epoch, in the
+        /// future); absent: until [`Request::Unmute`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until_ms: Option<i64>,
+    },
+    /// End a chat's mute; every subscriber gets [`Event::Unmuted`]. A chat
+    /// that is not muted is left as it is, and the answer is still `done`.
+    Unmute {
+        /// Bare JID of the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// The other party's bare JID.
+        peer: String,
+    },
     /// Stop the daemon cleanly (every session closed, store flushed).
     Quit,
     /// Always answered with the error `test_failure`, so that frontends can
@@ -342,6 +366,10 @@ pub enum Response {
     Status {
         /// Every account.
         accounts: Vec<AccountStatus>,
+        /// Whether desktop notifications can be shown; absent from a
+        /// daemon that does not show them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notifier: Option<NotifierStatus>,
     },
     /// The answer to [`Request::AccountList`].
     Accounts {
@@ -821,6 +849,34 @@ pub enum Event {
         /// Its new value.
         value: SettingValue,
     },
+    /// A chat was muted (or its mute changed).
+    Muted {
+        /// Bare JID.
+        account: String,
+        /// The mute as it is now.
+        mute: Mute,
+    },
+    /// A chat's mute ended: unmuted by the user, or its time ran out.
+    Unmuted {
+        /// Bare JID.
+        account: String,
+        /// The other party.
+        peer: String,
+    },
+    /// The user asked to see this chat (clicked its notification, say). A
+    /// frontend with a chat window opens the chat there and raises the
+    /// window; others ignore it.
+    OpenChat {
+        /// Bare JID.
+        account: String,
+        /// The other party.
+        peer: String,
+    },
+    /// Whether desktop notifications can be shown changed.
+    Notifier {
+        /// The state now.
+        status: NotifierStatus,
+    },
     /// The daemon is stopping; the connection will close.
     ShuttingDown,
     /// An event `kind` this version does not know (a newer daemon's): its
@@ -839,6 +895,10 @@ pub struct Snapshot {
     /// Every setting the daemon offers, in the order to show them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settings: Vec<Setting>,
+    /// Whether desktop notifications can be shown; absent from a daemon
+    /// that does not show them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifier: Option<NotifierStatus>,
 }
 
 /// One account's part of a [`Snapshot`].
@@ -861,6 +921,9 @@ pub struct AccountSnapshot {
     /// status.
     #[serde(default, skip_serializing_if = "OwnPresence::is_default")]
     pub presence: OwnPresence,
+    /// Muted chats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutes: Vec<Mute>,
 }
 
 /// A chat in the chat list.

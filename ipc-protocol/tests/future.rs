@@ -96,7 +96,7 @@ fn unknown_kinds_states_and_fields_decode_to_explicit_unknowns() {
     assert_eq!((id, error.code), (Some(10), ErrorCode::Unknown));
     assert_eq!(error.message, "too many requests; wait a minute");
     let ServerFrame::Response {
-        result: Response::Status { accounts },
+        result: Response::Status { accounts, .. },
         ..
     } = frame("r_status")
     else {

@@ -294,6 +294,38 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 },
             ),
         ),
+        (
+            "mute",
+            f(
+                35,
+                Request::Mute {
+                    account: None,
+                    peer: "bob@example.org".into(),
+                    until_ms: Some(1_800_000_000_000),
+                },
+            ),
+        ),
+        (
+            "mute_until_unmuted",
+            f(
+                36,
+                Request::Mute {
+                    account: Some("alice@example.org".into()),
+                    peer: "bob@example.org".into(),
+                    until_ms: None,
+                },
+            ),
+        ),
+        (
+            "unmute",
+            f(
+                37,
+                Request::Unmute {
+                    account: None,
+                    peer: "bob@example.org".into(),
+                },
+            ),
+        ),
     ]
 }
 
@@ -344,6 +376,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                         status: status.clone(),
                         unread: 3,
                     }],
+                    notifier: None,
                 },
             ),
         ),
@@ -431,8 +464,10 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                             }],
                             subscription_requests: vec![],
                             presence: OwnPresence::default(),
+                            mutes: vec![],
                         }],
                         settings: Vec::new(),
+                        notifier: None,
                     },
                 },
             ),
@@ -446,6 +481,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                         seq: 41,
                         accounts: Vec::new(),
                         settings: vec![keep_connected(true), preview_setting()],
+                        notifier: None,
                     },
                 },
             ),
@@ -642,8 +678,10 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                             chats: vec![],
                             subscription_requests: vec!["carol@example.org".into()],
                             presence: own_presence(),
+                            mutes: vec![],
                         }],
                         settings: Vec::new(),
+                        notifier: None,
                     },
                 },
             ),
@@ -678,6 +716,64 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                         show: Show::Away,
                         status: None,
                     },
+                },
+            ),
+        ),
+        (
+            "e_muted",
+            event(
+                74,
+                Event::Muted {
+                    account: "alice@example.org".into(),
+                    mute: Mute {
+                        peer: "bob@example.org".into(),
+                        until_ms: Some(1_800_000_000_000),
+                    },
+                },
+            ),
+        ),
+        (
+            "e_unmuted",
+            event(
+                75,
+                Event::Unmuted {
+                    account: "alice@example.org".into(),
+                    peer: "bob@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "e_open_chat",
+            event(
+                76,
+                Event::OpenChat {
+                    account: "alice@example.org".into(),
+                    peer: "bob@example.org".into(),
+                },
+            ),
+        ),
+        (
+            "e_notifier",
+            event(
+                77,
+                Event::Notifier {
+                    status: NotifierStatus {
+                        state: NotifierState::NoActions,
+                        detail: "Notifications are shown, but clicks are not reported.".into(),
+                    },
+                },
+            ),
+        ),
+        (
+            "r_status_notifier",
+            response(
+                38,
+                Response::Status {
+                    accounts: vec![],
+                    notifier: Some(NotifierStatus {
+                        state: NotifierState::Missing,
+                        detail: "No notification server runs on this desktop.".into(),
+                    }),
                 },
             ),
         ),

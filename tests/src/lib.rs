@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod notify_bus;
+
 use anyhow::{Result, bail};
 use wimsy_ipc::{Client, Event, Role};
 use wimsy_testkit::{Prosody, ServerBuilder, ServerKind, Wimsyd, XmppServer};

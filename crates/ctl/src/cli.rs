@@ -116,6 +116,33 @@ pub enum Command {
         #[arg(long, value_name = "JID", value_parser = bare_jid)]
         account: Option<String>,
     },
+    /// Mute a chat: its messages are still received and counted, but bring
+    /// up no notification
+    Mute {
+        /// The other party's JID
+        #[arg(value_parser = bare_jid)]
+        peer: String,
+        /// For how long: 30m, 8h, 2d, 1h30m (default: until you unmute it)
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::mute::duration,
+              conflicts_with = "until")]
+        for_: Option<Duration>,
+        /// Until when: a time of day like 07:30 (the next one to come) or a
+        /// date and time like 2026-12-24T18:00:00+01:00
+        #[arg(long, value_name = "TIME", value_parser = crate::mute::until)]
+        until: Option<crate::mute::Until>,
+        /// The account (may be left out when there is only one)
+        #[arg(long, value_name = "JID", value_parser = bare_jid)]
+        account: Option<String>,
+    },
+    /// End a chat's mute
+    Unmute {
+        /// The other party's JID
+        #[arg(value_parser = bare_jid)]
+        peer: String,
+        /// The account (may be left out when there is only one)
+        #[arg(long, value_name = "JID", value_parser = bare_jid)]
+        account: Option<String>,
+    },
     /// Print the current state, then every change as it happens, until Ctrl-C
     Follow {
         /// Count as a visible window while following: the daemon tells the
@@ -361,6 +388,13 @@ pub enum Plan {
     Follow { visible: bool },
     /// Set up, undo or show autostart; no daemon is asked.
     Autostart(AutostartCommand),
+    /// A mute, whose end is reckoned from the clock when it is sent.
+    Mute {
+        account: Option<String>,
+        peer: String,
+        for_: Option<Duration>,
+        until: Option<crate::mute::Until>,
+    },
 }
 
 impl Command {
@@ -422,6 +456,23 @@ impl Command {
                 before: before.clone(),
             },
             Self::MarkRead { peer, account } => Request::MarkRead {
+                account: account.clone(),
+                peer: peer.clone(),
+            },
+            Self::Mute {
+                peer,
+                for_,
+                until,
+                account,
+            } => {
+                return Plan::Mute {
+                    account: account.clone(),
+                    peer: peer.clone(),
+                    for_: *for_,
+                    until: until.clone(),
+                };
+            }
+            Self::Unmute { peer, account } => Request::Unmute {
                 account: account.clone(),
                 peer: peer.clone(),
             },

@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod failure;
 mod login;
+mod mute;
 mod render;
 
 use std::process::ExitCode;

@@ -11,7 +11,7 @@ use crate::error::StoreError;
 /// The schema version this code writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub(crate) const V1: &str = r#"
 -- AUTOINCREMENT so ids are never reused: read markers ("unread = incoming
@@ -120,6 +120,17 @@ UPDATE chat_state SET last_id =
     (SELECT m.id FROM messages AS m
       WHERE m.account = chat_state.account AND m.peer = chat_state.peer
       ORDER BY m.seq DESC LIMIT 1);
+"#;
+
+// Muted chats. A row per muted chat, whether or not it has messages yet;
+// until_ms NULL: muted until the user unmutes.
+pub(crate) const V3: &str = r#"
+CREATE TABLE mutes (
+    account  TEXT NOT NULL,
+    peer     TEXT NOT NULL,
+    until_ms INTEGER,
+    PRIMARY KEY (account, peer)
+) WITHOUT ROWID;
 "#;
 
 /// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction.

@@ -3,6 +3,9 @@
 //! clients through their queues in the order the core produced them, which
 //! is what makes "snapshot, then every later event" hold.
 
+mod attention;
+#[cfg(test)]
+mod attention_tests;
 mod convert;
 #[cfg(test)]
 mod notification_tests;
@@ -92,6 +95,32 @@ pub(crate) struct Core {
     /// What each account's archive catch-up under way brought, notified
     /// at its end (`notifications.rs`).
     catch_up_news: HashMap<String, notifications::CatchUpNews>,
+    /// Mutes, do not disturb, quiet hours and their timer (`attention.rs`).
+    pub(crate) attention: attention::Attention,
+    /// Starts a window on a chat when a notification is clicked and none
+    /// is attached; none in tests of the core alone.
+    pub(crate) gui_launcher: Option<crate::gui_launch::GuiLauncher>,
+    /// Whether notifications can be shown, as the notification task last
+    /// said.
+    notifier_status: Option<wimsy_ipc::NotifierStatus>,
+}
+
+/// Until `at`, or for ever.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The notification task's next report; for ever when there is no task.
+async fn next_report(
+    reports: &mut Option<mpsc::UnboundedReceiver<crate::notify::Report>>,
+) -> Option<crate::notify::Report> {
+    match reports {
+        Some(reports) => reports.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Why the core loop ended.
@@ -128,6 +157,9 @@ impl Core {
             next_generation: 0,
             notifier,
             catch_up_news: HashMap::new(),
+            attention: attention::Attention::new(),
+            gui_launcher: None,
+            notifier_status: None,
         }
     }
 
@@ -334,9 +366,14 @@ impl Core {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Exit {
         tokio::pin!(shutdown);
+        let mut reports = self.notifier.take_reports();
+        self.rearm();
         loop {
+            let wake_at = self.attention.wake_at;
             tokio::select! {
                 () = &mut shutdown => return Exit::Signal,
+                () = sleep_until(wake_at) => self.on_wake(),
+                Some(report) = next_report(&mut reports) => self.on_notifier_report(report),
                 Some(input) = inputs.recv() => match input {
                     CoreInput::Request { client, id, request } => {
                         if self.handle_request(&client, id, request).await {
@@ -362,7 +399,14 @@ impl Core {
                 }
                 Some(event) = system_events.recv() => match event {
                     crate::system::SystemEvent::Reload => self.reload().await,
-                    other => self.on_system_event(other),
+                    other => {
+                        // The timer stood still while the machine slept.
+                        let woke = matches!(other, crate::system::SystemEvent::Woke { .. });
+                        self.on_system_event(other);
+                        if woke {
+                            self.on_wake();
+                        }
+                    }
                 },
             }
         }

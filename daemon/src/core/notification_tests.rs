@@ -10,7 +10,7 @@ use super::sessions::tests::{Fixture, JULIET, ME, fixture};
 use crate::notify::{ChatKey, Content, Order, Preview};
 use crate::settings::{NOTIFICATIONS_ENABLED, NOTIFICATIONS_PREVIEW};
 
-const ROMEO: &str = "romeo@example.net";
+pub(super) const ROMEO: &str = "romeo@example.net";
 
 fn message(peer: &str, body: &str, direction: MessageDirection, archived: bool) -> ReceivedMessage {
     ReceivedMessage {
@@ -24,14 +24,14 @@ fn message(peer: &str, body: &str, direction: MessageDirection, archived: bool) 
     }
 }
 
-fn chat(peer: &str) -> ChatKey {
+pub(super) fn chat(peer: &str) -> ChatKey {
     ChatKey {
         account: ME.into(),
         peer: peer.into(),
     }
 }
 
-fn full(peer: &str, unread: u32, latest: &str) -> Order {
+pub(super) fn full(peer: &str, unread: u32, latest: &str) -> Order {
     Order::Show(
         chat(peer),
         Content::new(Preview::Full, peer, unread, latest, true),
@@ -39,7 +39,7 @@ fn full(peer: &str, unread: u32, latest: &str) -> Order {
 }
 
 impl Fixture {
-    fn live(&mut self, peer: &str, body: &str) {
+    pub(super) fn live(&mut self, peer: &str, body: &str) {
         let received = message(peer, body, MessageDirection::Incoming, false);
         self.event(SessionEvent::Messages {
             messages: vec![received],
@@ -63,7 +63,7 @@ impl Fixture {
         });
     }
 
-    fn orders(&mut self) -> Vec<Order> {
+    pub(super) fn orders(&mut self) -> Vec<Order> {
         let mut orders = Vec::new();
         while let Ok(order) = self.notifications.try_recv() {
             orders.push(order);
@@ -71,13 +71,13 @@ impl Fixture {
         orders
     }
 
-    async fn request(&mut self, request: Request) {
+    pub(super) async fn request(&mut self, request: Request) {
         let client = self.core.subscribers[&1].clone();
         assert!(!self.core.handle_request(&client, 7, request).await);
         while self.frames.try_recv().is_ok() {}
     }
 
-    async fn set(&mut self, key: &str, value: SettingValue) {
+    pub(super) async fn set(&mut self, key: &str, value: SettingValue) {
         self.request(Request::SettingsSet {
             key: key.into(),
             value,
@@ -135,7 +135,13 @@ async fn a_focused_window_on_the_chat_and_carbons_of_our_own_messages_notify_not
         messages: vec![carbon],
         archive_position: None,
     });
+    // Writing there from another device: the notification goes, and the
+    // chat stays quiet for the grace period.
+    assert_eq!(f.orders(), [Order::Close(chat(JULIET))]);
+    f.live(JULIET, "answer to my phone");
     assert_eq!(f.orders(), []);
+    f.live(ROMEO, "another chat still notifies");
+    assert_eq!(f.orders(), [full(ROMEO, 2, "another chat still notifies")]);
 }
 
 #[tokio::test]

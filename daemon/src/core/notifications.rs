@@ -23,6 +23,7 @@ use wimsy_session::{MessageDirection, ReceivedMessage};
 use wimsy_store::Inserted;
 
 use super::Core;
+use super::attention::Hush;
 use crate::notify::{ChatKey, Content, Order, Preview};
 use crate::settings::{NOTIFICATIONS_ENABLED, NOTIFICATIONS_PREVIEW, NOTIFICATIONS_SOUND};
 
@@ -64,6 +65,9 @@ impl Core {
                 continue;
             };
             if message.direction == MessageDirection::SentElsewhere {
+                if !message.archived {
+                    self.replied_elsewhere(account, &stored.peer);
+                }
                 continue;
             }
             match self.catch_up_news.get_mut(account) {
@@ -106,9 +110,32 @@ impl Core {
     }
 
     /// Show (or replace) the chat's notification, counting its unread
-    /// messages, when the settings and the windows allow.
+    /// messages, when the settings, the windows and the user's mutes and
+    /// quiet times allow; hold it during do not disturb or quiet hours.
     fn notify_chat(&mut self, account: &str, peer: &str, latest: &str) {
         if !self.settings.bool(NOTIFICATIONS_ENABLED) || self.chat_in_focus(account, peer) {
+            return;
+        }
+        match self.hush(account, peer) {
+            Some(Hush::Drop) => {}
+            Some(Hush::Hold) => self.hold(account, peer, latest),
+            None => self.notify_chat_now(account, peer, latest, false),
+        }
+    }
+
+    /// Show the chat's notification unless it was read meanwhile or is in
+    /// view; `silent` asks for no sound whatever the setting.
+    pub(super) fn notify_chat_now(
+        &mut self,
+        account: &str,
+        peer: &str,
+        latest: &str,
+        silent: bool,
+    ) {
+        if !self.settings.bool(NOTIFICATIONS_ENABLED)
+            || self.chat_in_focus(account, peer)
+            || self.hush(account, peer) == Some(Hush::Drop)
+        {
             return;
         }
         let unread = match self.store.unread_count(account, peer) {
@@ -127,7 +154,7 @@ impl Core {
             &self.contact_name(account, peer),
             unread,
             latest,
-            self.settings.bool(NOTIFICATIONS_SOUND),
+            self.settings.bool(NOTIFICATIONS_SOUND) && !silent,
         );
         self.notifier
             .order(Order::Show(chat(account, peer), content));
@@ -135,6 +162,7 @@ impl Core {
 
     /// The chat was read: its notification goes.
     pub(super) fn withdraw_notification(&mut self, account: &str, peer: &str) {
+        self.forget_held(account, peer);
         self.notifier.order(Order::Close(chat(account, peer)));
     }
 
@@ -150,6 +178,7 @@ impl Core {
     /// its catch-up gathered.
     pub(super) fn forget_notifications(&mut self, account: &str) {
         self.catch_up_news.remove(account);
+        self.forget_attention(account);
         self.notifier.order(Order::CloseAccount(account.to_owned()));
     }
 

@@ -40,6 +40,8 @@ impl Core {
         for (old, new) in before.into_iter().zip(self.settings.all()) {
             if old.value != new.value {
                 tracing::info!(key = %new.key, value = %new.value, "setting changed in the file");
+                self.on_notification_setting(&new.key, new.value.as_bool());
+                self.on_attention_setting(&new.key);
                 self.publish(Event::Setting {
                     key: new.key,
                     value: new.value,

@@ -153,7 +153,10 @@ impl Core {
                     unread: unread(jid),
                 }));
                 accounts.sort_by(|a, b| a.jid.cmp(&b.jid));
-                Ok(Response::Status { accounts })
+                Ok(Response::Status {
+                    accounts,
+                    notifier: self.notifier_status(),
+                })
             }
             Request::AccountAdd {
                 jid,
@@ -267,6 +270,12 @@ impl Core {
             Request::Subscribe => Ok(Response::Subscribed {
                 snapshot: self.snapshot()?,
             }),
+            Request::Mute {
+                account,
+                peer,
+                until_ms,
+            } => self.mute(account.as_deref(), &peer, until_ms),
+            Request::Unmute { account, peer } => self.unmute(account.as_deref(), &peer),
             Request::Quit => Ok(Response::Done),
             Request::Fail => Err(fail(
                 ErrorCode::TestFailure,
@@ -330,7 +339,7 @@ impl Core {
 
     /// Every account `status` lists, dormant ones included, in the same
     /// (JID) order.
-    fn snapshot(&self) -> Result<Snapshot, ErrorBody> {
+    pub(super) fn snapshot(&self) -> Result<Snapshot, ErrorBody> {
         let statuses = self
             .accounts
             .iter()
@@ -361,6 +370,7 @@ impl Core {
                     .get(jid)
                     .map(|a| a.own_presence.clone())
                     .unwrap_or_default(),
+                mutes: self.mutes(jid)?,
             });
         }
         accounts.sort_by(|a, b| a.jid.cmp(&b.jid));
@@ -368,6 +378,7 @@ impl Core {
             seq: self.seq,
             accounts,
             settings: self.settings.all(),
+            notifier: self.notifier_status(),
         })
     }
 

@@ -36,6 +36,7 @@ impl Core {
                 value: setting.value.clone(),
             });
             self.on_notification_setting(&setting.key, setting.value.as_bool());
+            self.on_attention_setting(&setting.key);
         }
         Ok(Response::Settings {
             settings: vec![setting],

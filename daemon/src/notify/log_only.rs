@@ -3,10 +3,19 @@
 
 use tokio::sync::mpsc;
 
-use super::{Batch, Order};
+use super::{Batch, Order, Report};
 
-pub(super) async fn run(mut orders: mpsc::UnboundedReceiver<Order>) {
+pub(super) async fn run(
+    mut orders: mpsc::UnboundedReceiver<Order>,
+    reports: mpsc::UnboundedSender<Report>,
+) {
     tracing::info!("desktop notifications are not supported on this platform yet");
+    let _ = reports.send(Report::Status(wimsy_ipc::NotifierStatus {
+        state: wimsy_ipc::NotifierState::Missing,
+        detail: "Wimsy cannot show notifications on this system yet. Messages are still \
+                 received and counted as unread."
+            .to_owned(),
+    }));
     while let Some(Batch {
         close_all,
         close_accounts,

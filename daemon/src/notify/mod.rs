@@ -12,6 +12,7 @@
 mod freedesktop;
 #[cfg(not(target_os = "linux"))]
 mod log_only;
+pub(crate) mod quiet;
 #[cfg(test)]
 mod tests;
 
@@ -113,33 +114,68 @@ pub(crate) enum Order {
     CloseAll,
 }
 
+/// What the notification task tells the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// The user clicked the chat's notification (its default action).
+    Clicked(ChatKey),
+    /// Whether notifications can be shown changed.
+    Status(wimsy_ipc::NotifierStatus),
+}
+
 /// The core's end of the notification task. Sending never waits.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Notifier {
     orders: mpsc::UnboundedSender<Order>,
+    /// Taken by the core's loop when it starts.
+    reports: Option<mpsc::UnboundedReceiver<Report>>,
+}
+
+/// The task's end of a [`Notifier`] made by [`Notifier::detached`]: what
+/// tests read the orders from and send reports with.
+#[derive(Debug)]
+pub(crate) struct TaskEnd {
+    pub(crate) orders: mpsc::UnboundedReceiver<Order>,
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) reports: mpsc::UnboundedSender<Report>,
 }
 
 impl Notifier {
     /// Start the task that shows notifications on this platform.
     pub(crate) fn spawn() -> Self {
-        let (orders, rx) = mpsc::unbounded_channel();
+        let (notifier, end) = Self::detached();
         #[cfg(target_os = "linux")]
-        tokio::spawn(freedesktop::run(rx));
+        tokio::spawn(freedesktop::run(end.orders, end.reports));
         #[cfg(not(target_os = "linux"))]
-        tokio::spawn(log_only::run(rx));
-        Self { orders }
+        tokio::spawn(log_only::run(end.orders, end.reports));
+        notifier
     }
 
     /// A notifier whose orders are read by the caller (tests, the fuzzing
     /// harness) instead of a task.
-    pub(crate) fn detached() -> (Self, mpsc::UnboundedReceiver<Order>) {
-        let (orders, rx) = mpsc::unbounded_channel();
-        (Self { orders }, rx)
+    pub(crate) fn detached() -> (Self, TaskEnd) {
+        let (orders, orders_rx) = mpsc::unbounded_channel();
+        let (reports_tx, reports) = mpsc::unbounded_channel();
+        (
+            Self {
+                orders,
+                reports: Some(reports),
+            },
+            TaskEnd {
+                orders: orders_rx,
+                reports: reports_tx,
+            },
+        )
     }
 
     pub(crate) fn order(&self, order: Order) {
         // The task ends only with the runtime; nothing is left to show then.
         let _ = self.orders.send(order);
+    }
+
+    /// The task's reports, once.
+    pub(crate) fn take_reports(&mut self) -> Option<mpsc::UnboundedReceiver<Report>> {
+        self.reports.take()
     }
 }
 

@@ -54,7 +54,8 @@ fn a_debug_of_a_notification_leaves_its_text_out() {
 
 #[tokio::test]
 async fn queued_orders_fold_to_each_chats_last_one() {
-    let (notifier, mut rx) = Notifier::detached();
+    let (notifier, end) = Notifier::detached();
+    let mut rx = end.orders;
     let content = |body: &str| Content::new(Preview::Full, "x", 1, body, true);
     notifier.order(Order::Show(chat("a@x"), content("1")));
     notifier.order(Order::Show(chat("a@x"), content("2")));

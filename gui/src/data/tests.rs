@@ -199,6 +199,7 @@ fn account(jid: &str, chats: Vec<ChatSummary>, contacts: Vec<Contact>) -> Accoun
         chats,
         subscription_requests: Vec::new(),
         presence: Default::default(),
+        mutes: Vec::new(),
     }
 }
 
@@ -226,6 +227,7 @@ fn the_chat_list_follows_the_stores_order_then_new_activity() {
     let snapshot = Snapshot {
         seq: 1,
         settings: Vec::new(),
+        notifier: None,
         accounts: vec![
             account(
                 "a@x",
@@ -265,6 +267,7 @@ fn rows_show_names_presence_and_previews_and_filter_by_typing() {
     let snapshot = Snapshot {
         seq: 1,
         settings: Vec::new(),
+        notifier: None,
         accounts: vec![account(
             "a@x",
             vec![chat("carol@x", 1, 1, 1), mine],

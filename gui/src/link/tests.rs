@@ -147,6 +147,7 @@ mod requester {
                     },
                     Request::Status => Response::Status {
                         accounts: Vec::new(),
+                        notifier: None,
                     },
                     _ => Response::Done,
                 };

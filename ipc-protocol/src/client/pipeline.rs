@@ -314,6 +314,7 @@ mod tests {
                         id,
                         result: Response::Status {
                             accounts: Vec::new(),
+                            notifier: None,
                         },
                     }
                 };

@@ -24,6 +24,22 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let mut client = connect(&path).await?;
             ask(&mut client, request, cli.json).await
         }
+        Plan::Mute {
+            account,
+            peer,
+            for_,
+            until,
+        } => {
+            let until_ms = crate::mute::end_ms(for_, until.as_ref(), chrono::Local::now())
+                .map_err(Failure::Usage)?;
+            let mut client = connect(&path).await?;
+            let request = Request::Mute {
+                account,
+                peer,
+                until_ms,
+            };
+            ask(&mut client, request, cli.json).await
+        }
         // Connect first, so that a missing daemon is told before the
         // password is asked for.
         Plan::AccountAdd(add) => {

@@ -178,6 +178,21 @@ pub fn human_event(state: &FrontendState, event: &Event) -> String {
             own_presence_text(presence)
         ),
         Event::Setting { key, value } => super::settings::event_line(key, value),
+        Event::Muted { account, mute } => format!(
+            "{} {} muted {}",
+            inline(account),
+            inline(&mute.peer),
+            crate::mute::end_text(mute.until_ms, chrono::Local::now())
+        ),
+        Event::Unmuted { account, peer } => {
+            format!("{} {} no longer muted", inline(account), inline(peer))
+        }
+        Event::OpenChat { account, peer } => format!(
+            "{} {} asked to be opened (a notification was clicked)",
+            inline(account),
+            inline(peer)
+        ),
+        Event::Notifier { status } => format!("notifications: {}", inline(&status.detail)),
         Event::ShuttingDown => "wimsyd is shutting down".into(),
         Event::Unknown => UNKNOWN_EVENT.into(),
     }
@@ -258,6 +273,7 @@ mod tests {
         Snapshot {
             seq: 17,
             settings: Vec::new(),
+            notifier: None,
             accounts: vec![AccountSnapshot {
                 jid: "alice@example.org".into(),
                 status: ConnectionStatus::new(ConnectionState::Connected, ""),
@@ -269,6 +285,7 @@ mod tests {
                 }],
                 subscription_requests: vec![],
                 presence: Default::default(),
+                mutes: vec![],
             }],
         }
     }

@@ -27,7 +27,13 @@ pub fn human(request: &Request, response: &Response, clock: Clock) -> String {
             format!("{} (protocol {protocol})", inline(daemon))
         }
         Response::Done => done(request),
-        Response::Status { accounts } => status(accounts),
+        Response::Status { accounts, notifier } => {
+            let mut text = status(accounts);
+            if let Some(notifier) = notifier {
+                text.push_str(&format!("\nnotifications: {}", inline(&notifier.detail)));
+            }
+            text
+        }
         Response::Accounts { accounts } => account_list(accounts),
         Response::Roster {
             account,
@@ -74,6 +80,12 @@ fn done(request: &Request) -> String {
             inline(jid),
             inline(fingerprint.trim())
         ),
+        Request::Mute { peer, until_ms, .. } => format!(
+            "{} muted {}; its messages are still received and counted as unread",
+            inline(peer),
+            crate::mute::end_text(*until_ms, chrono::Local::now())
+        ),
+        Request::Unmute { peer, .. } => format!("{} is not muted", inline(peer)),
         Request::Connect { account: None } => "connecting every account".into(),
         Request::Connect { account: Some(jid) } => format!("connecting {}", inline(jid)),
         Request::Disconnect { account: None } => "every account is offline".into(),

@@ -5,6 +5,7 @@ mod chats;
 mod crash;
 mod history;
 mod messages;
+mod mutes;
 mod open;
 mod order;
 mod plans;

@@ -33,6 +33,9 @@ pub(in crate::core) struct Fixture {
     pub(in crate::core) frames: mpsc::Receiver<Outbound>,
     /// What the core told the notification task.
     pub(in crate::core) notifications: mpsc::UnboundedReceiver<crate::notify::Order>,
+    /// Stands in for the notification task's reports (clicks, status).
+    #[allow(dead_code)]
+    pub(in crate::core) reports: mpsc::UnboundedSender<crate::notify::Report>,
 }
 
 pub(in crate::core) fn fixture() -> Fixture {
@@ -40,7 +43,7 @@ pub(in crate::core) fn fixture() -> Fixture {
     let path = dir.path().join("wimsy.sqlite3");
     let store = Store::open(&path).unwrap();
     let (session_events, _) = mpsc::unbounded_channel();
-    let (notifier, notifications) = crate::notify::Notifier::detached();
+    let (notifier, task_end) = crate::notify::Notifier::detached();
     let mut core = Core::new(
         store,
         AccountStore::new(dir.path()),
@@ -77,7 +80,8 @@ pub(in crate::core) fn fixture() -> Fixture {
         core,
         commands,
         frames,
-        notifications,
+        notifications: task_end.orders,
+        reports: task_end.reports,
     }
 }
 
@@ -122,7 +126,7 @@ impl Fixture {
     }
 
     /// The events a frontend received since the last call.
-    fn published(&mut self) -> Vec<Event> {
+    pub(in crate::core) fn published(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
         while let Ok(out) = self.frames.try_recv() {
             let bytes = out.bytes();

@@ -39,6 +39,7 @@ pub(super) fn snapshot(seq: u64) -> Snapshot {
     Snapshot {
         seq,
         settings: Vec::new(),
+        notifier: None,
         accounts: vec![AccountSnapshot {
             jid: ME.to_owned(),
             status: ConnectionStatus::new(ConnectionState::Connected, ""),
@@ -50,6 +51,7 @@ pub(super) fn snapshot(seq: u64) -> Snapshot {
             }],
             subscription_requests: Vec::new(),
             presence: Default::default(),
+            mutes: Vec::new(),
         }],
     }
 }

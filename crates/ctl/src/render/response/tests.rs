@@ -56,6 +56,10 @@ fn status_is_a_table_with_state_words_reasons_and_unread() {
         &Request::Status,
         &Response::Status {
             accounts: accounts(),
+            notifier: Some(wimsy_ipc::NotifierStatus {
+                state: wimsy_ipc::NotifierState::Missing,
+                detail: "No notification server runs on this desktop.".into(),
+            }),
         },
         Clock::Utc,
     );
@@ -67,11 +71,15 @@ alice@example.org  connected            0
 bob@example.net    connecting           12      connection refused (attempt 3, next try in 4s)
 carol@example.com  waiting_for_network  1       no route to the server
 
-carol@example.com: `wimsyctl connect carol@example.com` tries again now"
+carol@example.com: `wimsyctl connect carol@example.com` tries again now
+notifications: No notification server runs on this desktop."
     );
     let empty = human(
         &Request::Status,
-        &Response::Status { accounts: vec![] },
+        &Response::Status {
+            accounts: vec![],
+            notifier: None,
+        },
         Clock::Utc,
     );
     assert_eq!(empty, NO_ACCOUNTS);
@@ -81,6 +89,7 @@ carol@example.com: `wimsyctl connect carol@example.com` tries again now"
 fn status_json_is_the_protocol_value() {
     let response = Response::Status {
         accounts: accounts(),
+        notifier: None,
     };
     let value: serde_json::Value = serde_json::from_str(&json(&response)).unwrap();
     assert_eq!(value["kind"], "status");
