@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used)]
 
 use wimsy_ipc::{Client, Event, Role};
-use wimsy_testkit::{ServerKind, Xvfb};
+use wimsy_testkit::{Hook, ServerKind, Xvfb};
 use wimsy_tests::notify_bus::{Bus, MockServer};
 use wimsy_tests::*;
 
@@ -179,6 +179,44 @@ async fn a_click_opens_the_chat_in_the_attached_window_and_status_says_clicks_wo
     assert!(
         status.contains("notifications: Notifications are shown; clicking one opens its chat."),
         "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_brings_the_chat_up_in_the_running_window() {
+    let server = ServerKind::Prosody.shared().unwrap();
+    let (a, b) = (
+        server.new_account("alice").unwrap(),
+        server.new_account("bob").unwrap(),
+    );
+    let xvfb = Xvfb::start().unwrap();
+    let bus = Bus::start();
+    let mock = MockServer::start_with_actions(&bus).await;
+    let alice = bus.daemon(server, &a.user);
+    let bob = connected_daemon(server, &b.user);
+    let shots = gui_screenshots("a_click_brings_the_chat_up_in_the_running_window");
+    let mut gui = wimsy_command(&alice, xvfb.display())
+        .spawn(&shots.dir().join("wimsy.log"))
+        .unwrap();
+    gui.wait_hook(DEADLINE, "being attached", |h| {
+        matches!(h, Hook::Attached { .. })
+    })
+    .unwrap();
+
+    send(&bob, &a.jid, "look here");
+    mock.notify(1).await;
+    mock.click(1).await;
+    gui.wait_hook(DEADLINE, "bob's chat opened by the click", |h| {
+        *h == Hook::Open {
+            account: a.jid.clone(),
+            peer: b.jid.clone(),
+        }
+    })
+    .unwrap();
+    assert!(
+        !alice.log().contains("on the chat; its output"),
+        "no second window is started: {}",
+        alice.log()
     );
 }
 

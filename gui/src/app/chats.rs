@@ -216,6 +216,28 @@ impl App {
                 },
                 Message::Done,
             ),
+            Some(conversation::Event::Mute(length)) => {
+                let until_ms = length.map(|length| {
+                    let length =
+                        chrono::Duration::from_std(length).unwrap_or(chrono::Duration::MAX);
+                    (chrono::Utc::now() + length).timestamp_millis()
+                });
+                self.ask(
+                    Request::Mute {
+                        account: Some(chat.account.clone()),
+                        peer: chat.peer.clone(),
+                        until_ms,
+                    },
+                    Message::Done,
+                )
+            }
+            Some(conversation::Event::Unmute) => self.ask(
+                Request::Unmute {
+                    account: Some(chat.account.clone()),
+                    peer: chat.peer.clone(),
+                },
+                Message::Done,
+            ),
         };
         Task::batch([task, then])
     }

@@ -126,6 +126,14 @@ impl App {
                     }
                 }
             }
+            // A click on the chat's notification: show it, in front.
+            Event::OpenChat { account, peer } => {
+                self.dialog = None;
+                self.page = super::Page::Chat;
+                let open = self.open_chat(ChatKey::new(&account, &peer), true);
+                let raise = iced::window::latest().and_then(iced::window::gain_focus);
+                return Task::batch([open, raise]);
+            }
             Event::AccountRemoved { account } => {
                 self.conversations.retain(|key, _| key.account != account);
                 if self

@@ -151,10 +151,14 @@ impl App {
         if state.is_some_and(|s| s.accounts.len() > 1) {
             subtitle.push(format!("from {}", open.chat.account));
         }
+        let muted = state
+            .and_then(|s| s.accounts.get(&open.chat.account))
+            .and_then(|view| view.mutes.get(&open.chat.peer).copied());
         open.view(
             self.conversations.get(&open.chat),
             title,
             subtitle.join(" · "),
+            muted,
         )
         .map(Message::Conversation)
     }

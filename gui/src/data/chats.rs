@@ -83,6 +83,8 @@ pub struct ChatRow {
     pub preview: String,
     /// Unread messages.
     pub unread: u32,
+    /// The chat is muted.
+    pub muted: bool,
 }
 
 /// Every chat whose title, JID or account matches `filter` (any case),
@@ -112,6 +114,7 @@ pub fn chat_rows(state: &FrontendState, activity: &Activity, filter: &str) -> Ve
                     presence: contact.map(|c| c.presence.clone()),
                     preview: preview(&chat.last),
                     unread: chat.unread,
+                    muted: view.is_muted(peer),
                 },
             ));
         }

@@ -288,6 +288,9 @@ fn chat_row<'a>(row_: ChatRow, open: Option<&ChatKey>, several: bool) -> Element
         );
     }
     let mut second = Vec::new();
+    if row_.muted {
+        second.push("Muted".to_owned());
+    }
     if let Some(presence) = &row_.presence {
         second.push(words::presence(presence).to_owned());
     }

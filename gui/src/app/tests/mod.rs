@@ -14,6 +14,7 @@ use wimsy_ipc::{
 
 use super::*;
 
+mod attention;
 mod daemon;
 mod screens;
 use crate::link::testing::{self, Asked};

@@ -8,6 +8,7 @@
 //! the top do not move what the user is reading.
 
 mod composer;
+pub mod mute;
 mod rows;
 
 use iced::widget::scrollable::Viewport;
@@ -39,6 +40,8 @@ pub struct State {
     composer: text_editor::Content,
     limit: usize,
     at_bottom: bool,
+    /// The mute choices are open.
+    choosing_mute: bool,
 }
 
 /// What happens in the conversation.
@@ -52,6 +55,12 @@ pub enum Message {
     Scrolled(Viewport),
     /// The Retry button of a failed message.
     Retry(i64),
+    /// Open or close the mute choices.
+    MuteChoices(bool),
+    /// Mute for this long (`None`: until unmuted).
+    Mute(Option<std::time::Duration>),
+    /// End the chat's mute.
+    Unmute,
 }
 
 /// What the app must do.
@@ -63,6 +72,10 @@ pub enum Event {
     LoadOlder,
     /// Send this failed message again.
     Retry(i64),
+    /// Mute the chat for this long (`None`: until unmuted).
+    Mute(Option<std::time::Duration>),
+    /// End the chat's mute.
+    Unmute,
 }
 
 impl State {
@@ -73,6 +86,7 @@ impl State {
             composer: text_editor::Content::with_text(draft),
             limit: STEP,
             at_bottom: true,
+            choosing_mute: false,
         }
     }
 
@@ -159,22 +173,37 @@ impl State {
                 }
             }
             Message::Retry(id) => (Task::none(), Some(Event::Retry(id))),
+            Message::MuteChoices(open) => {
+                self.choosing_mute = open;
+                (Task::none(), None)
+            }
+            Message::Mute(length) => {
+                self.choosing_mute = false;
+                (Task::none(), Some(Event::Mute(length)))
+            }
+            Message::Unmute => (Task::none(), Some(Event::Unmute)),
         }
     }
 
     /// Draw the conversation. `title` is the contact's name or JID,
-    /// `subtitle` its presence and account.
+    /// `subtitle` its presence and account, `muted` whether (and until
+    /// when) the chat is muted.
     pub fn view<'a>(
         &'a self,
         conversation: Option<&'a Conversation>,
         title: String,
         subtitle: String,
+        muted: Option<Option<i64>>,
     ) -> Element<'a, Message> {
-        let header = column![
+        let names = column![
             text(title).size(18),
             text(subtitle).size(12).style(text::secondary)
         ]
-        .spacing(2);
+        .spacing(2)
+        .width(Fill);
+        let header = row![names, mute::view(muted, self.choosing_mute)]
+            .spacing(8)
+            .align_y(iced::Center);
         let body: Element<'a, Message> = match conversation {
             None => text("Loading…").into(),
             Some(c) if c.messages().is_empty() => {

@@ -217,3 +217,27 @@ fn screenshots() {
     let notice = first_run::State::new(None);
     save_png(notice.view(&state), (640.0, 400.0), "first-run-notice");
 }
+
+#[test]
+fn the_notification_servers_state_is_said_above_the_notification_settings() {
+    let mut state = offering(vec![keep_connected(true), preview()]);
+    let screen = State::default();
+    assert!(!shows(screen.view(&state), "Notifications cannot be shown"));
+    state.notifier = Some(wimsy_ipc::NotifierStatus {
+        state: wimsy_ipc::NotifierState::Missing,
+        detail: "No notification server runs on this desktop.".to_owned(),
+    });
+    assert!(shows(screen.view(&state), "Notifications cannot be shown"));
+    assert!(shows(
+        screen.view(&state),
+        "No notification server runs on this desktop."
+    ));
+    state.notifier = Some(wimsy_ipc::NotifierStatus {
+        state: wimsy_ipc::NotifierState::Ready,
+        detail: "Notifications are shown; clicking one opens its chat.".to_owned(),
+    });
+    assert!(shows(
+        screen.view(&state),
+        "Notifications work on this desktop"
+    ));
+}

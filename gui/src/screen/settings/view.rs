@@ -8,6 +8,26 @@ use iced::{Element, Length};
 use wimsy_ipc::{FrontendState, Setting, SettingKind, SettingValue};
 
 use super::{Choice, Message, State};
+use wimsy_ipc::{NotifierState, NotifierStatus};
+
+/// Whether this desktop shows Wimsy's notifications, in the daemon's
+/// words; a warning colour when it does not, or not fully.
+fn notifier_view<'a>(notifier: &'a NotifierStatus) -> Element<'a, Message> {
+    let (headline, style): (&str, fn(&iced::Theme) -> text::Style) = match notifier.state {
+        NotifierState::Ready => ("Notifications work on this desktop", text::success),
+        NotifierState::NoActions => ("Notifications work, clicks do not", text::warning),
+        NotifierState::Missing => ("Notifications cannot be shown", text::danger),
+        NotifierState::Unchecked | NotifierState::Unknown => ("Notifications", text::secondary),
+    };
+    column![
+        text(headline).size(15).style(style),
+        text(notifier.detail.as_str())
+            .size(12)
+            .style(text::secondary)
+    ]
+    .spacing(4)
+    .into()
+}
 
 const MAX_WIDTH: f32 = 640.0;
 
@@ -25,7 +45,16 @@ impl State {
                 .style(text::secondary),
             );
         }
+        let mut told_notifier = false;
         for setting in settings {
+            // What the desktop allows, above the notification settings.
+            if !told_notifier
+                && setting.key.starts_with("notifications.")
+                && let Some(notifier) = &state.notifier
+            {
+                page = page.push(notifier_view(notifier));
+                told_notifier = true;
+            }
             page = page.push(self.setting_view(setting));
         }
         scrollable(
