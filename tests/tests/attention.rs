@@ -4,7 +4,7 @@
 //! notification server. The real wimsyd on a private session bus with
 //! python3-dbusmock's notification server, real Prosody, bob on a second
 //! daemon; a click that finds no window starts the real `wimsy` under
-//! Xvfb.
+//! Xvfb, and dunst drawing a real popup whose action opens the chat.
 //!
 //! Absence is proved as in notifications.rs: the next call the server
 //! gets belongs to a later message.
@@ -268,6 +268,114 @@ async fn a_click_with_no_window_open_starts_one_on_the_chat() {
         "{}",
         alice.log()
     );
+}
+
+/// dunst on `display` and `bus`, with Debian's own configuration, killed
+/// on drop.
+struct Dunst(std::process::Child);
+
+impl Dunst {
+    fn start(display: &str, bus: &Bus) -> Dunst {
+        let child = std::process::Command::new("dunst")
+            .args(["-config", "/etc/xdg/dunst/dunstrc"])
+            .env("DISPLAY", display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(bus.dir.path().join("dunst.log")).unwrap(),
+            ))
+            .spawn()
+            .expect("dunst (Debian package dunst) is needed");
+        let dunst = Dunst(child);
+        wait_until(DEADLINE, "dunst on the bus", || {
+            dunst.displayed(bus).is_some()
+        })
+        .unwrap();
+        dunst
+    }
+
+    /// How many notifications dunst shows now (`dunstctl count
+    /// displayed`); `None` while it does not answer.
+    fn displayed(&self, bus: &Bus) -> Option<u32> {
+        let out = dunstctl(bus, &["count", "displayed"]);
+        out.status.success().then_some(())?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+}
+
+impl Drop for Dunst {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dunstctl(bus: &Bus, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("dunstctl")
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output()
+        .unwrap()
+}
+
+/// A real notification server drawing on a real X server: the popup is on
+/// screen (screenshot), and dunst's own "do the default action" opens the
+/// chat in a window the daemon starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_popup_drawn_by_dunst_opens_the_chat_when_its_action_is_taken() {
+    let server = ServerKind::Prosody.shared().unwrap();
+    let (a, b) = (
+        server.new_account("alice").unwrap(),
+        server.new_account("bob").unwrap(),
+    );
+    let xvfb = Xvfb::start().unwrap();
+    let x = xvfb.connect().unwrap();
+    let frames = xvfb.frames().unwrap();
+    let bus = Bus::start();
+    let dunst = Dunst::start(xvfb.display(), &bus);
+    let alice = bus.daemon_env(
+        server,
+        &a.user,
+        &[("DISPLAY", xvfb.display()), ("WIMSY_TEST_HOOKS", "1")],
+    );
+    std::fs::write(alice.config_dir().join("notices-seen"), "keep-connected\n").unwrap();
+    let bob = connected_daemon(server, &b.user);
+    let mut shots =
+        gui_screenshots("a_popup_drawn_by_dunst_opens_the_chat_when_its_action_is_taken");
+
+    send(&bob, &a.jid, "hello through dunst");
+    wait_until(DEADLINE, "dunst to show the notification", || {
+        dunst.displayed(&bus) == Some(1)
+    })
+    .unwrap();
+    wait_until(DEADLINE, "status to say clicks work", || {
+        alice.ctl_json(&["status"])["notifier"]["state"] == "ready"
+    })
+    .unwrap();
+    frames
+        .settle(std::time::Duration::from_millis(300), DEADLINE)
+        .unwrap();
+    shots.take(&x, "dunst-popup").unwrap();
+
+    assert!(dunstctl(&bus, &["action", "0"]).status.success());
+    let log = alice.dir().join("data/wimsy.log");
+    let open = format!("open {} {}", a.jid, b.jid);
+    wait_until(DEADLINE, "the started window to open bob's chat", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&open))
+    })
+    .unwrap();
+    wait_until(DEADLINE, "the chat shown", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| {
+            text.lines()
+                .any(|l| l.starts_with(&format!("showing {} {}", a.jid, b.jid)))
+        })
+    })
+    .unwrap();
+    frames
+        .settle(std::time::Duration::from_millis(300), DEADLINE)
+        .unwrap();
+    shots.take(&x, "chat-opened").unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

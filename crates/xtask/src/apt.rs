@@ -66,6 +66,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "rsvg-convert renders the SVG application icon at the PNG sizes a package installs",
     },
     Package {
+        name: "dunst",
+        why: "a real notification server drawing on Xvfb, for the one end-to-end notification test that clicks a popup (dunstctl action)",
+    },
+    Package {
         name: "python3-dbusmock",
         why: "a notification server (its notification_daemon template) that records every Notify and CloseNotification wimsyd sends, for the notification tests",
     },
