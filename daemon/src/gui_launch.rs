@@ -30,9 +30,10 @@ impl GuiLauncher {
         }
     }
 
-    /// Start `wimsy --chat PEER --account ACCOUNT` detached: it outlives
-    /// nothing of the daemon's and is reaped when it ends.
-    pub(crate) fn open_chat(&self, account: &str, peer: &str) {
+    /// Start `wimsy` detached, with `--chat PEER --account ACCOUNT` when
+    /// a chat is given: it outlives nothing of the daemon's and is reaped
+    /// when it ends.
+    pub(crate) fn open(&self, chat: Option<(&str, &str)>) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -46,13 +47,15 @@ impl GuiLauncher {
             }
         };
         let mut command = Command::new(&self.program);
+        command.arg("--socket").arg(&self.socket);
+        if let Some((account, peer)) = chat {
+            command
+                .arg("--chat")
+                .arg(peer)
+                .arg("--account")
+                .arg(account);
+        }
         command
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("--chat")
-            .arg(peer)
-            .arg("--account")
-            .arg(account)
             .env("WIMSY_CONFIG_DIR", &self.config_dir)
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -64,7 +67,7 @@ impl GuiLauncher {
             Ok(mut child) => {
                 tracing::info!(
                     pid = child.id(),
-                    "started {} on the chat; its output: {}",
+                    "started {} for the user; its output: {}",
                     self.program.display(),
                     self.log.display()
                 );
@@ -73,8 +76,8 @@ impl GuiLauncher {
                 });
             }
             Err(e) => tracing::warn!(
-                "cannot start the Wimsy window {} to open the chat: {e}. Install wimsy next to \
-                 wimsyd or on your PATH",
+                "cannot start the Wimsy window {}: {e}. Install wimsy next to wimsyd or on your \
+                 PATH",
                 self.program.display()
             ),
         }

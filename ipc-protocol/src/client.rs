@@ -11,6 +11,7 @@ use interprocess::local_socket::traits::tokio::Stream as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
 mod pipeline;
+pub mod start;
 
 pub use pipeline::{EventStream, Requester};
 

@@ -236,6 +236,7 @@ pub const KNOWN_OPS: &[&str] = &[
     "retry",
     "mute",
     "unmute",
+    "show_window",
     "quit",
     "fail",
 ];

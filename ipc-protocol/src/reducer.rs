@@ -223,7 +223,7 @@ impl FrontendState {
                 }
             }
             // A request to the frontend, not a change of state.
-            Event::OpenChat { .. } => {}
+            Event::OpenChat { .. } | Event::ShowWindow => {}
             Event::Notifier { status } => self.notifier = Some(status.clone()),
             Event::ShuttingDown => self.shutting_down = true,
             Event::Unknown => return Applied::Ignored,

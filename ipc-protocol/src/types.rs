@@ -265,6 +265,10 @@ pub enum Request {
         /// The other party's bare JID.
         peer: String,
     },
+    /// Bring a chat window to the user: an attached one is told to come
+    /// forward ([`Event::ShowWindow`]); with none attached, the daemon
+    /// starts one. What a tray's click asks.
+    ShowWindow,
     /// Stop the daemon cleanly (every session closed, store flushed).
     Quit,
     /// Always answered with the error `test_failure`, so that frontends can
@@ -872,6 +876,9 @@ pub enum Event {
         /// The other party.
         peer: String,
     },
+    /// The user asked to see the window (the tray was clicked): a
+    /// frontend with a window brings it forward; others ignore it.
+    ShowWindow,
     /// Whether desktop notifications can be shown changed.
     Notifier {
         /// The state now.

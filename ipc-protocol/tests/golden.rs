@@ -316,6 +316,7 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 },
             ),
         ),
+        ("show_window", f(38, Request::ShowWindow)),
         (
             "unmute",
             f(
@@ -752,6 +753,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 },
             ),
         ),
+        ("e_show_window", event(78, Event::ShowWindow)),
         (
             "e_notifier",
             event(

@@ -214,7 +214,7 @@ async fn a_click_brings_the_chat_up_in_the_running_window() {
     })
     .unwrap();
     assert!(
-        !alice.log().contains("on the chat; its output"),
+        !alice.log().contains("for the user; its output"),
         "no second window is started: {}",
         alice.log()
     );

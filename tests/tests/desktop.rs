@@ -48,13 +48,35 @@ fn the_desktop_entry_is_valid_and_names_the_gui_and_its_icon() {
     );
     assert!(packaging().join("icons/wimsy.svg").is_file());
 
+    validate(&path);
+}
+
+/// The tray's XDG autostart entry (copied to ~/.config/autostart by
+/// `wimsyctl autostart`, or installed to /etc/xdg/autostart by a package).
+#[test]
+fn the_trays_autostart_entry_is_valid_and_starts_the_tray() {
+    let path = packaging().join("wimsy-tray.desktop");
+    let entry = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(entry_value(&entry, "Type"), Some("Application"));
+    assert_eq!(entry_value(&entry, "Exec"), Some("wimsy-tray"));
+    assert_eq!(entry_value(&entry, "NoDisplay"), Some("true"));
+    let tray = std::fs::read_to_string(packaging().join("../crates/tray/Cargo.toml")).unwrap();
+    assert!(
+        tray.contains("[[bin]]\nname = \"wimsy-tray\"\n"),
+        "the tray's binary is `wimsy-tray`"
+    );
+    validate(&path);
+}
+
+/// desktop-file-validate has nothing to say about the entry at `path`.
+fn validate(path: &std::path::Path) {
     let Some(validate) = tool("desktop-file-validate") else {
         eprintln!(
             "SKIPPED the validation: desktop-file-validate is not installed (Debian package `desktop-file-utils`)"
         );
         return;
     };
-    let out = Command::new(validate).arg(&path).output().unwrap();
+    let out = Command::new(validate).arg(path).output().unwrap();
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -111,7 +111,7 @@ pub use prosody::{Prosody, ProsodyBuilder};
 pub use server::{Account, ServerBuilder, ServerKind, XmppServer};
 pub use tls::untrusted_ca_file;
 pub use wimsyd::{Wimsyd, WimsydBuilder, log_tail as wimsyd_log_tail};
-pub use x11::{Frames, Screenshots, X11, Xvfb, named_keysym};
+pub use x11::{Frames, Screenshots, X11, Xvfb, named_keysym, save_argb_png};
 
 /// The only virtual host of every instance.
 pub const DOMAIN: &str = "localhost";

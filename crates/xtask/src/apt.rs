@@ -66,6 +66,10 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "rsvg-convert renders the SVG application icon at the PNG sizes a package installs",
     },
     Package {
+        name: "haskell-status-notifier-item-utils",
+        why: "status-notifier-watcher, a real StatusNotifierWatcher that runs headless, for the tray tests",
+    },
+    Package {
         name: "dunst",
         why: "a real notification server drawing on Xvfb, for the one end-to-end notification test that clicks a popup (dunstctl action)",
     },

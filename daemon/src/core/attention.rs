@@ -307,17 +307,29 @@ impl Core {
     /// The user clicked the chat's notification: an attached window shows
     /// the chat; with none, the window is started on it.
     pub(crate) fn open_chat(&mut self, account: &str, peer: &str) {
-        let gui_attached = self
-            .subscribers
-            .values()
-            .any(|client| client.role == wimsy_ipc::Role::Gui);
-        tracing::info!(%account, gui_attached, "a notification was clicked");
+        tracing::info!(%account, "a notification was clicked");
         self.publish(Event::OpenChat {
             account: account.to_owned(),
             peer: peer.to_owned(),
         });
+        self.start_window_unless_attached(Some((account, peer)));
+    }
+
+    /// `show_window` (the tray was clicked): an attached window comes
+    /// forward; with none, one is started.
+    pub(super) fn show_window(&mut self) -> Answer {
+        self.publish(Event::ShowWindow);
+        self.start_window_unless_attached(None);
+        Ok(Response::Done)
+    }
+
+    fn start_window_unless_attached(&self, chat: Option<(&str, &str)>) {
+        let gui_attached = self
+            .subscribers
+            .values()
+            .any(|client| client.role == wimsy_ipc::Role::Gui);
         if !gui_attached && let Some(launcher) = &self.gui_launcher {
-            launcher.open_chat(account, peer);
+            launcher.open(chat);
         }
     }
 }

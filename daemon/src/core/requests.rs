@@ -276,6 +276,7 @@ impl Core {
                 until_ms,
             } => self.mute(account.as_deref(), &peer, until_ms),
             Request::Unmute { account, peer } => self.unmute(account.as_deref(), &peer),
+            Request::ShowWindow => self.show_window(),
             Request::Quit => Ok(Response::Done),
             Request::Fail => Err(fail(
                 ErrorCode::TestFailure,

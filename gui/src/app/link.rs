@@ -134,6 +134,9 @@ impl App {
                 let raise = iced::window::latest().and_then(iced::window::gain_focus);
                 return Task::batch([open, raise]);
             }
+            Event::ShowWindow => {
+                return iced::window::latest().and_then(iced::window::gain_focus);
+            }
             Event::AccountRemoved { account } => {
                 self.conversations.retain(|key, _| key.account != account);
                 if self

@@ -14,7 +14,7 @@ use iced::futures::{SinkExt, StreamExt};
 use wimsy_ipc::{Client, ClientError, ErrorCode, Event, EventStream, Role, Snapshot};
 
 use super::requester::Requester;
-use super::start::{Started, start_daemon};
+use wimsy_ipc::client::start::{Started, start_daemon};
 
 /// How long to wait between attempts while no daemon answers. Short, so a
 /// daemon that restarts is back in the window at once; an attempt costs one

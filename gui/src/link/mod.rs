@@ -12,7 +12,6 @@
 mod answer;
 mod attach;
 mod requester;
-mod start;
 #[cfg(all(test, unix))]
 mod tests;
 

@@ -192,6 +192,7 @@ pub fn human_event(state: &FrontendState, event: &Event) -> String {
             inline(account),
             inline(peer)
         ),
+        Event::ShowWindow => "the window was asked to come forward".into(),
         Event::Notifier { status } => format!("notifications: {}", inline(&status.detail)),
         Event::ShuttingDown => "wimsyd is shutting down".into(),
         Event::Unknown => UNKNOWN_EVENT.into(),

@@ -85,6 +85,7 @@ fn done(request: &Request) -> String {
             inline(peer),
             crate::mute::end_text(*until_ms, chrono::Local::now())
         ),
+        Request::ShowWindow => "the window was asked to come forward".into(),
         Request::Unmute { peer, .. } => format!("{} is not muted", inline(peer)),
         Request::Connect { account: None } => "connecting every account".into(),
         Request::Connect { account: Some(jid) } => format!("connecting {}", inline(jid)),

@@ -47,7 +47,7 @@ mod frames;
 mod screen;
 
 pub use frames::Frames;
-pub use screen::Screenshots;
+pub use screen::{Screenshots, save_argb_png};
 
 use crate::process::Watchdog;
 use crate::process::{WatchdogTarget, pid_of};

@@ -163,3 +163,26 @@ impl Screenshots {
         Ok(path)
     }
 }
+
+/// Save ARGB32 pixels (a StatusNotifierItem's IconPixmap) as a PNG at
+/// `path`, so a person can look at an icon no panel drew.
+pub fn save_argb_png(path: &Path, width: u32, height: u32, argb: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let rgba: Vec<u8> = argb
+        .chunks_exact(4)
+        .flat_map(|p| [p[1], p[2], p[3], p[0]])
+        .collect();
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer
+        .write_image_data(&rgba)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writer.finish()?;
+    Ok(())
+}

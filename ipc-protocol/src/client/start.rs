@@ -1,14 +1,14 @@
-//! Starting `wimsyd` when no daemon answers: through its systemd user unit
-//! when one is installed and `systemctl --user` works, else as a detached
-//! child of this process that outlives the window.
+//! Starting `wimsyd` when no daemon answers, for every frontend: through
+//! its systemd user unit when one is installed and `systemctl --user`
+//! works, else as a detached child of this process that outlives it.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::{Client, Role};
 use tokio::process::Command;
 use tokio::time::Instant;
-use wimsy_ipc::{Client, Role};
 
 /// How long a started daemon has to answer on its socket. Opening the
 /// store and the keyring takes well under a second; a slow keyring probe
@@ -20,16 +20,19 @@ pub const READY_WITHIN: Duration = Duration::from_secs(15);
 pub enum Started {
     /// `systemctl --user start` of this unit.
     Systemd(&'static str),
-    /// Spawned; its standard error goes to this log.
-    Spawned { log: PathBuf },
+    /// Spawned as a detached child.
+    Spawned {
+        /// Where its output goes.
+        log: PathBuf,
+    },
 }
 
 /// Start a daemon for `socket` and wait until it answers there. The error
-/// is a sentence for the window.
+/// is a sentence to show as it is.
 pub async fn start_daemon(socket: &Path) -> Result<Started, String> {
     // A unit listens on the default socket; one given with --socket or
     // WIMSY_SOCKET is another daemon's, so it gets its own child.
-    if socket == wimsy_ipc::default_socket_path()
+    if socket == crate::default_socket_path()
         && let Some(unit) = installed_unit().await
     {
         match systemctl(&["start", unit]).await {
@@ -105,7 +108,7 @@ async fn spawn(program: &Path, log: &Path, socket: &Path) -> Result<Started, Str
     command.process_group(0);
     let child = command.spawn().map_err(|e| {
         format!(
-            "Could not start the background service {}: {e}. Install wimsyd next to wimsy or on your PATH.",
+            "Could not start the background service {}: {e}. Install wimsyd next to this program or on your PATH.",
             program.display()
         )
     })?;
@@ -174,7 +177,7 @@ async fn wait_ready(
 ) -> Result<(), String> {
     let deadline = Instant::now() + READY_WITHIN;
     loop {
-        if Client::connect(socket, Role::Gui, super::CLIENT_NAME)
+        if Client::connect(socket, Role::Other, "wimsyd start check")
             .await
             .is_ok()
         {
@@ -210,7 +213,7 @@ mod tests {
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
-            std::env::temp_dir().join(format!("wimsy-gui-start-{name}-{}", std::process::id()));
+            std::env::temp_dir().join(format!("wimsy-ipc-start-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -247,7 +250,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(
-            err.contains("Install wimsyd next to wimsy or on your PATH"),
+            err.contains("Install wimsyd next to this program or on your PATH"),
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
