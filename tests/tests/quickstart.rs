@@ -79,6 +79,8 @@ fn the_quick_start_without_a_display() {
 
     run_printed(&printed.shell, elsewhere.path(), "wimsyctl quit\n").unwrap();
     demo.wait_ended(STEP).unwrap();
+    let private = printed.socket.parent().unwrap();
+    assert!(!private.exists(), "the demo left {}", private.display());
     demo.assert_quiet();
 }
 
@@ -143,6 +145,8 @@ fn the_quick_start_with_a_display() {
 
     run_printed(&printed.shell, elsewhere.path(), "wimsyctl quit\n").unwrap();
     demo.wait_ended(STEP).unwrap();
+    let private = printed.socket.parent().unwrap();
+    assert!(!private.exists(), "the demo left {}", private.display());
     // The reopened window is no child of the demo: it stays, and says
     // how to start the daemon on the demo's socket (a person reads the
     // screenshot; the words are checked in gui/src/app/tests/daemon.rs).

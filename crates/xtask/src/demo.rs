@@ -142,6 +142,18 @@ pub(crate) fn run() -> Result<()> {
     let flag = Arc::clone(&interrupted);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("could not install the Ctrl-C handler")?;
+    match demo(&interrupted) {
+        // Ctrl-C while it starts: the build, the daemons or the logins
+        // fail because they were stopped, which is no error of theirs.
+        Err(_) if interrupted.load(Ordering::SeqCst) => {
+            eprintln!("demo: stopped by Ctrl-C before it was ready");
+            Ok(())
+        }
+        ended => ended,
+    }
+}
+
+fn demo(interrupted: &AtomicBool) -> Result<()> {
     apt::ensure(apt::DEMO_PACKAGES)?;
     let has_display =
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
@@ -155,7 +167,10 @@ pub(crate) fn run() -> Result<()> {
         .account("bob", "bob-demo-password")
         .start()
         .context("could not start the demo Prosody")?;
-    let dir = private_dir()?;
+    let mut dir = PrivateDir {
+        path: private_dir()?,
+        keep: false,
+    };
     let mut children = Children(Vec::new());
     eprintln!(
         "demo: Prosody on {} (data in {})",
@@ -163,8 +178,8 @@ pub(crate) fn run() -> Result<()> {
         prosody.data_dir().display()
     );
 
-    let alice = start_daemon(&bins, &dir, "alice", &mut children)?;
-    let bob = start_daemon(&bins, &dir, "bob", &mut children)?;
+    let alice = start_daemon(&bins, &dir.path, "alice", &mut children)?;
+    let bob = start_daemon(&bins, &dir.path, "bob", &mut children)?;
     let ca = prosody.ca_file().to_string_lossy().into_owned();
     let server = prosody.server();
     for (daemon, password) in [(&alice, "alice-demo-password"), (&bob, "bob-demo-password")] {
@@ -216,20 +231,26 @@ pub(crate) fn run() -> Result<()> {
             .spawn()
     }
     .context("could not start the frontend")?;
-    children.0.push(("the frontend".to_owned(), frontend));
+    let name = if has_display {
+        "the window"
+    } else {
+        "wimsyctl follow"
+    };
+    children.0.push((name.to_owned(), frontend));
 
-    let ended = watch(&mut children, &interrupted, has_display, &printed);
+    let ended = watch(&mut children, interrupted, has_display, &printed);
     drop(children);
     drop(prosody);
     match ended {
-        Ended::Interrupted | Ended::Quit => {
-            let _ = std::fs::remove_dir_all(&dir);
-            Ok(())
+        Ended::Interrupted | Ended::Quit => Ok(()),
+        Ended::Failed(status) => {
+            // Kept for its logs.
+            dir.keep = true;
+            bail!(
+                "alice's wimsyd stopped unexpectedly ({status}); its log is {}",
+                alice.log.display()
+            )
         }
-        Ended::Failed(status) => bail!(
-            "alice's wimsyd stopped unexpectedly ({status}); its log is {}",
-            alice.log.display()
-        ),
     }
 }
 
@@ -291,6 +312,21 @@ fn watch(
             }
         }
         std::thread::sleep(WATCH_EVERY);
+    }
+}
+
+/// The demo's directory (sockets, configs, stores, logs), removed when
+/// the demo ends, however it ends, unless kept for its logs.
+struct PrivateDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
