@@ -13,12 +13,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "quickstart/clone.rs"]
+mod clone;
 #[path = "quickstart/support.rs"]
 mod quickstart_support;
 
 use std::time::Duration;
 
-use quickstart_support::{Demo, Running, clone_working_tree, demo_line, find_process, run_printed};
+use clone::{clone_working_tree, demo_line};
+use quickstart_support::{Demo, Running, find_process, run_printed};
 use wimsy_testkit::{Screenshots, Xvfb};
 use wimsy_tests::bin_dir;
 
