@@ -39,11 +39,17 @@ struct Args {
     no_start: bool,
 }
 
+/// What is logged when `WIMSY_LOG` is not set.
+const DEFAULT_LOG: &str = "error,wimsy=info";
+
 fn init_logging() {
-    // iced, winit and cosmic-text are chatty at info; only our own crate
-    // logs that low unless WIMSY_LOG says otherwise.
+    // The libraries under the window (iced, winit, wgpu, cosmic-text) warn
+    // about things a user can do nothing about, such as winit's "XRandR
+    // reported that the display's 0mm in size" on a virtual or projector
+    // screen: only their errors reach the terminal, our own crate logs from
+    // info, and WIMSY_LOG (e.g. `WIMSY_LOG=warn` or `debug`) shows more.
     let filter =
-        EnvFilter::try_from_env("WIMSY_LOG").unwrap_or_else(|_| EnvFilter::new("warn,wimsy=info"));
+        EnvFilter::try_from_env("WIMSY_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -92,6 +92,19 @@ pub fn while_away() -> StatusLine {
     }
 }
 
+/// The banner's line when no daemon answers on a socket of the window's
+/// own (`--socket`, `WIMSY_SOCKET`): the command that starts one there.
+/// Plain `wimsyd` would listen on the default socket, where this window
+/// does not look.
+pub fn start_by_hand(socket: &std::path::Path) -> Option<String> {
+    (socket != wimsy_ipc::default_socket_path()).then(|| {
+        format!(
+            "To start it in a terminal: {}",
+            wimsy_ipc::start_command(socket)
+        )
+    })
+}
+
 /// What happened, without the advice the daemon's reason may carry after
 /// a semicolon: that advice is written for the command line (a CA file,
 /// a fingerprint to compare by hand), and the window gives its own, with

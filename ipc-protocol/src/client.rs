@@ -25,7 +25,10 @@ use crate::types::{
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Nothing listens at the socket.
-    #[error("no wimsyd is running at {path} ({source}); start it with `wimsyd`")]
+    #[error(
+        "no wimsyd is running at {path} ({source}); start it with `{}`",
+        crate::socket::start_command(.path)
+    )]
     NoDaemon {
         /// The socket tried.
         path: PathBuf,

@@ -40,7 +40,7 @@ pub use frame::{
 };
 pub use reducer::{AccountView, Applied, FrontendState};
 pub use settings::{Setting, SettingKind, SettingValue};
-pub use socket::{SOCKET_ENV, default_socket_path, resolve_socket_path};
+pub use socket::{SOCKET_ENV, default_socket_path, resolve_socket_path, start_command};
 pub use types::*;
 
 #[cfg(feature = "client")]

@@ -40,3 +40,47 @@ pub fn default_socket_path() -> PathBuf {
     let user = std::env::var("USERNAME").unwrap_or_else(|_| "user".to_owned());
     PathBuf::from(format!(r"\\.\pipe\wimsyd-{user}"))
 }
+
+/// The command that starts a daemon listening on `socket`, as a person
+/// would type it: `wimsyd` for the default socket, `wimsyd --socket PATH`
+/// for any other, so that advice next to a missing daemon starts the one
+/// this frontend is looking for rather than one it would not see.
+pub fn start_command(socket: &Path) -> String {
+    if socket == default_socket_path() {
+        "wimsyd".to_owned()
+    } else {
+        format!("wimsyd --socket {}", shell_word(&socket.to_string_lossy()))
+    }
+}
+
+/// `word` as one word for a POSIX shell: as it is when it holds nothing
+/// the shell would act on, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=\\".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_command_names_a_socket_other_than_the_default() {
+        assert_eq!(start_command(&default_socket_path()), "wimsyd");
+        assert_eq!(
+            start_command(Path::new("/tmp/wimsy-demo-7/alice.sock")),
+            "wimsyd --socket /tmp/wimsy-demo-7/alice.sock"
+        );
+        assert_eq!(
+            start_command(Path::new("/tmp/my dir/it's.sock")),
+            r"wimsyd --socket '/tmp/my dir/it'\''s.sock'"
+        );
+    }
+}

@@ -253,7 +253,10 @@ mod tests {
             message.contains("no wimsyd is running at /nonexistent/x.sock"),
             "{message}"
         );
-        assert!(message.contains("start it with `wimsyd`"), "{message}");
+        assert!(
+            message.contains("start it with `wimsyd --socket /nonexistent/x.sock`"),
+            "{message}"
+        );
         assert_eq!(human_error(&no_daemon()), format!("wimsyctl: {message}"));
     }
 

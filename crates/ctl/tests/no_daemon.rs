@@ -24,7 +24,10 @@ fn no_daemon_exits_3_with_a_clear_message() {
         stderr.contains("no wimsyd is running at /nonexistent/x.sock"),
         "{stderr}"
     );
-    assert!(stderr.contains("start it with `wimsyd`"), "{stderr}");
+    assert!(
+        stderr.contains("start it with `wimsyd --socket /nonexistent/x.sock`"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
 
@@ -177,4 +180,22 @@ fn help_and_version_exit_0() {
         text(&version.stdout).trim(),
         format!("wimsyctl {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn no_daemon_on_the_default_socket_advises_plain_wimsyd() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wimsyctl"))
+        .arg("status")
+        .env_remove("WIMSY_SOCKET")
+        .env("XDG_RUNTIME_DIR", "/nonexistent-runtime")
+        .output()
+        .expect("run wimsyctl");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no wimsyd is running at /nonexistent-runtime/wimsy/wimsyd.sock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("start it with `wimsyd`"), "{stderr}");
+    assert!(!stderr.contains("--socket"), "{stderr}");
 }

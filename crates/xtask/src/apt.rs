@@ -174,3 +174,49 @@ pub(crate) fn ensure(packages: &[Package]) -> Result<()> {
     install.extend(missing.iter().map(|p| p.name));
     apt(&install)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The packages the README's table names for `command`: the
+    /// backticked words of the second column of its row.
+    fn readme_row(readme: &str, command: &str) -> BTreeSet<String> {
+        let start = format!("| `{command}` |");
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&start))
+            .unwrap_or_else(|| panic!("README.md's package table has no row for {command}"));
+        let packages = row[start.len()..].split('|').next().unwrap_or_default();
+        packages
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn names(packages: &[Package]) -> BTreeSet<String> {
+        packages.iter().map(|p| p.name.to_owned()).collect()
+    }
+
+    #[test]
+    fn the_readme_names_the_packages_each_command_installs() {
+        let readme =
+            std::fs::read_to_string(crate::workspace_root().join("README.md")).expect("README.md");
+        for (command, packages) in [
+            ("cargo xtask demo", DEMO_PACKAGES),
+            ("cargo xtask test", TEST_PACKAGES),
+            ("cargo xtask bench", BENCH_PACKAGES),
+            ("cargo xtask bench --renderer wgpu", WGPU_PACKAGES),
+        ] {
+            assert_eq!(
+                readme_row(&readme, command),
+                names(packages),
+                "README.md's row for {command} and apt.rs differ"
+            );
+        }
+    }
+}

@@ -21,9 +21,10 @@ const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
          benchmark once at a small size (debug build), and a one-minute
          fuzz run
   demo   install missing system packages, start a local Prosody with two
-         throwaway accounts on loopback, wimsyd for one of them, a peer that
-         says hello, and the GUI (or `wimsyctl follow` without a display);
-         Ctrl-C stops all of it
+         throwaway accounts on loopback, a wimsyd for each, bob saying hello
+         to alice, and the window on alice's chat with bob (or `wimsyctl
+         follow` without a display); Ctrl-C stops all of it, and so does
+         `wimsyctl quit` on alice's daemon
   bench  build the release binaries and measure recovery times and
          throughput against real Prosody instances; `--quick` for a short
          run (see `cargo xtask bench --help`)
@@ -67,9 +68,10 @@ fn main() -> ExitCode {
 /// Run a command in the workspace root, failing if it fails.
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(workspace_root())
+    let mut command = Command::new(program);
+    command.args(args).current_dir(workspace_root());
+    forget_cargo_run(&mut command);
+    let status = command
         .status()
         .with_context(|| format!("could not start {program}"))?;
     if !status.success() {
@@ -78,14 +80,57 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The workspace `cargo xtask` was run in. `cargo run` tells the xtask's
+/// own directory at run time; the one it was compiled in is the fallback.
+/// They differ in a copy of the repository that reuses another's target
+/// directory (the quick-start test's clone): there the copy is meant.
+/// Keep out of `command` what `cargo run` told this xtask about itself
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). A cargo started with them
+/// records them as part of some builds (ring's build script reads
+/// `CARGO_MANIFEST_DIR`), so the same build run from a shell, or from
+/// another copy of the repository, would find them changed and compile
+/// ring, rustls, tokio-xmpp and everything on them again.
+fn forget_cargo_run(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let told = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            );
+        if told {
+            command.env_remove(name);
+        }
+    }
+}
+
 pub(crate) fn workspace_root() -> std::path::PathBuf {
-    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest_dir
         .ancestors()
         .nth(2)
+        .map(std::path::Path::to_path_buf)
         .unwrap_or(manifest_dir)
-        .to_path_buf()
 }
+
+/// The one build both quick-start commands make. `--tests` too: then the
+/// binaries get the same dependency features as `cargo test`
+/// (dev-dependencies add some, tokio's test-util among them) and `cargo
+/// test` compiles only what is left instead of rebuilding tokio, zbus, iced
+/// and our crates a second time. The demo builds the same, for the same
+/// reason: cargo picks dependency features by the packages a build names,
+/// so `-p wimsyd -p wimsyctl -p wimsy-gui` would compile tokio, iced and
+/// everything on them once more, differently, for each of the two commands
+/// (and for the quick-start test, which runs the demo).
+pub(crate) const BUILD: &[&str] = &["build", "--workspace", "--bins", "--tests"];
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
@@ -108,11 +153,7 @@ fn test() -> Result<()> {
         ],
     )?;
     // End-to-end tests start the real binaries, so build them first.
-    // `--tests` too: then the binaries get the same dependency features as
-    // `cargo test` (dev-dependencies add some, tokio's test-util among
-    // them) and `cargo test` compiles only what is left instead of
-    // rebuilding tokio, zbus, iced and our crates a second time.
-    run(&cargo, &["build", "--workspace", "--bins", "--tests"])?;
+    run(&cargo, BUILD)?;
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
     // Every benchmark scenario once, small, on the debug binaries just
     // built: the benchmark code cannot rot, and no release build is paid

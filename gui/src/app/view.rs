@@ -223,6 +223,13 @@ impl App {
         if let Some(detail) = detail {
             lines = lines.push(text(detail).size(13));
         }
+        let daemon_missing = matches!(
+            self.connection,
+            Connection::Down(Down::NoDaemon(_) | Down::Closed)
+        );
+        if daemon_missing && let Some(command) = words::start_by_hand(&self.launch.socket) {
+            lines = lines.push(text(command).size(13));
+        }
         let mut bar = row![lines].spacing(12);
         if offer_start {
             bar = bar.push(button(text("Start it now").size(13)).on_press(Message::StartDaemon));

@@ -64,6 +64,17 @@ pub enum Down {
     Failed(String),
 }
 
+impl Down {
+    /// Why, for the log.
+    fn in_words(&self) -> String {
+        match self {
+            Self::NoDaemon(why) => format!("none is running ({why})"),
+            Self::Closed => "it closed the connection".to_owned(),
+            Self::StartFailed(why) | Self::Failed(why) => why.clone(),
+        }
+    }
+}
+
 /// The app's handle on the link task.
 #[derive(Debug, Clone)]
 pub struct Link(mpsc::UnboundedSender<Command>);
@@ -179,8 +190,10 @@ pub(super) async fn run(socket: PathBuf, autostart: bool, mut output: mpsc::Send
             Ended::Down(down) => {
                 if last_down.as_ref() != Some(&down) {
                     tracing::info!(
-                        "not attached to wimsyd at {}: {down:?}; retrying every {RETRY_EVERY:?}",
-                        socket.display()
+                        "not attached to wimsyd at {}: {}; trying again every {} s",
+                        socket.display(),
+                        down.in_words(),
+                        RETRY_EVERY.as_secs()
                     );
                     last_down = Some(down.clone());
                 }

@@ -150,3 +150,35 @@ fn closing_with_keep_connected_off_asks_once_then_quits() {
     click(&mut app, "Close and go offline");
     assert!(requests(&mut asked).contains(&Request::Quit));
 }
+
+#[test]
+fn a_window_on_a_socket_of_its_own_names_the_command_that_starts_its_daemon() {
+    let socket = std::path::PathBuf::from("/tmp/wimsy-demo-7/alice.sock");
+    let mut app = App::new(Launch {
+        socket: socket.clone(),
+        ..Launch::default()
+    });
+    let command = "To start it in a terminal: wimsyd --socket /tmp/wimsy-demo-7/alice.sock";
+    let _ = app.update(Message::Link(LinkEvent::Down(Down::NoDaemon(
+        "connection refused".to_owned(),
+    ))));
+    assert!(finds(&app, "Wimsy's background service is not running."));
+    assert!(finds(&app, command));
+
+    let _ = attach(&mut app, 1, 5);
+    assert!(!finds(&app, command));
+    let _ = app.update(Message::Link(LinkEvent::Down(Down::Closed)));
+    assert!(finds(&app, "Wimsy's background service went away."));
+    assert!(finds(&app, command), "after a quit too");
+
+    // On the default socket, plain `wimsyd` (or the button) is right.
+    let mut app = App::new(Launch {
+        socket: wimsy_ipc::default_socket_path(),
+        ..Launch::default()
+    });
+    let _ = app.update(Message::Link(LinkEvent::Down(Down::NoDaemon(
+        "connection refused".to_owned(),
+    ))));
+    assert!(finds(&app, "Wimsy's background service is not running."));
+    assert!(!finds(&app, "To start it in a terminal: wimsyd"));
+}
