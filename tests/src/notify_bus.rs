@@ -8,7 +8,6 @@
 //! Needs the Debian packages `dbus` (dbus-daemon) and `python3-dbusmock`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
@@ -17,70 +16,27 @@ use zbus::zvariant::OwnedValue;
 
 use crate::{DEADLINE, Daemon};
 
-/// A private session bus: only what the test starts on it answers there.
-pub struct Bus {
-    child: Child,
-    pub address: String,
-    pub dir: tempfile::TempDir,
-}
+/// The testkit's private session bus.
+pub use wimsy_testkit::SessionBus as Bus;
 
-/// No `<servicedir>`: nothing is started on demand (on a `--session` bus,
-/// gnome-keyring would be, and take the daemon's passwords).
-const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=BUS</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#;
-
-impl Bus {
-    pub fn start() -> Bus {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("bus");
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            BUS_CONFIG.replace("BUS", &socket.display().to_string()),
-        )
-        .unwrap();
-        let mut child = Command::new("dbus-daemon")
-            .args(["--nofork", "--print-address"])
-            .arg(format!("--config-file={}", config.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            // It complains that it may not raise its fd limit; harmless.
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (Debian package dbus) is needed");
-        // It prints its address once it accepts connections (the socket
-        // file alone comes a moment earlier).
-        let mut address = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        assert!(address.starts_with("unix:"), "dbus-daemon said {address:?}");
-        Bus {
-            child,
-            address: address.trim().to_owned(),
-            dir,
-        }
-    }
-
+/// Starting wimsyd on a [`Bus`].
+pub trait BusDaemon {
     /// wimsyd with this bus as its session bus, its account `user` on
     /// `server` connected.
-    pub fn daemon(&self, server: &dyn XmppServer, user: &str) -> Daemon {
+    fn daemon(&self, server: &dyn XmppServer, user: &str) -> Daemon;
+    /// [`BusDaemon::daemon`] with more variables in its environment.
+    fn daemon_env(&self, server: &dyn XmppServer, user: &str, env: &[(&str, &str)]) -> Daemon;
+}
+
+impl BusDaemon for Bus {
+    /// wimsyd with this bus as its session bus, its account `user` on
+    /// `server` connected.
+    fn daemon(&self, server: &dyn XmppServer, user: &str) -> Daemon {
         self.daemon_env(server, user, &[])
     }
 
     /// [`Bus::daemon`] with more variables in its environment.
-    pub fn daemon_env(&self, server: &dyn XmppServer, user: &str, env: &[(&str, &str)]) -> Daemon {
+    fn daemon_env(&self, server: &dyn XmppServer, user: &str, env: &[(&str, &str)]) -> Daemon {
         let mut all = vec![("DBUS_SESSION_BUS_ADDRESS", self.address.as_str())];
         all.extend_from_slice(env);
         let daemon = Daemon::start_env(&all).unwrap();
@@ -92,13 +48,6 @@ impl Bus {
         );
         daemon.wait_state(&server.jid(user), "connected").unwrap();
         daemon
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

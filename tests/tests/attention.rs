@@ -13,7 +13,7 @@
 
 use wimsy_ipc::{Client, Event, Role};
 use wimsy_testkit::{Hook, ServerKind, Xvfb};
-use wimsy_tests::notify_bus::{Bus, MockServer};
+use wimsy_tests::notify_bus::{Bus, BusDaemon, MockServer};
 use wimsy_tests::*;
 
 fn ok(out: &std::process::Output) -> String {
@@ -64,7 +64,7 @@ async fn a_muted_chat_notifies_nothing_until_its_mute_ends_by_itself() {
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
     );
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start(&bus).await;
     let alice = bus.daemon(server, &a.user);
     let bob = connected_daemon(server, &b.user);
@@ -108,7 +108,7 @@ async fn do_not_disturb_and_quiet_hours_hold_notifications_and_show_them_silentl
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
     );
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start(&bus).await;
     let tz = tz_at_half_past_eleven();
     let alice = bus.daemon_env(server, &a.user, &[("TZ", &tz)]);
@@ -154,7 +154,7 @@ async fn a_click_opens_the_chat_in_the_attached_window_and_status_says_clicks_wo
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
     );
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start_with_actions(&bus).await;
     let alice = bus.daemon(server, &a.user);
     let bob = connected_daemon(server, &b.user);
@@ -190,7 +190,7 @@ async fn a_click_brings_the_chat_up_in_the_running_window() {
         server.new_account("bob").unwrap(),
     );
     let xvfb = Xvfb::start().unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start_with_actions(&bus).await;
     let alice = bus.daemon(server, &a.user);
     let bob = connected_daemon(server, &b.user);
@@ -230,7 +230,7 @@ async fn a_click_with_no_window_open_starts_one_on_the_chat() {
     let xvfb = Xvfb::start().unwrap();
     let x = xvfb.connect().unwrap();
     let frames = xvfb.frames().unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start_with_actions(&bus).await;
     let alice = bus.daemon_env(
         server,
@@ -332,7 +332,7 @@ async fn a_popup_drawn_by_dunst_opens_the_chat_when_its_action_is_taken() {
     let xvfb = Xvfb::start().unwrap();
     let x = xvfb.connect().unwrap();
     let frames = xvfb.frames().unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let dunst = Dunst::start(xvfb.display(), &bus);
     let alice = bus.daemon_env(
         server,
@@ -382,7 +382,7 @@ async fn a_popup_drawn_by_dunst_opens_the_chat_when_its_action_is_taken() {
 async fn status_says_when_no_notification_server_runs() {
     let server = ServerKind::Prosody.shared().unwrap();
     let a = server.new_account("alice").unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let alice = bus.daemon(server, &a.user);
     wait_until(DEADLINE, "status to name the missing server", || {
         let status = String::from_utf8_lossy(&alice.ctl(&["status"]).stdout).into_owned();

@@ -12,7 +12,7 @@
 
 use wimsy_ipc::{ChatRef, Client, Request, Role};
 use wimsy_testkit::{Prosody, ServerKind, both_servers};
-use wimsy_tests::notify_bus::{Bus, Call, MockServer};
+use wimsy_tests::notify_bus::{Bus, BusDaemon, Call, MockServer};
 use wimsy_tests::*;
 
 const NO_SERVER: &str = "No notification server runs on this desktop";
@@ -57,7 +57,7 @@ both_servers! {
             server.new_account("alice").unwrap(),
             server.new_account("bob").unwrap(),
         );
-        let bus = Bus::start();
+        let bus = Bus::start().unwrap();
         let mock = MockServer::start(&bus).await;
         let alice = bus.daemon(server, &a.user);
         let bob = connected_daemon(server, &b.user);
@@ -141,7 +141,7 @@ async fn what_the_user_sends_from_another_device_notifies_nothing_and_quiets_the
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
     );
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start(&bus).await;
     let laptop = bus.daemon(server, &a.user);
     let phone = connected_daemon(server, &a.user);
@@ -183,7 +183,7 @@ async fn the_preview_setting_hides_the_text_and_turning_notifications_off_withdr
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
     );
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start(&bus).await;
     let alice = bus.daemon(server, &a.user);
     let bob = connected_daemon(server, &b.user);
@@ -227,7 +227,7 @@ both_servers! {
             server.new_account("bob").unwrap(),
             server.new_account("carol").unwrap(),
         );
-        let bus = Bus::start();
+        let bus = Bus::start().unwrap();
         let mock = MockServer::start(&bus).await;
         let mut alice = bus.daemon(server, &a.user);
         let bob = connected_daemon(server, &b.user);
@@ -298,7 +298,7 @@ async fn with_no_notification_server_messages_are_still_stored_and_it_is_said_on
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
     );
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let alice = bus.daemon(server, &a.user);
     let bob = connected_daemon(server, &b.user);
 
@@ -335,7 +335,7 @@ async fn without_an_archive_on_the_server_messages_notify_as_they_come() {
         .extra_config(r#"modules_disabled = { "s2s"; "s2s_auth_certs"; "mam" }"#)
         .start()
         .unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let mock = MockServer::start(&bus).await;
     let alice = bus.daemon(&server, "alice");
     wait_until(DEADLINE, "the refused catch-up", || {

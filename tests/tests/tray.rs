@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use wimsy_testkit::Xvfb;
-use wimsy_tests::notify_bus::Bus;
+use wimsy_tests::notify_bus::{Bus, BusDaemon};
 use wimsy_tests::*;
 use zbus::zvariant::{OwnedValue, Value};
 
@@ -292,7 +292,7 @@ fn state(daemon: &Daemon, account: &str) -> String {
 async fn the_icon_follows_the_connection_and_the_menu_drives_the_daemon() {
     let mut server = prosody_with(&["alice", "bob"]);
     let xvfb = Xvfb::start().unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let _watcher = watcher(&bus);
     let mut alice = bus.daemon_env(
         &server,
@@ -409,7 +409,7 @@ async fn the_icon_follows_the_connection_and_the_menu_drives_the_daemon() {
 async fn without_a_tray_it_says_so_once_and_registers_when_one_appears() {
     let server = wimsy_testkit::ServerKind::Prosody.shared().unwrap();
     let a = server.new_account("alice").unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let alice = bus.daemon(server, &a.user);
     let log = alice.dir().join("tray.log");
     let _tray = tray(&bus, &alice, &log, &[]);
@@ -453,7 +453,7 @@ async fn without_a_tray_it_says_so_once_and_registers_when_one_appears() {
 async fn when_the_daemon_is_gone_the_tray_says_so_and_starts_it_again() {
     let server = wimsy_testkit::ServerKind::Prosody.shared().unwrap();
     let a = server.new_account("alice").unwrap();
-    let bus = Bus::start();
+    let bus = Bus::start().unwrap();
     let _watcher = watcher(&bus);
     let mut alice = bus.daemon(server, &a.user);
     let log = alice.dir().join("tray.log");

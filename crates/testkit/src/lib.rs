@@ -92,6 +92,7 @@
 //! with its test hooks on a private X server, [`Xvfb`], which [`X11`]
 //! types into, photographs and closes as a person would.
 
+mod bus;
 mod ejabberd;
 mod gui;
 mod login;
@@ -103,6 +104,7 @@ mod tls;
 mod wimsyd;
 mod x11;
 
+pub use bus::SessionBus;
 pub use ejabberd::{Ejabberd, EjabberdBuilder};
 pub use gui::{Hook, HookLine, Wimsy, WimsyCommand};
 pub use netns::NetNs;
