@@ -180,6 +180,9 @@ impl Worker {
             }
             tracing::info!(account = %self.account.jid, fetched, "caught up from the archive");
             self.emit(SessionEvent::CatchUpDone { fetched });
+            // What our other devices read meanwhile names messages now
+            // stored.
+            self.fetch_read_state(live).await?;
             // What waited for the catch-up goes out now, after it.
             return self.flush_queue(live).await;
         }
@@ -202,6 +205,7 @@ mod tests {
             timestamp_ms: 0,
             origin_id: None,
             stanza_id: stanza_id.map(str::to_owned),
+            marker_id: None,
             archived: false,
         }
     }

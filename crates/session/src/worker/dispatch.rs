@@ -109,6 +109,14 @@ impl Worker {
                     });
                 }
             }
+            Inbound::Displayed(reads) => {
+                for read in reads {
+                    self.emit(SessionEvent::Displayed(read));
+                }
+            }
+            Inbound::DiscoInfo { id, from, node } => {
+                self.answer_disco(live, id, from, node).await?;
+            }
             Inbound::Presence(update) => self.emit(SessionEvent::Presence(update)),
             Inbound::Subscription { from, kind } => {
                 self.emit(SessionEvent::Subscription { from, kind });
@@ -138,6 +146,8 @@ impl Worker {
                     let _ = reply.send(Ok(()));
                 }
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
+                Some(IqPurpose::ReadPublish) => tracing::debug!("read state published"),
+                Some(IqPurpose::ReadFetch) => self.on_read_state(live, payload),
                 Some(IqPurpose::ArchivePage { after }) => {
                     self.on_archive_page(live, after, payload).await?;
                 }
@@ -180,6 +190,15 @@ impl Worker {
                 }
                 // Refused, but answered: the stream lives.
                 Some(IqPurpose::Ping) => live.probe_deadline = None,
+                // No node yet: nothing was read elsewhere.
+                Some(IqPurpose::ReadFetch) => {
+                    tracing::debug!("no read state on the server: {reason}");
+                }
+                Some(IqPurpose::ReadPublish) => tracing::info!(
+                    account = %self.account.jid,
+                    "the server did not take what was read (no message displayed \
+                     synchronization there; other devices learn it from markers only): {reason}"
+                ),
                 Some(purpose) => {
                     tracing::warn!(
                         purpose = purpose.name(),

@@ -22,6 +22,7 @@ mod catch_up;
 mod dispatch;
 mod doubt;
 mod establish;
+mod markers;
 mod roster;
 mod serve;
 
@@ -68,6 +69,10 @@ enum IqPurpose {
         peer: xmpp_parsers::jid::BareJid,
         start_ms: i64,
     },
+    /// A chat's "read up to" published to our synchronization node.
+    ReadPublish,
+    /// Our synchronization node's items, after a catch-up.
+    ReadFetch,
 }
 
 impl IqPurpose {
@@ -80,6 +85,8 @@ impl IqPurpose {
             Self::Ping => "ping",
             Self::ArchivePage { .. } => "archive page",
             Self::DoubtPage { .. } => "archive search",
+            Self::ReadPublish => "read state publish",
+            Self::ReadFetch => "read state fetch",
         }
     }
 }
@@ -170,6 +177,8 @@ enum Effect {
     Online(OnlineRequest),
     /// Our presence changed: send it.
     Presence,
+    /// The user read a chat: send what `Worker::displayed` holds.
+    Displayed,
     /// A message was queued: write what the queue holds.
     Flush,
     /// The user's visibility changed (XEP-0352).
@@ -234,6 +243,9 @@ pub(crate) struct Worker {
     /// `presence` changed since the stream it was last sent on: a resumed
     /// stream must send it (a fresh one always does).
     presence_unsent: bool,
+    /// Chats read that the peer and our devices were not told of yet: the
+    /// newest per peer, sent when a stream is live.
+    displayed: std::collections::BTreeMap<xmpp_parsers::jid::BareJid, crate::events::MarkDisplayed>,
     state: SessionState,
 }
 
@@ -272,6 +284,7 @@ impl Worker {
             recent: VecDeque::new(),
             presence: OwnPresence::default(),
             presence_unsent: false,
+            displayed: std::collections::BTreeMap::new(),
             state: SessionState::Offline,
         }
     }
@@ -342,6 +355,10 @@ impl Worker {
                 self.presence = presence;
                 self.presence_unsent = true;
                 Effect::Presence
+            }
+            Command::MarkDisplayed(displayed) => {
+                self.displayed.insert(displayed.peer.clone(), displayed);
+                Effect::Displayed
             }
             Command::RewindArchive(position) => {
                 self.rewind_archive(position);
@@ -563,6 +580,7 @@ impl Worker {
                     | Effect::Flush
                     | Effect::Csi
                     | Effect::Presence
+                    | Effect::Displayed
                     | Effect::Nothing => {}
                 },
             }

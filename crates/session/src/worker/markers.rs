@@ -1,0 +1,68 @@
+//! Read state on a live stream: our displayed markers (XEP-0333) and our
+//! synchronization node (XEP-0490), what the server asks of our
+//! capabilities, and the node's items fetched after a catch-up.
+
+use minidom::Element;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+
+use crate::error::SessionError;
+use crate::events::SessionEvent;
+use crate::{caps, markers};
+
+use super::*;
+
+impl Worker {
+    /// Tell the peers and our other devices what the user read since the
+    /// last time.
+    pub(super) async fn send_displayed(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        let own = live.jid.to_bare();
+        while let Some((peer, read)) = self.displayed.pop_first() {
+            if let Some(id) = &read.marker_id {
+                let written = self
+                    .write_stanza(live, &markers::marker_message(&peer, id))
+                    .await;
+                if let Err(e) = written {
+                    // Sent again on the next stream.
+                    self.displayed.insert(peer, read);
+                    return Err(e);
+                }
+            }
+            if let Some(stanza_id) = &read.stanza_id {
+                let id = live.iq_id(IqPurpose::ReadPublish);
+                let publish = Iq::from_set(id, markers::publish(&own, &peer, stanza_id));
+                self.write_stanza(live, &publish).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ask our node for what our other devices read.
+    pub(super) async fn fetch_read_state(&mut self, live: &mut Live) -> Result<(), SessionError> {
+        let id = live.iq_id(IqPurpose::ReadFetch);
+        let own = Jid::from(live.jid.to_bare());
+        let query = Iq::from_get(id, markers::items_query()).with_to(own);
+        self.write_stanza(live, &query).await
+    }
+
+    pub(super) fn on_read_state(&mut self, live: &Live, payload: Option<Element>) {
+        for read in markers::from_items(payload, &live.jid.to_bare()) {
+            self.emit(SessionEvent::Displayed(read));
+        }
+    }
+
+    /// Answer a service discovery request with what we can do.
+    pub(super) async fn answer_disco(
+        &mut self,
+        live: &mut Live,
+        id: String,
+        from: Option<Jid>,
+        node: Option<String>,
+    ) -> Result<(), SessionError> {
+        let mut answer = Iq::from_result(id, Some(caps::disco_info(node)));
+        if let Some(from) = from {
+            answer = answer.with_to(from);
+        }
+        self.write_stanza(live, &answer).await
+    }
+}
