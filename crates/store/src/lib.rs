@@ -55,6 +55,7 @@ mod history;
 mod kinds;
 mod messages;
 mod migrations;
+mod read;
 mod requeue;
 mod roster;
 mod settings;
@@ -76,6 +77,7 @@ pub use history::HistoryPage;
 pub use kinds::{Delivery, Direction};
 pub use messages::{Inserted, NewMessage, StoredMessage};
 pub use migrations::SCHEMA_VERSION;
+pub use read::{ReadMarks, ReadOutcome, ReadUpTo};
 pub use requeue::Requeue;
 pub use roster::RosterItem;
 

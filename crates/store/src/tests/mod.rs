@@ -8,6 +8,7 @@ mod messages;
 mod open;
 mod order;
 mod plans;
+mod read;
 mod requeue;
 mod roster;
 
@@ -37,6 +38,7 @@ pub(crate) fn incoming<'a>(peer: &'a str, body: &'a str, timestamp_ms: i64) -> N
         origin_id: None,
         stanza_id: None,
         delivery: Delivery::Received,
+        marker_id: None,
         archived: false,
     }
 }
