@@ -34,6 +34,8 @@ pub(crate) const NOTIFICATIONS_ENABLED: &str = "notifications.enabled";
 pub(crate) const NOTIFICATIONS_PREVIEW: &str = "notifications.preview";
 /// `notifications.sound`: whether a notification plays the message sound.
 pub(crate) const NOTIFICATIONS_SOUND: &str = "notifications.sound";
+/// `privacy.send_read_markers`: whether contacts are told what was read.
+pub(crate) const PRIVACY_SEND_READ_MARKERS: &str = "privacy.send_read_markers";
 
 /// Every setting this daemon offers, in the order frontends show them.
 pub(crate) const DEFINITIONS: &[Definition] = &[
@@ -73,6 +75,15 @@ pub(crate) const DEFINITIONS: &[Definition] = &[
         label: "Play a sound with notifications",
         description: "When on, a notification asks the desktop to play its new-message \
                       sound; when off, it asks for silence.",
+    },
+    Definition {
+        key: PRIVACY_SEND_READ_MARKERS,
+        kind: Kind::Bool,
+        default: DefaultValue::Bool(true),
+        label: "Let contacts see when you have read their messages",
+        description: "When on, reading a chat tells the contact up to which message you read, \
+                      if their app asked to know. Your other devices learn what you read \
+                      either way.",
     },
 ];
 

@@ -304,7 +304,9 @@ pub enum SessionEvent {
     /// refused it, did not answer in time, or answered what does not
     /// parse. The next fresh session tries again from the stored position.
     CatchUpStopped,
-    /// Catching up from the archive finished.
+    /// Catching up from the archive finished, and what our other devices
+    /// read meanwhile (our synchronization node, XEP-0490) was reported
+    /// before it as [`SessionEvent::Displayed`].
     CatchUpDone {
         /// Messages fetched (duplicates of known ones included).
         fetched: u32,

@@ -146,11 +146,13 @@ pub(crate) fn from_event(event: &Element, own: &BareJid) -> Vec<Displayed> {
 fn read_item(id: Option<ItemId>, payload: Option<Element>, own: &BareJid) -> Option<Displayed> {
     let peer = BareJid::new(&id?.0).ok()?;
     let displayed = MdsDisplayed::try_from(payload?).ok()?;
-    (displayed.stanza_id.by == Jid::from(own.clone())).then(|| Displayed {
-        peer,
-        up_to: MessageRef::StanzaId(displayed.stanza_id.id),
-        by_own_device: true,
-    })
+    (displayed.stanza_id.by.to_bare() == *own && displayed.stanza_id.by.is_bare()).then_some(
+        Displayed {
+            peer,
+            up_to: MessageRef::StanzaId(displayed.stanza_id.id),
+            by_own_device: true,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod notification_tests;
 mod notifications;
 mod password;
 mod presence;
+mod read_markers;
 mod reload;
 mod requests;
 mod retry;

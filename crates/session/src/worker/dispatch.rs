@@ -147,7 +147,9 @@ impl Worker {
                 }
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
                 Some(IqPurpose::ReadPublish) => tracing::debug!("read state published"),
-                Some(IqPurpose::ReadFetch) => self.on_read_state(live, payload),
+                Some(IqPurpose::ReadFetch { fetched }) => {
+                    self.on_read_state(live, payload, fetched);
+                }
                 Some(IqPurpose::ArchivePage { after }) => {
                     self.on_archive_page(live, after, payload).await?;
                 }
@@ -191,8 +193,9 @@ impl Worker {
                 // Refused, but answered: the stream lives.
                 Some(IqPurpose::Ping) => live.probe_deadline = None,
                 // No node yet: nothing was read elsewhere.
-                Some(IqPurpose::ReadFetch) => {
+                Some(IqPurpose::ReadFetch { fetched }) => {
                     tracing::debug!("no read state on the server: {reason}");
+                    self.on_read_state(live, None, fetched);
                 }
                 Some(IqPurpose::ReadPublish) => tracing::info!(
                     account = %self.account.jid,

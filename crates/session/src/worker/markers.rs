@@ -37,18 +37,27 @@ impl Worker {
         Ok(())
     }
 
-    /// Ask our node for what our other devices read.
-    pub(super) async fn fetch_read_state(&mut self, live: &mut Live) -> Result<(), SessionError> {
-        let id = live.iq_id(IqPurpose::ReadFetch);
+    /// Ask our node for what our other devices read, at the end of a
+    /// catch-up that fetched `fetched` messages.
+    pub(super) async fn fetch_read_state(
+        &mut self,
+        live: &mut Live,
+        fetched: u32,
+    ) -> Result<(), SessionError> {
+        let id = live.iq_id(IqPurpose::ReadFetch { fetched });
         let own = Jid::from(live.jid.to_bare());
         let query = Iq::from_get(id, markers::items_query()).with_to(own);
         self.write_stanza(live, &query).await
     }
 
-    pub(super) fn on_read_state(&mut self, live: &Live, payload: Option<Element>) {
+    /// The node's items (none when the server refused, had none or did
+    /// not answer): each chat read up to its item, then the catch-up is
+    /// done.
+    pub(super) fn on_read_state(&mut self, live: &Live, payload: Option<Element>, fetched: u32) {
         for read in markers::from_items(payload, &live.jid.to_bare()) {
             self.emit(SessionEvent::Displayed(read));
         }
+        self.emit(SessionEvent::CatchUpDone { fetched });
     }
 
     /// Answer a service discovery request with what we can do.

@@ -71,8 +71,11 @@ enum IqPurpose {
     },
     /// A chat's "read up to" published to our synchronization node.
     ReadPublish,
-    /// Our synchronization node's items, after a catch-up.
-    ReadFetch,
+    /// Our synchronization node's items, after a catch-up that fetched
+    /// this many messages: it is reported done once they are.
+    ReadFetch {
+        fetched: u32,
+    },
 }
 
 impl IqPurpose {
@@ -86,7 +89,7 @@ impl IqPurpose {
             Self::ArchivePage { .. } => "archive page",
             Self::DoubtPage { .. } => "archive search",
             Self::ReadPublish => "read state publish",
-            Self::ReadFetch => "read state fetch",
+            Self::ReadFetch { .. } => "read state fetch",
         }
     }
 }
