@@ -66,10 +66,27 @@ pub(crate) fn marker_message(peer: &BareJid, id: &str) -> Message {
     message
 }
 
+/// Which publish options go with a publish to our node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeOptions {
+    /// All that XEP-0490 asks: persistent, private, as many items as the
+    /// server allows (one per chat), the last never sent by itself.
+    Full,
+    /// Only persistent and private, for a server that refuses the rest
+    /// (ejabberd 23.01 knows no other publish option); the server's
+    /// defaults decide how many chats' read state it keeps.
+    Private,
+}
+
 /// The publish of "read up to `stanza_id`" in the chat with `peer` to our
 /// node: one item per chat, named by the peer, private to the account
 /// (XEP-0490 §4, with the publish options it requires).
-pub(crate) fn publish(own: &BareJid, peer: &BareJid, stanza_id: &str) -> PubSub {
+pub(crate) fn publish(
+    own: &BareJid,
+    peer: &BareJid,
+    stanza_id: &str,
+    options: NodeOptions,
+) -> PubSub {
     let payload = MdsDisplayed {
         stanza_id: StanzaId {
             id: stanza_id.to_owned(),
@@ -81,16 +98,21 @@ pub(crate) fn publish(own: &BareJid, peer: &BareJid, stanza_id: &str) -> PubSub 
         publisher: None,
         payload: Some(payload.into()),
     };
+    let mut fields = vec![
+        Field::new("pubsub#persist_items", FieldType::Boolean).with_value("true"),
+        Field::new("pubsub#access_model", FieldType::ListSingle).with_value("whitelist"),
+    ];
+    if options == NodeOptions::Full {
+        fields.push(Field::text_single("pubsub#max_items", "max"));
+        fields.push(
+            Field::new("pubsub#send_last_published_item", FieldType::ListSingle)
+                .with_value("never"),
+        );
+    }
     let options = DataForm::new(
         DataFormType::Submit,
         "http://jabber.org/protocol/pubsub#publish-options",
-        vec![
-            Field::new("pubsub#persist_items", FieldType::Boolean).with_value("true"),
-            Field::text_single("pubsub#max_items", "max"),
-            Field::new("pubsub#send_last_published_item", FieldType::ListSingle)
-                .with_value("never"),
-            Field::new("pubsub#access_model", FieldType::ListSingle).with_value("whitelist"),
-        ],
+        fields,
     );
     PubSub::Publish {
         publish: pubsub::pubsub::Publish {
@@ -234,7 +256,12 @@ mod tests {
     #[test]
     fn the_publish_names_the_chat_and_asks_for_a_private_persistent_node() {
         let bob = BareJid::new("bob@example.org").unwrap();
-        let text = String::from(&Element::from(publish(&own(), &bob, "s9")));
+        let text = String::from(&Element::from(publish(
+            &own(),
+            &bob,
+            "s9",
+            NodeOptions::Full,
+        )));
         assert!(text.contains("node='urn:xmpp:mds:displayed:0'"), "{text}");
         assert!(text.contains("<item id='bob@example.org'>"), "{text}");
         let stanza_id = text.split("<stanza-id ").nth(1).unwrap();
@@ -254,6 +281,15 @@ mod tests {
                 "{var}: {text}"
             );
         }
+        let private = String::from(&Element::from(publish(
+            &own(),
+            &bob,
+            "s9",
+            NodeOptions::Private,
+        )));
+        assert!(private.contains("var='pubsub#access_model'"), "{private}");
+        assert!(private.contains("var='pubsub#persist_items'"), "{private}");
+        assert!(!private.contains("pubsub#max_items"), "{private}");
     }
 
     #[test]

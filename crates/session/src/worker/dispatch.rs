@@ -146,7 +146,7 @@ impl Worker {
                     let _ = reply.send(Ok(()));
                 }
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
-                Some(IqPurpose::ReadPublish) => tracing::debug!("read state published"),
+                Some(IqPurpose::ReadPublish { .. }) => tracing::debug!("read state published"),
                 Some(IqPurpose::ReadFetch { fetched }) => {
                     self.on_read_state(live, payload, fetched);
                 }
@@ -197,11 +197,10 @@ impl Worker {
                     tracing::debug!("no read state on the server: {reason}");
                     self.on_read_state(live, None, fetched);
                 }
-                Some(IqPurpose::ReadPublish) => tracing::info!(
-                    account = %self.account.jid,
-                    "the server did not take what was read (no message displayed \
-                     synchronization there; other devices learn it from markers only): {reason}"
-                ),
+                Some(IqPurpose::ReadPublish { read, options }) => {
+                    self.read_publish_refused(live, read, options, &reason)
+                        .await?;
+                }
                 Some(purpose) => {
                     tracing::warn!(
                         purpose = purpose.name(),

@@ -7,7 +7,8 @@ use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 
 use crate::error::SessionError;
-use crate::events::SessionEvent;
+use crate::events::{MarkDisplayed, SessionEvent};
+use crate::markers::NodeOptions;
 use crate::{caps, markers};
 
 use super::*;
@@ -16,7 +17,6 @@ impl Worker {
     /// Tell the peers and our other devices what the user read since the
     /// last time.
     pub(super) async fn send_displayed(&mut self, live: &mut Live) -> Result<(), SessionError> {
-        let own = live.jid.to_bare();
         while let Some((peer, read)) = self.displayed.pop_first() {
             if let Some(id) = &read.marker_id {
                 let written = self
@@ -28,12 +28,51 @@ impl Worker {
                     return Err(e);
                 }
             }
-            if let Some(stanza_id) = &read.stanza_id {
-                let id = live.iq_id(IqPurpose::ReadPublish);
-                let publish = Iq::from_set(id, markers::publish(&own, &peer, stanza_id));
-                self.write_stanza(live, &publish).await?;
+            if read.stanza_id.is_some() {
+                self.publish_read(live, read, self.read_node_options)
+                    .await?;
             }
         }
+        Ok(())
+    }
+
+    /// Publish `read` to our synchronization node.
+    async fn publish_read(
+        &mut self,
+        live: &mut Live,
+        read: MarkDisplayed,
+        options: NodeOptions,
+    ) -> Result<(), SessionError> {
+        let Some(stanza_id) = &read.stanza_id else {
+            return Ok(());
+        };
+        let publish = markers::publish(&live.jid.to_bare(), &read.peer, stanza_id, options);
+        let id = live.iq_id(IqPurpose::ReadPublish { read, options });
+        self.write_stanza(live, &Iq::from_set(id, publish)).await
+    }
+
+    /// The server refused a publish: once more with fewer options if it
+    /// had them all, else it has no synchronization to offer.
+    pub(super) async fn read_publish_refused(
+        &mut self,
+        live: &mut Live,
+        read: MarkDisplayed,
+        options: NodeOptions,
+        reason: &str,
+    ) -> Result<(), SessionError> {
+        if options == NodeOptions::Full {
+            tracing::debug!(
+                "the server refused the synchronization node's options ({reason}); \
+                 asking only for a persistent, private node"
+            );
+            self.read_node_options = NodeOptions::Private;
+            return self.publish_read(live, read, NodeOptions::Private).await;
+        }
+        tracing::info!(
+            account = %self.account.jid,
+            "the server did not take what was read (no message displayed synchronization \
+             there; other devices learn it from markers only): {reason}"
+        );
         Ok(())
     }
 

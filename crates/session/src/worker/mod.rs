@@ -69,8 +69,12 @@ enum IqPurpose {
         peer: xmpp_parsers::jid::BareJid,
         start_ms: i64,
     },
-    /// A chat's "read up to" published to our synchronization node.
-    ReadPublish,
+    /// A chat's "read up to" published to our synchronization node, with
+    /// what it published, to try once more with fewer options.
+    ReadPublish {
+        read: crate::events::MarkDisplayed,
+        options: crate::markers::NodeOptions,
+    },
     /// Our synchronization node's items, after a catch-up that fetched
     /// this many messages: it is reported done once they are.
     ReadFetch {
@@ -88,7 +92,7 @@ impl IqPurpose {
             Self::Ping => "ping",
             Self::ArchivePage { .. } => "archive page",
             Self::DoubtPage { .. } => "archive search",
-            Self::ReadPublish => "read state publish",
+            Self::ReadPublish { .. } => "read state publish",
             Self::ReadFetch { .. } => "read state fetch",
         }
     }
@@ -249,6 +253,9 @@ pub(crate) struct Worker {
     /// Chats read that the peer and our devices were not told of yet: the
     /// newest per peer, sent when a stream is live.
     displayed: std::collections::BTreeMap<xmpp_parsers::jid::BareJid, crate::events::MarkDisplayed>,
+    /// The options our synchronization node is published with: all of
+    /// XEP-0490's until the server refuses them.
+    read_node_options: crate::markers::NodeOptions,
     state: SessionState,
 }
 
@@ -288,6 +295,7 @@ impl Worker {
             presence: OwnPresence::default(),
             presence_unsent: false,
             displayed: std::collections::BTreeMap::new(),
+            read_node_options: crate::markers::NodeOptions::Full,
             state: SessionState::Offline,
         }
     }
