@@ -10,6 +10,8 @@ mod notifications;
 mod password;
 mod presence;
 mod read_markers;
+#[cfg(test)]
+mod read_markers_tests;
 mod reload;
 mod requests;
 mod retry;
