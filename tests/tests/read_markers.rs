@@ -168,8 +168,9 @@ async fn unread_of(daemon: &Daemon, account: &str, peer: &str) -> Option<u32> {
 }
 
 /// alice reads on her phone; her laptop's unread count and notification
-/// go, and bob learns what she read. The whole of it on `server`.
-async fn read_on_the_phone_clears_the_laptop(server: &dyn XmppServer) {
+/// go, and bob learns what she read. The whole of it on `server`; the
+/// phone's daemon, for its log.
+async fn read_on_the_phone_clears_the_laptop(server: &dyn XmppServer) -> Daemon {
     let (a, b) = (
         server.new_account("alice").unwrap(),
         server.new_account("bob").unwrap(),
@@ -193,12 +194,17 @@ async fn read_on_the_phone_clears_the_laptop(server: &dyn XmppServer) {
     unread(&mut laptop_events, &b.jid, 0).await;
     assert_eq!(mock.close(2).await, 1, "the laptop's notification goes");
     bob.until(|e| is_marker_from(e, &a.jid, &hello)).await;
+    phone
 }
 
 both_servers! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reading_on_one_device_clears_unread_and_the_notification_on_the_other(kind: ServerKind) {
-        read_on_the_phone_clears_the_laptop(kind.shared().unwrap()).await;
+        let phone = read_on_the_phone_clears_the_laptop(kind.shared().unwrap()).await;
+        assert!(
+            !phone.log().contains("does not keep what was read"),
+            "this server has the synchronization node"
+        );
     }
 }
 
@@ -211,7 +217,13 @@ async fn without_pep_the_marker_carbon_alone_clears_the_other_device() {
         .extra_config(r#"modules_disabled = { "s2s"; "s2s_auth_certs"; "pep" }"#)
         .start()
         .unwrap();
-    read_on_the_phone_clears_the_laptop(&server).await;
+    let phone = read_on_the_phone_clears_the_laptop(&server).await;
+    const NO_NODE: &str = "the server does not keep what was read for the user's other devices";
+    wait_until(DEADLINE, "the phone to say the server has no node", || {
+        phone.log().contains(NO_NODE)
+    })
+    .unwrap();
+    assert_eq!(phone.log().matches(NO_NODE).count(), 1, "said once");
 }
 
 both_servers! {

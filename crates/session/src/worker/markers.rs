@@ -28,9 +28,8 @@ impl Worker {
                     return Err(e);
                 }
             }
-            if read.stanza_id.is_some() {
-                self.publish_read(live, read, self.read_node_options)
-                    .await?;
+            if let (Some(_), Some(options)) = (&read.stanza_id, self.read_node_options) {
+                self.publish_read(live, read, options).await?;
             }
         }
         Ok(())
@@ -52,7 +51,8 @@ impl Worker {
     }
 
     /// The server refused a publish: once more with fewer options if it
-    /// had them all, else it has no synchronization to offer.
+    /// had them all, else it has no synchronization to offer and this
+    /// stream publishes no more (said once).
     pub(super) async fn read_publish_refused(
         &mut self,
         live: &mut Live,
@@ -65,14 +65,19 @@ impl Worker {
                 "the server refused the synchronization node's options ({reason}); \
                  asking only for a persistent, private node"
             );
-            self.read_node_options = NodeOptions::Private;
+            if self.read_node_options.is_some() {
+                self.read_node_options = Some(NodeOptions::Private);
+            }
             return self.publish_read(live, read, NodeOptions::Private).await;
         }
-        tracing::info!(
-            account = %self.account.jid,
-            "the server did not take what was read (no message displayed synchronization \
-             there; other devices learn it from markers only): {reason}"
-        );
+        if self.read_node_options.take().is_some() {
+            tracing::info!(
+                account = %self.account.jid,
+                "the server does not keep what was read for the user's other devices (no \
+                 message displayed synchronization there); they learn it from read markers \
+                 only: {reason}"
+            );
+        }
         Ok(())
     }
 

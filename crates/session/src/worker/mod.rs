@@ -254,8 +254,9 @@ pub(crate) struct Worker {
     /// newest per peer, sent when a stream is live.
     displayed: std::collections::BTreeMap<xmpp_parsers::jid::BareJid, crate::events::MarkDisplayed>,
     /// The options our synchronization node is published with: all of
-    /// XEP-0490's until the server refuses them.
-    read_node_options: crate::markers::NodeOptions,
+    /// XEP-0490's until the server refuses them; `None` once it refused
+    /// even fewer (it has no node for us), until the next fresh stream.
+    read_node_options: Option<crate::markers::NodeOptions>,
     state: SessionState,
 }
 
@@ -295,7 +296,7 @@ impl Worker {
             presence: OwnPresence::default(),
             presence_unsent: false,
             displayed: std::collections::BTreeMap::new(),
-            read_node_options: crate::markers::NodeOptions::Full,
+            read_node_options: Some(crate::markers::NodeOptions::Full),
             state: SessionState::Offline,
         }
     }

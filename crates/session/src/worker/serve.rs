@@ -186,7 +186,9 @@ impl Worker {
         // The presence the host chose, not plain "available": contacts
         // never see us online without the user's away or busy.
         self.send_presence(live).await?;
-        // What was read while offline.
+        // What was read while offline; a new stream may be a server that
+        // has gained the synchronization node.
+        self.read_node_options = Some(crate::markers::NodeOptions::Full);
         self.send_displayed(live).await?;
         // Messages a broken stream may have delivered are looked up in the
         // archive first; the queue waits behind them to keep its order.
