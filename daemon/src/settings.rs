@@ -40,6 +40,8 @@ pub(crate) const NOTIFICATIONS_QUIET_HOURS: &str = "notifications.quiet_hours";
 /// `notifications.do_not_disturb`: hold every notification until turned
 /// off.
 pub(crate) const NOTIFICATIONS_DO_NOT_DISTURB: &str = "notifications.do_not_disturb";
+/// `privacy.send_read_markers`: whether contacts are told what was read.
+pub(crate) const PRIVACY_SEND_READ_MARKERS: &str = "privacy.send_read_markers";
 
 /// Every setting this daemon offers, in the order frontends show them.
 pub(crate) const DEFINITIONS: &[Definition] = &[
@@ -98,6 +100,15 @@ pub(crate) const DEFINITIONS: &[Definition] = &[
         description: "A daily time, like 22:00-07:30 (your local time; it may cross \
                       midnight), when notifications are held as with do not disturb and \
                       shown, without sound, when it ends. off: no quiet hours.",
+    },
+    Definition {
+        key: PRIVACY_SEND_READ_MARKERS,
+        kind: Kind::Bool,
+        default: DefaultValue::Bool(true),
+        label: "Let contacts see when you have read their messages",
+        description: "When on, reading a chat tells the contact up to which message you read, \
+                      if their app asked to know. Your other devices learn what you read \
+                      either way.",
     },
 ];
 

@@ -154,6 +154,11 @@ pub struct ReceivedMessage {
     pub origin_id: Option<String>,
     /// XEP-0359 stanza-id assigned by our own server.
     pub stanza_id: Option<String>,
+    /// The sender asked to be told when it is read (XEP-0333
+    /// `<markable/>`): the id a displayed marker for it must name (the
+    /// stanza's `id`). `None` for a message that did not ask, or that has
+    /// no id.
+    pub marker_id: Option<String>,
     /// Part of a catch-up from the server's archive (XEP-0313), reported in
     /// the archive's order: the host should lay it after everything it
     /// has, even if it has it already, so history follows the server's
@@ -171,6 +176,7 @@ impl std::fmt::Debug for ReceivedMessage {
             .field("timestamp_ms", &self.timestamp_ms)
             .field("origin_id", &self.origin_id)
             .field("stanza_id", &self.stanza_id)
+            .field("marker_id", &self.marker_id)
             .field("archived", &self.archived)
             .finish()
     }
@@ -201,6 +207,32 @@ pub struct PresenceUpdate {
     pub show: Option<String>,
     /// Status text.
     pub status: Option<String>,
+}
+
+/// How a "displayed" report names the message read up to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageRef {
+    /// The `id` of the message's stanza: how a chat marker names it
+    /// (XEP-0333), the [`ReceivedMessage::marker_id`] of an incoming one,
+    /// the origin-id of one sent from here.
+    MarkerId(String),
+    /// The stanza-id our own server gave it ([`ReceivedMessage::stanza_id`]):
+    /// how message displayed synchronization names it (XEP-0490).
+    StanzaId(String),
+}
+
+/// A chat was read up to a message, everything before it included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Displayed {
+    /// The other party of the chat.
+    pub peer: BareJid,
+    /// The newest message read.
+    pub up_to: MessageRef,
+    /// Read on another device of this account (our own marker, copied to
+    /// us by carbons, or our own synchronization node, XEP-0490): the
+    /// messages named are ones the peer sent us. `false`: the peer read
+    /// what we sent.
+    pub by_own_device: bool,
 }
 
 /// Where an outgoing message is.
@@ -272,11 +304,17 @@ pub enum SessionEvent {
     /// refused it, did not answer in time, or answered what does not
     /// parse. The next fresh session tries again from the stored position.
     CatchUpStopped,
-    /// Catching up from the archive finished.
+    /// Catching up from the archive finished, and what our other devices
+    /// read meanwhile (our synchronization node, XEP-0490) was reported
+    /// before it as [`SessionEvent::Displayed`].
     CatchUpDone {
         /// Messages fetched (duplicates of known ones included).
         fetched: u32,
     },
+    /// A chat was read up to a message, here or by the peer (XEP-0333
+    /// displayed markers, XEP-0490 synchronization). Markers that arrive
+    /// during a catch-up may name a message the host has not stored yet.
+    Displayed(Displayed),
     /// An outgoing message moved on.
     Delivery {
         /// The host's token from [`OutgoingMessage::token`].
@@ -366,11 +404,29 @@ pub enum Command {
     /// Our presence from now on: sent at once when online, and at every
     /// login.
     SetPresence(OwnPresence),
+    /// The user read the chat with `peer`: tell the peer and our other
+    /// devices. Sent at once when online; else the newest per peer waits
+    /// for the next login.
+    MarkDisplayed(MarkDisplayed),
     /// The host could not store what came with an archive step: the
     /// position is this one, and the next catch-up starts from it.
     RewindArchive(Option<String>),
     /// Close everything and end the worker; answered when done.
     Shutdown(oneshot::Sender<()>),
+}
+
+/// What to send when the user has read a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkDisplayed {
+    /// The other party.
+    pub peer: BareJid,
+    /// Send the peer a displayed marker (XEP-0333) naming this id (the
+    /// [`ReceivedMessage::marker_id`] of the newest message read that asked
+    /// for one). Carbons and the archive copy it to our other devices.
+    pub marker_id: Option<String>,
+    /// Publish this stanza-id (of the newest message read) to our own
+    /// synchronization node (XEP-0490), which only our devices can read.
+    pub stanza_id: Option<String>,
 }
 
 /// What the host kept from earlier runs.

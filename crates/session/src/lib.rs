@@ -5,6 +5,7 @@
 //! session, sends it [`Command`]s through a [`SessionHandle`] and receives
 //! [`SessionEvent`]s. This crate knows nothing of IPC, storage or desktops.
 
+mod caps;
 mod config;
 mod connect;
 mod error;
@@ -13,6 +14,7 @@ mod fingerprint;
 mod inbound;
 mod login;
 mod mam;
+mod markers;
 mod names;
 pub mod policy;
 mod tls;
@@ -21,9 +23,9 @@ mod worker;
 pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig, Timeouts};
 pub use error::{FailureKind, LoginRefusal, SessionError};
 pub use events::{
-    ArchiveStep, Availability, Command, DeliveryStage, MessageDirection, OutgoingMessage,
-    OwnPresence, PresenceUpdate, ReceivedMessage, Reply, RequestError, RosterEdit, RosterItem,
-    SessionEvent, SessionState, Stored, SubscriptionKind,
+    ArchiveStep, Availability, Command, DeliveryStage, Displayed, MarkDisplayed, MessageDirection,
+    MessageRef, OutgoingMessage, OwnPresence, PresenceUpdate, ReceivedMessage, Reply, RequestError,
+    RosterEdit, RosterItem, SessionEvent, SessionState, Stored, SubscriptionKind,
 };
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
@@ -77,6 +79,13 @@ impl SessionHandle {
     /// login (replacing plain "available").
     pub fn set_presence(&self, presence: OwnPresence) -> Result<(), SessionGone> {
         self.command(Command::SetPresence(presence))
+    }
+
+    /// The user read a chat: send a displayed marker to the peer and
+    /// publish it to our other devices, as `displayed` says. Sent at once
+    /// when online, else at the next login (only the newest per peer).
+    pub fn mark_displayed(&self, displayed: MarkDisplayed) -> Result<(), SessionGone> {
+        self.command(Command::MarkDisplayed(displayed))
     }
 
     /// Add or replace a roster entry (RFC 6121 §2.4), waiting for the

@@ -1,6 +1,6 @@
 //! The chat list, read markers and unread counts.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
 use crate::error::StoreError;
@@ -55,8 +55,9 @@ impl Store {
             .map_err(self.db.fail("listing chats"))
     }
 
-    /// Marks every message in the chat with `peer` as read.
-    pub fn mark_read(&mut self, account: &str, peer: &str) -> Result<(), StoreError> {
+    /// Marks every message in the chat with `peer` as read. `true` when
+    /// the read marker moved (there was something unread).
+    pub fn mark_read(&mut self, account: &str, peer: &str) -> Result<bool, StoreError> {
         mark_read(&self.conn, account, peer).map_err(self.db.fail("marking a chat read"))
     }
 
@@ -69,7 +70,7 @@ impl Store {
     }
 }
 
-fn mark_read(conn: &Connection, account: &str, peer: &str) -> rusqlite::Result<()> {
+fn mark_read(conn: &Connection, account: &str, peer: &str) -> rusqlite::Result<bool> {
     // Only incoming messages count as unread, so the newest incoming id is
     // as good a marker as the newest of all, and the partial index finds it
     // without touching history. Ids, not timestamps: a message fetched late
@@ -80,16 +81,33 @@ fn mark_read(conn: &Connection, account: &str, peer: &str) -> rusqlite::Result<(
         )?
         .query_row([account, peer], |row| row.get(0))?;
     let Some(newest) = newest else {
-        return Ok(());
+        return Ok(false);
     };
-    // max(): never move the marker back, whatever a caller races with.
+    move_marker(conn, account, peer, newest)
+}
+
+/// Moves the chat's read marker forward to `to` (never back, whatever a
+/// caller races with); `true` when it moved.
+pub(crate) fn move_marker(
+    conn: &Connection,
+    account: &str,
+    peer: &str,
+    to: i64,
+) -> rusqlite::Result<bool> {
+    let before: Option<i64> = conn
+        .prepare_cached("SELECT read_up_to_id FROM chat_state WHERE account = ?1 AND peer = ?2")?
+        .query_row([account, peer], |row| row.get(0))
+        .optional()?;
+    if before.is_some_and(|b| b >= to) {
+        return Ok(false);
+    }
     conn.prepare_cached(
         "INSERT INTO chat_state (account, peer, read_up_to_id) VALUES (?1, ?2, ?3) \
          ON CONFLICT (account, peer) DO UPDATE \
          SET read_up_to_id = max(read_up_to_id, excluded.read_up_to_id)",
     )?
-    .execute(params![account, peer, newest])?;
-    Ok(())
+    .execute(params![account, peer, to])?;
+    Ok(true)
 }
 
 /// Makes message `id` the chat's last one. Part of the transaction that

@@ -56,6 +56,7 @@ mod kinds;
 mod messages;
 mod migrations;
 mod mutes;
+mod read;
 mod requeue;
 mod roster;
 mod settings;
@@ -78,6 +79,7 @@ pub use kinds::{Delivery, Direction};
 pub use messages::{Inserted, NewMessage, StoredMessage};
 pub use migrations::SCHEMA_VERSION;
 pub use mutes::MuteRow;
+pub use read::{ReadMarks, ReadOutcome, ReadUpTo};
 pub use requeue::Requeue;
 pub use roster::RosterItem;
 

@@ -29,6 +29,9 @@ pub struct NewMessage<'a> {
     pub stanza_id: Option<&'a str>,
     /// Its initial delivery state.
     pub delivery: Delivery,
+    /// For an incoming message that asked to be told when it is read
+    /// (XEP-0333 `<markable/>`): the id a displayed marker names it by.
+    pub marker_id: Option<&'a str>,
     /// Part of an archive catch-up (XEP-0313), handed over in archive
     /// order: it takes the next place in history even when it is already
     /// stored (see "History is in the server's order" in the crate docs).
@@ -47,6 +50,7 @@ impl fmt::Debug for NewMessage<'_> {
             .field("origin_id", &self.origin_id)
             .field("stanza_id", &self.stanza_id)
             .field("delivery", &self.delivery)
+            .field("marker_id", &self.marker_id)
             .field("archived", &self.archived)
             .finish()
     }
@@ -371,6 +375,7 @@ fn next_seq(conn: &Connection, account: &str) -> rusqlite::Result<i64> {
 pub(crate) fn insert_in(tx: &Connection, m: &NewMessage<'_>) -> rusqlite::Result<Inserted> {
     let origin_id = non_empty(m.origin_id);
     let stanza_id = non_empty(m.stanza_id);
+    let marker_id = non_empty(m.marker_id);
 
     let by_stanza: Option<i64> = match stanza_id {
         Some(sid) => tx
@@ -395,8 +400,8 @@ pub(crate) fn insert_in(tx: &Connection, m: &NewMessage<'_>) -> rusqlite::Result
         let seq = next_seq(tx, m.account)?;
         tx.prepare_cached(
             "INSERT INTO messages (account, peer, direction, body, timestamp_ms, received_ms, \
-                                   origin_id, stanza_id, delivery, seq) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   origin_id, stanza_id, delivery, seq, marker_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             m.account,
@@ -409,6 +414,7 @@ pub(crate) fn insert_in(tx: &Connection, m: &NewMessage<'_>) -> rusqlite::Result
             stanza_id,
             m.delivery,
             seq,
+            marker_id,
         ])?;
         let id = tx.last_insert_rowid();
         crate::chats::note_last(tx, m.account, m.peer, id)?;
@@ -442,6 +448,12 @@ pub(crate) fn insert_in(tx: &Connection, m: &NewMessage<'_>) -> rusqlite::Result
             "UPDATE OR IGNORE messages SET origin_id = ?2 WHERE id = ?1 AND origin_id IS NULL",
         )?
         .execute(params![existing_id, oid])?;
+    }
+    if let Some(marker) = marker_id {
+        tx.prepare_cached(
+            "UPDATE messages SET marker_id = ?2 WHERE id = ?1 AND marker_id IS NULL",
+        )?
+        .execute(params![existing_id, marker])?;
     }
     let mut stored = message(tx, existing_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     if let (Some(old), Some(new)) = (stored.delivery.progress(), m.delivery.progress())

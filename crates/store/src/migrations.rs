@@ -11,7 +11,7 @@ use crate::error::StoreError;
 /// The schema version this code writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 pub(crate) const V1: &str = r#"
 -- AUTOINCREMENT so ids are never reused: read markers ("unread = incoming
@@ -131,6 +131,17 @@ CREATE TABLE mutes (
     until_ms INTEGER,
     PRIMARY KEY (account, peer)
 ) WITHOUT ROWID;
+"#;
+
+// Read markers across devices (XEP-0333): the id a displayed marker names
+// an incoming message by, kept only for messages that asked for markers.
+// Messages stored before keep none: no marker is sent for them.
+pub(crate) const V4: &str = r#"
+ALTER TABLE messages ADD COLUMN marker_id TEXT;
+
+-- A marker from another of the user's devices names a message of one chat.
+CREATE INDEX messages_marker_id
+    ON messages (account, peer, marker_id, seq) WHERE marker_id IS NOT NULL;
 "#;
 
 /// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction.

@@ -12,6 +12,9 @@ mod notification_tests;
 mod notifications;
 mod password;
 mod presence;
+mod read_markers;
+#[cfg(test)]
+mod read_markers_tests;
 mod reload;
 mod requests;
 mod retry;

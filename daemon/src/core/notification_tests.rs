@@ -20,6 +20,7 @@ fn message(peer: &str, body: &str, direction: MessageDirection, archived: bool) 
         timestamp_ms: 1_700_000_000_000,
         origin_id: None,
         stanza_id: Some(format!("{peer}-{body}")),
+        marker_id: None,
         archived,
     }
 }

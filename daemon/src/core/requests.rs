@@ -250,9 +250,12 @@ impl Core {
             Request::MarkRead { account, peer } => {
                 let account = self.one_account(account.as_deref())?;
                 let peer = bare_jid(&peer)?.to_string();
-                self.store.mark_read(&account, &peer).map_err(storage)?;
+                let was_unread = self.store.mark_read(&account, &peer).map_err(storage)?;
                 self.publish_unread(&account, &peer);
                 self.withdraw_notification(&account, &peer);
+                if was_unread {
+                    self.tell_read(&account, &peer);
+                }
                 Ok(Response::Done)
             }
             Request::SetVisibility { visible } => self.set_view(client, visible, false, None),
@@ -504,6 +507,7 @@ impl Core {
                 origin_id: Some(&origin_id),
                 stanza_id: None,
                 delivery: Delivery::Queued,
+                marker_id: None,
                 archived: false,
             })
             .map_err(storage)?

@@ -137,6 +137,7 @@ impl Core {
                 messages,
                 archive_position,
             } => self.on_messages(&account, &messages, archive_position.as_ref()),
+            SessionEvent::Displayed(displayed) => self.on_displayed(&account, &displayed),
             SessionEvent::Delivery { token, stage } => {
                 let written = stage == DeliveryStage::Sent;
                 let (delivery, reason) = match stage {
@@ -194,6 +195,7 @@ impl Core {
                     timestamp_ms: m.timestamp_ms,
                     origin_id: m.origin_id.as_deref(),
                     stanza_id: m.stanza_id.as_deref(),
+                    marker_id: m.marker_id.as_deref(),
                     delivery: match direction {
                         Direction::In => Delivery::Received,
                         Direction::Out => Delivery::Acked,

@@ -179,7 +179,10 @@ impl Worker {
                 self.catch_up_due = false;
             }
             tracing::info!(account = %self.account.jid, fetched, "caught up from the archive");
-            self.emit(SessionEvent::CatchUpDone { fetched });
+            // What our other devices read meanwhile names messages now
+            // stored; the catch-up is done once it is known, so what was
+            // read elsewhere is not news (`markers.rs`).
+            self.fetch_read_state(live, fetched).await?;
             // What waited for the catch-up goes out now, after it.
             return self.flush_queue(live).await;
         }
@@ -202,6 +205,7 @@ mod tests {
             timestamp_ms: 0,
             origin_id: None,
             stanza_id: stanza_id.map(str::to_owned),
+            marker_id: None,
             archived: false,
         }
     }

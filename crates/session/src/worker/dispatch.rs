@@ -109,6 +109,14 @@ impl Worker {
                     });
                 }
             }
+            Inbound::Displayed(reads) => {
+                for read in reads {
+                    self.emit(SessionEvent::Displayed(read));
+                }
+            }
+            Inbound::DiscoInfo { id, from, node } => {
+                self.answer_disco(live, id, from, node).await?;
+            }
             Inbound::Presence(update) => self.emit(SessionEvent::Presence(update)),
             Inbound::Subscription { from, kind } => {
                 self.emit(SessionEvent::Subscription { from, kind });
@@ -138,6 +146,10 @@ impl Worker {
                     let _ = reply.send(Ok(()));
                 }
                 Some(IqPurpose::CarbonsEnable) => tracing::debug!("carbons enabled"),
+                Some(IqPurpose::ReadPublish { .. }) => tracing::debug!("read state published"),
+                Some(IqPurpose::ReadFetch { fetched }) => {
+                    self.on_read_state(live, payload, fetched);
+                }
                 Some(IqPurpose::ArchivePage { after }) => {
                     self.on_archive_page(live, after, payload).await?;
                 }
@@ -180,6 +192,15 @@ impl Worker {
                 }
                 // Refused, but answered: the stream lives.
                 Some(IqPurpose::Ping) => live.probe_deadline = None,
+                // No node yet: nothing was read elsewhere.
+                Some(IqPurpose::ReadFetch { fetched }) => {
+                    tracing::debug!("no read state on the server: {reason}");
+                    self.on_read_state(live, None, fetched);
+                }
+                Some(IqPurpose::ReadPublish { read, options }) => {
+                    self.read_publish_refused(live, read, options, &reason)
+                        .await?;
+                }
                 Some(purpose) => {
                     tracing::warn!(
                         purpose = purpose.name(),

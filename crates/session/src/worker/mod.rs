@@ -22,6 +22,7 @@ mod catch_up;
 mod dispatch;
 mod doubt;
 mod establish;
+mod markers;
 mod roster;
 mod serve;
 
@@ -68,6 +69,17 @@ enum IqPurpose {
         peer: xmpp_parsers::jid::BareJid,
         start_ms: i64,
     },
+    /// A chat's "read up to" published to our synchronization node, with
+    /// what it published, to try once more with fewer options.
+    ReadPublish {
+        read: crate::events::MarkDisplayed,
+        options: crate::markers::NodeOptions,
+    },
+    /// Our synchronization node's items, after a catch-up that fetched
+    /// this many messages: it is reported done once they are.
+    ReadFetch {
+        fetched: u32,
+    },
 }
 
 impl IqPurpose {
@@ -80,6 +92,8 @@ impl IqPurpose {
             Self::Ping => "ping",
             Self::ArchivePage { .. } => "archive page",
             Self::DoubtPage { .. } => "archive search",
+            Self::ReadPublish { .. } => "read state publish",
+            Self::ReadFetch { .. } => "read state fetch",
         }
     }
 }
@@ -170,6 +184,8 @@ enum Effect {
     Online(OnlineRequest),
     /// Our presence changed: send it.
     Presence,
+    /// The user read a chat: send what `Worker::displayed` holds.
+    Displayed,
     /// A message was queued: write what the queue holds.
     Flush,
     /// The user's visibility changed (XEP-0352).
@@ -234,6 +250,13 @@ pub(crate) struct Worker {
     /// `presence` changed since the stream it was last sent on: a resumed
     /// stream must send it (a fresh one always does).
     presence_unsent: bool,
+    /// Chats read that the peer and our devices were not told of yet: the
+    /// newest per peer, sent when a stream is live.
+    displayed: std::collections::BTreeMap<xmpp_parsers::jid::BareJid, crate::events::MarkDisplayed>,
+    /// The options our synchronization node is published with: all of
+    /// XEP-0490's until the server refuses them; `None` once it refused
+    /// even fewer (it has no node for us), until the next fresh stream.
+    read_node_options: Option<crate::markers::NodeOptions>,
     state: SessionState,
 }
 
@@ -272,6 +295,8 @@ impl Worker {
             recent: VecDeque::new(),
             presence: OwnPresence::default(),
             presence_unsent: false,
+            displayed: std::collections::BTreeMap::new(),
+            read_node_options: Some(crate::markers::NodeOptions::Full),
             state: SessionState::Offline,
         }
     }
@@ -342,6 +367,10 @@ impl Worker {
                 self.presence = presence;
                 self.presence_unsent = true;
                 Effect::Presence
+            }
+            Command::MarkDisplayed(displayed) => {
+                self.displayed.insert(displayed.peer.clone(), displayed);
+                Effect::Displayed
             }
             Command::RewindArchive(position) => {
                 self.rewind_archive(position);
@@ -563,6 +592,7 @@ impl Worker {
                     | Effect::Flush
                     | Effect::Csi
                     | Effect::Presence
+                    | Effect::Displayed
                     | Effect::Nothing => {}
                 },
             }

@@ -24,6 +24,11 @@ pub(super) fn presence_stanza(presence: &OwnPresence) -> Presence {
     if let Some(status) = presence.status.as_deref().filter(|s| !s.is_empty()) {
         stanza.set_status(Lang::default(), status.to_owned());
     }
+    // What we can do, so the server sends our own synchronization node's
+    // notifications here (`crate::caps`).
+    if let Some(caps) = crate::caps::presence_caps() {
+        stanza.add_payload(caps);
+    }
     stanza
 }
 
@@ -122,6 +127,10 @@ mod tests {
         let plain = xml(&presence_stanza(&OwnPresence::default()));
         assert!(
             !plain.contains("show") && !plain.contains("status"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("<c xmlns='http://jabber.org/protocol/caps'"),
             "{plain}"
         );
         let away = xml(&presence_stanza(&OwnPresence {

@@ -5,6 +5,7 @@ use futures::{SinkExt, StreamExt};
 use minidom::Element;
 use tokio_xmpp::xmlstream::ReadError;
 use xmpp_parsers::carbons;
+use xmpp_parsers::displayed_markers::Markable;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Id as MessageId, Lang, Message};
@@ -117,6 +118,7 @@ impl Worker {
                             Effect::Csi => self.send_csi(live).await,
                             Effect::Online(request) => self.on_online_request(live, request).await,
                             Effect::Presence => self.send_presence(live).await,
+                            Effect::Displayed => self.send_displayed(live).await,
                             Effect::Nothing => Ok(()),
                             Effect::Stop(interrupt) => return self.close(live, interrupt).await,
                         };
@@ -155,6 +157,7 @@ impl Worker {
                         self.flush_queue(live).await?;
                     }
                     IqPurpose::DoubtPage { .. } => self.doubt_search_ended(live).await?,
+                    IqPurpose::ReadFetch { fetched } => self.on_read_state(live, None, fetched),
                     IqPurpose::RosterSet(reply) => {
                         let _ = reply.send(Err(RequestError::NoAnswer));
                     }
@@ -183,6 +186,10 @@ impl Worker {
         // The presence the host chose, not plain "available": contacts
         // never see us online without the user's away or busy.
         self.send_presence(live).await?;
+        // What was read while offline; a new stream may be a server that
+        // has gained the synchronization node.
+        self.read_node_options = Some(crate::markers::NodeOptions::Full);
+        self.send_displayed(live).await?;
         // Messages a broken stream may have delivered are looked up in the
         // archive first; the queue waits behind them to keep its order.
         self.check_doubts(live).await?;
@@ -198,6 +205,7 @@ impl Worker {
         if self.presence_unsent {
             self.send_presence(live).await?;
         }
+        self.send_displayed(live).await?;
         self.flush_queue(live).await?;
         // Nothing was lost with the stream, but an unfinished catch-up or
         // a rewind still leaves a gap behind the position.
@@ -232,11 +240,14 @@ impl Worker {
             return Ok(());
         }
         while let Some(message) = self.queued.pop_front() {
+            // Markable (XEP-0333): the peer's displayed marker will name
+            // the origin-id, which is also the stanza's id.
             let stanza = Message::chat(Some(message.to.clone()))
                 .with_body(Lang::default(), message.body.clone())
                 .with_payload(OriginId {
                     id: message.origin_id.clone(),
-                });
+                })
+                .with_payload(Markable);
             let stanza = Message {
                 id: Some(MessageId(message.origin_id.clone())),
                 ..stanza

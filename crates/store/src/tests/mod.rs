@@ -9,6 +9,7 @@ mod mutes;
 mod open;
 mod order;
 mod plans;
+mod read;
 mod requeue;
 mod roster;
 
@@ -38,6 +39,7 @@ pub(crate) fn incoming<'a>(peer: &'a str, body: &'a str, timestamp_ms: i64) -> N
         origin_id: None,
         stanza_id: None,
         delivery: Delivery::Received,
+        marker_id: None,
         archived: false,
     }
 }

@@ -55,4 +55,8 @@ fn hot_queries_use_their_indexes() {
         &plan(&store, crate::chats::CHATS, &[&a]),
         "messages_incoming",
     );
+    assert_uses(
+        &plan(&store, crate::read::BY_MARKER_ID, &[&a, &p, &"m"]),
+        "messages_marker_id",
+    );
 }

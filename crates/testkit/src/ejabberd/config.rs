@@ -168,6 +168,8 @@ impl Ejabberd {
         let mut modules: Vec<(String, String)> = [
             ("mod_admin_extra", String::new()),
             ("mod_blocking", String::new()),
+            // PEP needs to know what each resource wants notified.
+            ("mod_caps", String::new()),
             ("mod_carboncopy", String::new()),
             ("mod_client_state", String::new()),
             ("mod_disco", String::new()),
@@ -176,6 +178,9 @@ impl Ejabberd {
             ("mod_ping", String::new()),
             // mod_blocking needs it in 23.01.
             ("mod_privacy", String::new()),
+            // PEP (XEP-0163), as a default install has it: message
+            // displayed synchronization (XEP-0490) lives there.
+            ("mod_pubsub", "plugins:\n  - flat\n  - pep".to_owned()),
             ("mod_roster", "versioning: true".to_owned()),
             (
                 "mod_stream_mgmt",

@@ -79,7 +79,7 @@ impl Prosody {
              \n\
              modules_enabled = {{\n\
              \t\"roster\"; \"saslauth\"; \"tls\"; \"disco\"; \"carbons\"; \"smacks\";\n\
-             \t\"mam\"; \"csi_simple\"; \"ping\"; \"blocklist\";\n\
+             \t\"mam\"; \"csi_simple\"; \"ping\"; \"blocklist\"; \"pep\";\n\
              \t\"wimsy_testkit\";\n\
              }}\n\
              -- No s2s: stanzas to other domains bounce at once instead of\n\

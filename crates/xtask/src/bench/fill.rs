@@ -39,6 +39,7 @@ pub(super) fn insert_like_received(
             origin_id: Some(&origin_id),
             stanza_id: Some(&stanza_id),
             delivery,
+            marker_id: None,
             archived: false,
         })
         .context("filling the store")?;

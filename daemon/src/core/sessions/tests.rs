@@ -158,6 +158,7 @@ fn archived(body: &str) -> ReceivedMessage {
         timestamp_ms: 1_700_000_000_000,
         origin_id: None,
         stanza_id: Some(body.to_owned()),
+        marker_id: None,
         archived: true,
     }
 }
@@ -255,6 +256,7 @@ pub(in crate::core) fn outgoing(f: &mut Fixture, body: &str) -> i64 {
             origin_id: Some(body),
             stanza_id: None,
             delivery: Delivery::Queued,
+            marker_id: None,
             archived: false,
         })
         .unwrap()

@@ -4,6 +4,7 @@
 use minidom::Element;
 use xmpp_parsers::carbons;
 use xmpp_parsers::delay::Delay;
+use xmpp_parsers::disco::DiscoInfoQuery;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Message, MessageType};
@@ -13,8 +14,9 @@ use xmpp_parsers::roster::{Roster, Subscription};
 use xmpp_parsers::stanza_id::{OriginId, StanzaId};
 
 use crate::events::{
-    MessageDirection, PresenceUpdate, ReceivedMessage, RosterItem, SubscriptionKind,
+    Displayed, MessageDirection, PresenceUpdate, ReceivedMessage, RosterItem, SubscriptionKind,
 };
+use crate::markers;
 use crate::names::stanza_words;
 
 /// What a stanza asks of the worker.
@@ -58,6 +60,16 @@ pub(crate) enum Inbound {
     UnsupportedIq {
         id: String,
         from: Option<Jid>,
+    },
+    /// Chats read up to a message: a displayed marker, or items of our own
+    /// synchronization node.
+    Displayed(Vec<Displayed>),
+    /// A service discovery request (XEP-0030), about `node` if it names
+    /// one (our capabilities hash, XEP-0115).
+    DiscoInfo {
+        id: String,
+        from: Option<Jid>,
+        node: Option<String>,
     },
     Ignored(&'static str),
 }
@@ -106,6 +118,16 @@ fn classify_message(message: Message, own: &BareJid, now_ms: i64) -> Inbound {
     // anyone else could forge "a message you sent".
     if from_own_account(message.from.as_ref(), own) {
         for payload in &message.payloads {
+            // Our own PEP node's notifications (XEP-0163) come from our
+            // bare JID.
+            if payload.is("event", ns::PUBSUB_EVENT) {
+                let read = markers::from_event(payload, own);
+                return if read.is_empty() {
+                    Inbound::Ignored("a notification of another node")
+                } else {
+                    Inbound::Displayed(read)
+                };
+            }
             if payload.is("result", ns::MAM) {
                 return archived(payload.clone(), own);
             }
@@ -157,6 +179,9 @@ fn archived(payload: Element, own: &BareJid) -> Inbound {
                 message,
             }
         }
+        // What was read is found elsewhere: a live marker, or the
+        // synchronization node fetched after the catch-up.
+        Inbound::Displayed(_) => Inbound::Ignored("archived displayed marker"),
         other => other,
     }
 }
@@ -172,7 +197,15 @@ fn chat_message(
         return Inbound::Ignored("not a 1:1 chat message");
     }
     let Some((_, body)) = message.get_best_body_cloned(vec![]) else {
-        return Inbound::Ignored("message without body");
+        return match markers::displayed_marker(&message, direction) {
+            Some(read) => Inbound::Displayed(vec![read]),
+            None => Inbound::Ignored("message without body"),
+        };
+    };
+    // Only a message from the peer asks us for markers.
+    let marker_id = match direction {
+        MessageDirection::Incoming => markers::marker_id(&message),
+        MessageDirection::SentElsewhere => None,
     };
     let peer_jid = match direction {
         MessageDirection::Incoming => message.from.as_ref(),
@@ -208,6 +241,7 @@ fn chat_message(
         timestamp_ms,
         origin_id,
         stanza_id,
+        marker_id,
         archived: false,
     })
 }
@@ -263,6 +297,12 @@ fn classify_iq(iq: Iq, own: &BareJid) -> Inbound {
         } => {
             if payload.is("ping", ns::PING) {
                 Inbound::Ping { id, from }
+            } else if let Ok(query) = DiscoInfoQuery::try_from(payload) {
+                Inbound::DiscoInfo {
+                    id,
+                    from,
+                    node: query.node,
+                }
             } else {
                 Inbound::UnsupportedIq { id, from }
             }
@@ -308,195 +348,4 @@ pub(crate) fn roster_item(item: xmpp_parsers::roster::Item) -> RosterItem {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn own() -> BareJid {
-        BareJid::new("me@example.org").unwrap()
-    }
-
-    fn parse(xml: &str) -> Inbound {
-        classify(xml.parse::<Element>().unwrap(), &own(), 42)
-    }
-
-    #[test]
-    fn chat_message_with_ids_and_delay() {
-        let inbound = parse(
-            "<message xmlns='jabber:client' from='bob@example.org/phone' to='me@example.org' type='chat' id='x1'>\
-               <body>hi</body>\
-               <origin-id xmlns='urn:xmpp:sid:0' id='o1'/>\
-               <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='me@example.org'/>\
-               <stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='bob@example.org'/>\
-               <delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>\
-             </message>",
-        );
-        let Inbound::Message(m) = inbound else {
-            panic!("{inbound:?}")
-        };
-        assert_eq!(m.peer.as_str(), "bob@example.org");
-        assert_eq!(m.direction, MessageDirection::Incoming);
-        assert_eq!(m.body, "hi");
-        assert_eq!(m.origin_id.as_deref(), Some("o1"));
-        assert_eq!(m.stanza_id.as_deref(), Some("s1"));
-        assert_eq!(m.timestamp_ms, 1_704_067_200_000);
-    }
-
-    #[test]
-    fn sent_carbon_from_own_account_is_outgoing_to_the_peer() {
-        let inbound = parse(
-            "<message xmlns='jabber:client' from='me@example.org' to='me@example.org/wimsy'>\
-               <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
-                 <message xmlns='jabber:client' from='me@example.org/phone' to='bob@example.org' type='chat'>\
-                   <body>from my phone</body></message>\
-               </forwarded></sent></message>",
-        );
-        let Inbound::Message(m) = inbound else {
-            panic!("{inbound:?}")
-        };
-        assert_eq!(m.direction, MessageDirection::SentElsewhere);
-        assert_eq!(m.peer.as_str(), "bob@example.org");
-        assert_eq!(m.timestamp_ms, 42);
-    }
-
-    #[test]
-    fn carbon_from_a_stranger_is_not_believed() {
-        let inbound = parse(
-            "<message xmlns='jabber:client' from='mallory@evil.example' to='me@example.org/wimsy' type='chat'>\
-               <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
-                 <message xmlns='jabber:client' from='me@example.org/phone' to='bob@example.org' type='chat'>\
-                   <body>forged</body></message>\
-               </forwarded></sent></message>",
-        );
-        assert!(matches!(inbound, Inbound::Ignored(_)), "{inbound:?}");
-    }
-
-    #[test]
-    fn archive_results_in_both_directions() {
-        let page = |from: &str, to: &str| {
-            format!(
-                "<message xmlns='jabber:client' to='me@example.org/w'>\
-                   <result xmlns='urn:xmpp:mam:2' queryid='q1' id='arch-9'>\
-                     <forwarded xmlns='urn:xmpp:forward:0'>\
-                       <delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>\
-                       <message xmlns='jabber:client' from='{from}' to='{to}' type='chat'><body>old</body></message>\
-                     </forwarded></result></message>"
-            )
-        };
-        let Inbound::Archived { queryid, message } =
-            parse(&page("bob@example.org/x", "me@example.org"))
-        else {
-            panic!()
-        };
-        assert_eq!(queryid.as_deref(), Some("q1"));
-        assert_eq!(message.stanza_id.as_deref(), Some("arch-9"));
-        assert_eq!(message.direction, MessageDirection::Incoming);
-        assert_eq!(message.peer.as_str(), "bob@example.org");
-        assert_eq!(message.timestamp_ms, 1_704_067_200_000);
-        let Inbound::Archived { message, .. } =
-            parse(&page("me@example.org/phone", "bob@example.org"))
-        else {
-            panic!()
-        };
-        assert_eq!(message.direction, MessageDirection::SentElsewhere);
-        assert_eq!(message.peer.as_str(), "bob@example.org");
-        let forged = page("bob@example.org/x", "me@example.org").replace(
-            "to='me@example.org/w'",
-            "to='me@example.org/w' from='mallory@evil.example'",
-        );
-        assert!(!matches!(parse(&forged), Inbound::Archived { .. }));
-    }
-
-    #[test]
-    fn bounced_message_reports_its_id_and_condition() {
-        let inbound = parse(
-            "<message xmlns='jabber:client' from='nobody@example.org' type='error' id='o9'>\
-               <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>\
-             </message>",
-        );
-        let Inbound::MessageError { id, reason } = inbound else {
-            panic!("{inbound:?}")
-        };
-        assert_eq!(
-            (id.as_str(), reason.as_str()),
-            ("o9", "the recipient's server does not offer this service")
-        );
-    }
-
-    #[test]
-    fn roster_push_only_from_own_account() {
-        let push = "<iq xmlns='jabber:client' type='set' id='p1' FROM>\
-                      <query xmlns='jabber:iq:roster' ver='v2'><item jid='bob@example.org' subscription='both' name='Bob'><group>Friends</group></item></query></iq>";
-        let Inbound::RosterPush { ver, items, .. } = parse(&push.replace("FROM", "")) else {
-            panic!()
-        };
-        assert_eq!(ver.as_deref(), Some("v2"));
-        assert_eq!(items[0].groups, vec!["Friends".to_owned()]);
-        assert!(matches!(
-            parse(&push.replace("FROM", "from='mallory@evil.example'")),
-            Inbound::UnsupportedIq { .. }
-        ));
-    }
-
-    #[test]
-    fn ping_and_unknown_requests() {
-        assert!(matches!(
-            parse(
-                "<iq xmlns='jabber:client' type='get' id='p' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>"
-            ),
-            Inbound::Ping { .. }
-        ));
-        assert!(matches!(
-            parse(
-                "<iq xmlns='jabber:client' type='get' id='v' from='example.org'><query xmlns='jabber:iq:version'/></iq>"
-            ),
-            Inbound::UnsupportedIq { .. }
-        ));
-    }
-
-    #[test]
-    fn subscription_stanzas_are_reported_from_the_bare_jid() {
-        let Inbound::Subscription { from, kind } = parse(
-            "<presence xmlns='jabber:client' from='bob@example.org/phone' type='subscribe'/>",
-        ) else {
-            panic!()
-        };
-        assert_eq!(
-            (from.as_str(), kind),
-            ("bob@example.org", SubscriptionKind::Subscribe)
-        );
-        for (word, expected) in [
-            ("subscribed", SubscriptionKind::Subscribed),
-            ("unsubscribe", SubscriptionKind::Unsubscribe),
-            ("unsubscribed", SubscriptionKind::Unsubscribed),
-        ] {
-            let stanza =
-                format!("<presence xmlns='jabber:client' from='bob@example.org' type='{word}'/>");
-            let Inbound::Subscription { kind, .. } = parse(&stanza) else {
-                panic!("{word}")
-            };
-            assert_eq!(kind, expected);
-        }
-        assert!(matches!(
-            parse("<presence xmlns='jabber:client' from='bob@example.org' type='probe'/>"),
-            Inbound::Ignored(_)
-        ));
-    }
-
-    #[test]
-    fn presence_available_and_gone() {
-        let Inbound::Presence(p) = parse(
-            "<presence xmlns='jabber:client' from='bob@example.org/phone'><show>away</show><status>lunch</status></presence>",
-        ) else {
-            panic!()
-        };
-        assert!(p.available);
-        assert_eq!(p.show.as_deref(), Some("away"));
-        assert_eq!(p.status.as_deref(), Some("lunch"));
-        let Inbound::Presence(p) = parse(
-            "<presence xmlns='jabber:client' from='bob@example.org/phone' type='unavailable'/>",
-        ) else {
-            panic!()
-        };
-        assert!(!p.available);
-    }
-}
+mod tests;
