@@ -105,6 +105,14 @@ pub(crate) const BENCH_PACKAGES: &[Package] = &[
         name: "xvfb",
         why: "a virtual X server for the window's launch, scrolling and memory figures",
     },
+    Package {
+        name: "dbus",
+        why: "a private session bus for the tray's memory figure",
+    },
+    Package {
+        name: "haskell-status-notifier-item-utils",
+        why: "status-notifier-watcher, the tray watcher the tray registers with while measured",
+    },
 ];
 
 /// What `cargo xtask bench --renderer wgpu` needs besides: wgpu loads

@@ -52,9 +52,9 @@ the 50 chats), printing, exit. One untimed run of each kind comes first\n\
 (warm-up), then 30 timed ones (10 with `--quick`).";
 
 /// Roster items.
-pub(super) const CONTACTS: usize = 200;
+pub(crate) const CONTACTS: usize = 200;
 /// Chats in the store.
-pub(super) const CHATS: usize = 50;
+pub(crate) const CHATS: usize = 50;
 /// Messages per chat.
 const PER_CHAT: usize = 20;
 

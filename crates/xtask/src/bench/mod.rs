@@ -31,6 +31,7 @@ mod rawconn;
 mod report;
 mod restart;
 mod scale;
+mod tray;
 mod watch;
 mod window;
 
@@ -48,19 +49,20 @@ use report::{Doc, Machine, Row};
 pub(crate) const USAGE: &str =
     "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M] [--renderer R] [--debug-build]
 
-  Builds wimsyd, wimsyctl and wimsy in release mode, then measures them against
+  Builds wimsyd, wimsyctl, wimsy and wimsy-tray in release mode, then measures them against
   private Prosody instances on loopback (needs root), side by side with
   Profanity and a plain slixmpp receiver where there is something to
   compare: 1 idle cost, 2 message latency, 3 burst ingest, 4 history,
   5 frontend attach, 6 recovery (dead connection, restart, cut, network
   back, outbox, archive catch-up), 7 how the cost grows with accounts and
-  frontends, 8 the window (launch, scrolling, memory; on Xvfb). Prints a
+  frontends, 8 the window (launch, scrolling, memory; on Xvfb), 9 the tray
+  (memory, registered with a real tray watcher). Prints a
   Markdown table and writes docs/benchmarks.md.
 
   --quick        every scenario at a small size, in about two minutes;
                  writes target/bench/benchmarks-quick.md instead
   --out PATH     write the report to PATH
-  --only N,M     run only these scenarios (1-8); the report (only their
+  --only N,M     run only these scenarios (1-9); the report (only their
                  figures) goes to target/bench/benchmarks-partial.md
   --renderer R   what draws the window in scenario 8: tiny-skia (the
                  default build) or wgpu (builds wimsy again with its `wgpu`
@@ -70,7 +72,7 @@ pub(crate) const USAGE: &str =
                  build); figures are not representative";
 
 /// The scenarios by number.
-const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=8;
+const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=9;
 
 struct Args {
     quick: bool,
@@ -102,7 +104,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
                         Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
-                        _ => bail!("--only takes scenario numbers 1 to 8, like `--only 3,4`"),
+                        _ => bail!("--only takes scenario numbers 1 to 9, like `--only 3,4`"),
                     }
                 }
             }
@@ -139,7 +141,16 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl", "-p", "wimsy-gui"];
+    // Only what the chosen scenarios run: the window's release build alone
+    // takes minutes.
+    let wants = |n: u32| args.only.is_empty() || args.only.contains(&n);
+    let mut build = vec!["build", "-p", "wimsyd", "-p", "wimsyctl"];
+    if wants(8) {
+        build.extend(["-p", "wimsy-gui"]);
+    }
+    if wants(9) {
+        build.extend(["-p", "wimsy-tray"]);
+    }
     if !args.debug_build {
         build.push("--release");
         if cfg!(debug_assertions) {
@@ -175,7 +186,14 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         crate::run(&cargo(), &build)?;
     }
     let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
-    for bin in [&wimsyd, &wimsyctl, &bin_dir.join("wimsy")] {
+    let mut needed = vec![wimsyd.clone(), wimsyctl.clone()];
+    if wants(8) {
+        needed.push(bin_dir.join("wimsy"));
+    }
+    if wants(9) {
+        needed.push(bin_dir.join("wimsy-tray"));
+    }
+    for bin in &needed {
         if !bin.exists() {
             bail!("{} is missing after the build", bin.display());
         }
@@ -227,6 +245,7 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         (scale::TITLE, scale::METHOD),
         (window::TITLE, window::METHOD),
         (window::CHOICE_TITLE, window::CHOICE),
+        (tray::TITLE, tray::METHOD),
     ];
     let doc = Doc {
         quick: args.quick,
@@ -401,6 +420,10 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
             one,
         )
         .await;
+    }
+    if wants(9) {
+        out.step("9. the tray, idle memory", tray::idle_memory(&ctx), one)
+            .await;
     }
     if let Some(task) = idle {
         eprintln!("bench: waiting for 1. idle cost to finish");
