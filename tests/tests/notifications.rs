@@ -245,10 +245,11 @@ both_servers! {
         drop(cli);
 
         assert_eq!(alice.terminate().unwrap().code(), Some(0));
-        for i in 1..=5 {
+        // Fifty messages while alice is away.
+        for i in 1..=30 {
             send(&bob, &a.jid, &format!("bob {i}"));
         }
-        for i in 1..=3 {
+        for i in 1..=20 {
             send(&carol, &a.jid, &format!("carol {i}"));
         }
         wait_until(DEADLINE, "bob's and carol's messages acked", || {
@@ -262,14 +263,14 @@ both_servers! {
                     .count()
                     >= n
             };
-            acked(&bob, &a.jid, 6) && acked(&carol, &a.jid, 3)
+            acked(&bob, &a.jid, 31) && acked(&carol, &a.jid, 20)
         })
         .unwrap();
 
         alice.spawn().unwrap();
         alice.wait_state(&a.jid, "connected").unwrap();
         wait_until(DEADLINE, "every message in alice's history", || {
-            history_bodies(&alice, &b.jid).len() == 6 && history_bodies(&alice, &c.jid).len() == 3
+            history_bodies(&alice, &b.jid).len() == 31 && history_bodies(&alice, &c.jid).len() == 20
         })
         .unwrap();
         let calls = mock.wait_for(4).await;
@@ -282,13 +283,61 @@ both_servers! {
             .collect();
         shown.sort();
         let mut expected = vec![
-            (b.jid.clone(), "5 new messages\nbob 5".to_owned()),
-            (c.jid.clone(), "3 new messages\ncarol 3".to_owned()),
+            (b.jid.clone(), "30 new messages\nbob 30".to_owned()),
+            (c.jid.clone(), "20 new messages\ncarol 20".to_owned()),
         ];
         expected.sort();
         assert_eq!(shown, expected, "one per chat, with the latest: {calls:#?}");
         assert!(alice.log().contains("archive catch-up done"));
     }
+}
+
+/// Ten messages in a row stay one notification: every Notify after the
+/// first replaces it (the task may fold a burst into fewer calls).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_messages_are_one_notification_replaced_in_place() {
+    let server = ServerKind::Prosody.shared().unwrap();
+    let (a, b) = (
+        server.new_account("alice").unwrap(),
+        server.new_account("bob").unwrap(),
+    );
+    let bus = Bus::start().unwrap();
+    let mock = MockServer::start(&bus).await;
+    let alice = bus.daemon(server, &a.user);
+    let bob = connected_daemon(server, &b.user);
+    for i in 1..=10 {
+        send(&bob, &a.jid, &format!("message {i}"));
+    }
+    wait_until(DEADLINE, "all ten stored", || {
+        history_bodies(&alice, &b.jid).len() == 10
+    })
+    .unwrap();
+    let end = std::time::Instant::now() + DEADLINE;
+    let notifies = loop {
+        let notifies: Vec<_> = mock
+            .calls()
+            .await
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Notify(n) => Some(*n),
+                Call::Close(id) => panic!("nothing is withdrawn here (closed {id})"),
+                Call::Other => None,
+            })
+            .collect();
+        if notifies
+            .last()
+            .is_some_and(|n| n.body == "10 new messages\nmessage 10")
+        {
+            break notifies;
+        }
+        assert!(std::time::Instant::now() < end, "{notifies:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(notifies[0].replaces_id, 0);
+    assert!(
+        notifies[1..].iter().all(|n| n.replaces_id == 1),
+        "each later one replaces the first: {notifies:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
