@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Wimsy's background daemon: keeps your XMPP accounts connected whether or
-/// not a window is open. The window (wimsy) and the command line (wimsyctl)
-/// attach to it.
+/// not a window is open. The window (wimsy), the tray icon (wimsy-tray) and
+/// the command line (wimsyctl) attach to it.
 #[derive(Debug, Parser)]
 #[command(version, after_help = EXIT_STATUS)]
 struct Args {

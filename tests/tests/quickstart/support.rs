@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 /// hooks ("attached 1 accounts") are for tests that ask for them; the
 /// libraries under the window warn about screens and drivers; `WARN` and
 /// `ERROR` lines mean something went wrong in a run that should be clean.
-const NOISE: &[&str] = &["XRandR", "0mm in size", " WARN ", " ERROR ", "wimsy-tray"];
+const NOISE: &[&str] = &["XRandR", "0mm in size", " WARN ", " ERROR "];
 
 /// What the demo prints last once everything runs.
 const READY_LINE: &str = "Ctrl-C here stops everything";
