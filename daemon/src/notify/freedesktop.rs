@@ -174,7 +174,8 @@ pub(super) async fn run(
                     signals = None;
                     task.proxy = None;
                     task.shown.clear();
-                    task.set_status(no_bus("the connection was closed"));
+                    tracing::info!("the session bus closed the connection");
+                    task.set_status(no_bus());
                 }
             },
         }
@@ -203,11 +204,13 @@ impl Task {
                 Some(signals)
             }
             Ok(Err(e)) => {
-                self.set_status(no_bus(&e.to_string()));
+                tracing::info!("no session bus for notifications: {e}");
+                self.set_status(no_bus());
                 None
             }
             Err(_) => {
-                self.set_status(no_bus("it did not answer"));
+                tracing::info!("the session bus did not answer within {CALL_TIMEOUT:?}");
+                self.set_status(no_bus());
                 None
             }
         }
@@ -239,7 +242,10 @@ impl Task {
                 self.markup = None;
                 self.set_status(match why_not(&e) {
                     Why::NoServer => missing_server(),
-                    Why::Other(why) => refused(&why),
+                    Why::Other(why) => {
+                        tracing::info!("the notification server refused: {why}");
+                        refused()
+                    }
                 });
             }
             Err(_) => self.set_status(silent_server()),
@@ -346,7 +352,10 @@ impl Task {
                 self.markup = None;
                 self.set_status(match why_not(&e) {
                     Why::NoServer => missing_server(),
-                    Why::Other(why) => refused(&why),
+                    Why::Other(why) => {
+                        tracing::info!("the notification server refused: {why}");
+                        refused()
+                    }
                 });
                 None
             }
@@ -396,22 +405,24 @@ fn missing_server() -> NotifierStatus {
     }
 }
 
-fn no_bus(why: &str) -> NotifierStatus {
+/// The library's words for why stay in the log: they name socket paths
+/// and D-Bus internals, not what a person can act on.
+fn no_bus() -> NotifierStatus {
     NotifierStatus {
         state: NotifierState::Missing,
         detail: format!(
-            "Wimsy cannot reach the desktop's session bus ({why}), so it shows no \
-             notifications. {STILL_STORED}"
+            "Wimsy cannot reach the desktop's session bus, so it shows no notifications. \
+             {STILL_STORED} This is usual when wimsyd was started outside a desktop session."
         ),
     }
 }
 
-fn refused(why: &str) -> NotifierStatus {
+fn refused() -> NotifierStatus {
     NotifierStatus {
         state: NotifierState::Missing,
         detail: format!(
-            "The desktop's notification server refused Wimsy's notification ({why}). \
-             {STILL_STORED}"
+            "The desktop's notification server refused Wimsy's notifications. {STILL_STORED} \
+             Wimsy tries again at the next message."
         ),
     }
 }
