@@ -290,6 +290,19 @@ pub fn prosody_with(users: &[&str]) -> Prosody {
     builder.start().unwrap()
 }
 
+/// Ask `check` again (every 50 ms) until it gives a value, for at most
+/// [`DEADLINE`]; then fail with what it said last.
+pub async fn eventually<T>(mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(why) => assert!(Instant::now() < end, "{why}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A private server of `kind` with the given accounts (password
 /// `<user>-pw`), for a test that restarts, freezes or cuts it; tests that
 /// leave the server alone use [`ServerKind::shared`] instead.

@@ -244,19 +244,7 @@ async fn a_click_with_no_window_open_starts_one_on_the_chat() {
     send(&bob, &a.jid, "open me");
     mock.notify(1).await;
     mock.click(1).await;
-    let log = alice.dir().join("data/wimsy.log");
-    let open = format!("open {} {}", a.jid, b.jid);
-    wait_until(DEADLINE, "the started window to open bob's chat", || {
-        std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&open))
-    })
-    .unwrap();
-    wait_until(DEADLINE, "the chat shown", || {
-        std::fs::read_to_string(&log).is_ok_and(|text| {
-            text.lines()
-                .any(|l| l.starts_with(&format!("showing {} {}", a.jid, b.jid)))
-        })
-    })
-    .unwrap();
+    window_started_on(&alice, &a.jid, &b.jid);
     // Once the window has drawn what it was told.
     frames
         .settle(std::time::Duration::from_millis(300), DEADLINE)
@@ -268,6 +256,23 @@ async fn a_click_with_no_window_open_starts_one_on_the_chat() {
         "{}",
         alice.log()
     );
+}
+
+/// Wait until the window the daemon started (its hooks go to the data
+/// directory's wimsy.log) has opened and shows the chat with `peer`.
+fn window_started_on(daemon: &Daemon, account: &str, peer: &str) {
+    let log = daemon.dir().join("data/wimsy.log");
+    let open = format!("open {account} {peer}");
+    let showing = format!("showing {account} {peer}");
+    wait_until(DEADLINE, "the started window to open the chat", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&open))
+    })
+    .unwrap();
+    wait_until(DEADLINE, "the chat shown", || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|text| text.lines().any(|l| l.starts_with(&showing)))
+    })
+    .unwrap();
 }
 
 /// dunst on `display` and `bus`, with Debian's own configuration, killed
@@ -359,19 +364,7 @@ async fn a_popup_drawn_by_dunst_opens_the_chat_when_its_action_is_taken() {
     shots.take(&x, "dunst-popup").unwrap();
 
     assert!(dunstctl(&bus, &["action", "0"]).status.success());
-    let log = alice.dir().join("data/wimsy.log");
-    let open = format!("open {} {}", a.jid, b.jid);
-    wait_until(DEADLINE, "the started window to open bob's chat", || {
-        std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&open))
-    })
-    .unwrap();
-    wait_until(DEADLINE, "the chat shown", || {
-        std::fs::read_to_string(&log).is_ok_and(|text| {
-            text.lines()
-                .any(|l| l.starts_with(&format!("showing {} {}", a.jid, b.jid)))
-        })
-    })
-    .unwrap();
+    window_started_on(&alice, &a.jid, &b.jid);
     frames
         .settle(std::time::Duration::from_millis(300), DEADLINE)
         .unwrap();

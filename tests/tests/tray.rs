@@ -12,9 +12,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use wimsy_testkit::Xvfb;
+use wimsy_testkit::{KillOnDrop as Proc, Xvfb};
 use wimsy_tests::notify_bus::{Bus, BusDaemon};
 use wimsy_tests::*;
 use zbus::zvariant::{OwnedValue, Value};
@@ -26,16 +26,6 @@ type Node = (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>);
 
 const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 const ITEM: &str = "org.kde.StatusNotifierItem";
-
-/// A process of the test's, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn watcher(bus: &Bus) -> Proc {
     Proc(
@@ -190,18 +180,16 @@ impl Panel {
 
     /// Wait until the tooltip's title is `title`; what is shown then.
     async fn wait_title(&self, item: &(String, String), title: &str) -> Shown {
-        let end = std::time::Instant::now() + DEADLINE;
-        loop {
+        eventually(async || {
             let shown = self.shown(item).await;
-            if let Some(shown) = shown.as_ref().filter(|s| s.title == title) {
-                return shown.clone();
+            match shown.as_ref().filter(|s| s.title == title) {
+                Some(shown) => Ok(shown.clone()),
+                None => Err(format!(
+                    "the tooltip never said {title:?}; it says {shown:?}"
+                )),
             }
-            assert!(
-                std::time::Instant::now() < end,
-                "the tooltip never said {title:?}; it says {shown:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     async fn menu(&self, item: &(String, String)) -> Vec<Entry> {
@@ -242,18 +230,14 @@ impl Panel {
     }
 
     async fn entry(&self, item: &(String, String), label: &str) -> Entry {
-        let end = std::time::Instant::now() + DEADLINE;
-        loop {
+        eventually(async || {
             let menu = self.menu(item).await;
-            if let Some(entry) = menu.iter().find(|e| e.label == label) {
-                return entry.clone();
+            match menu.iter().find(|e| e.label == label) {
+                Some(entry) => Ok(entry.clone()),
+                None => Err(format!("no {label:?} in the menu: {menu:#?}")),
             }
-            assert!(
-                std::time::Instant::now() < end,
-                "no {label:?} in the menu: {menu:#?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Click the menu entry labelled `label`, as a panel does.

@@ -108,7 +108,7 @@ pub use bus::SessionBus;
 pub use ejabberd::{Ejabberd, EjabberdBuilder};
 pub use gui::{Hook, HookLine, Wimsy, WimsyCommand};
 pub use netns::NetNs;
-pub use process::{free_loopback_port, wait_until};
+pub use process::{KillOnDrop, free_loopback_port, wait_until};
 pub use prosody::{Prosody, ProsodyBuilder};
 pub use server::{Account, ServerBuilder, ServerKind, XmppServer};
 pub use tls::untrusted_ca_file;

@@ -298,3 +298,14 @@ pub(crate) fn chown_tree(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+/// A helper process of a test or benchmark (a tray watcher, a notification
+/// server), killed and reaped when this goes out of scope.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

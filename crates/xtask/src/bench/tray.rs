@@ -2,11 +2,11 @@
 //! registered with a real StatusNotifierWatcher and attached to a daemon
 //! with 200 contacts and 50 chats, beside that daemon's own.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use wimsy_testkit::SessionBus;
+use wimsy_testkit::{KillOnDrop as Proc, SessionBus};
 
 use super::attach::{CHATS, CONTACTS, busy_account};
 use super::harness::{Ctx, Daemon, STEP, blocking};
@@ -24,16 +24,6 @@ watcher lists the tray's item (`busctl` reads RegisteredStatusNotifierItems),\n\
 it idles (5 s; 1 s with `--quick`), then `/proc/PID/status` of the tray and\n\
 of the daemon are read: VmRSS and RssAnon. A new tray process each run; the\n\
 goal is daemon + tray under 15 MB.";
-
-/// Cleaned up on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn idle_for(ctx: &Ctx) -> Duration {
     Duration::from_secs(if ctx.quick { 1 } else { 5 })
