@@ -183,13 +183,17 @@ mod tray {
 }
 
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    // Warnings of ours only, unless RUST_LOG asks for more: a tray started
-    // at login has nobody reading its terminal.
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("wimsy_tray=warn"));
+    use tracing_subscriber::filter::LevelFilter;
+    // Warnings only, unless WIMSY_LOG names a level: a tray started at
+    // login has nobody reading its terminal. A plain level rather than an
+    // EnvFilter: the filter's parser is most of what this small process
+    // would otherwise keep resident.
+    let level = std::env::var("WIMSY_LOG")
+        .ok()
+        .and_then(|level| level.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::WARN);
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_writer(std::io::stderr)
         .try_init();
 }

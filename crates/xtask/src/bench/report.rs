@@ -218,11 +218,12 @@ impl Doc<'_> {
         );
         s.push_str("```\n\n");
         s.push_str(
-            "All of them build `wimsyd`, `wimsyctl` and `wimsy` in release mode first and need\n\
-             root (`ss -K` cuts connections; scenario 6d creates a network namespace;\n\
-             the burst stops processes with SIGSTOP) and the packages `prosody`,\n\
-             `iproute2`, `profanity`, `tmux`, `python3-slixmpp` and `xvfb` (installed if\n\
-             missing). `--out PATH` writes the report elsewhere. `cargo xtask test`\n\
+            "All of them build `wimsyd`, `wimsyctl`, `wimsy` and `wimsy-tray` (those the\n\
+             chosen scenarios run) in release mode first and need root (`ss -K` cuts\n\
+             connections; scenario 6d creates a network namespace; the burst stops\n\
+             processes with SIGSTOP) and the packages `prosody`, `iproute2`,\n\
+             `profanity`, `tmux`, `python3-slixmpp`, `xvfb`, `dbus` and\n\
+             `haskell-status-notifier-item-utils` (installed if missing). `--out PATH` writes the report elsewhere. `cargo xtask test`\n\
              runs `--quick --debug-build` once so that the benchmark code runs at\n\
              every commit; those figures (debug binaries) are not published.\n\n",
         );
