@@ -254,9 +254,11 @@ pub(crate) fn check(deb: &Path) -> Result<()> {
     }
 
     // dpkg into an empty root: its own database, no chroot for the
-    // maintainer scripts (the root holds no shell); dpkg sets DPKG_ROOT
-    // for them, so they leave this system's systemd state alone, as they
-    // must. Dependencies are this system's, not the empty root's.
+    // maintainer scripts (the root holds no shell). dpkg sets DPKG_ROOT
+    // for them and deb-systemd-helper works under it, so the links that
+    // enable the user units are made in the throwaway root, where they
+    // are checked, and this system's are left alone. Dependencies are
+    // this system's, not the empty root's.
     let root = scratch.path().join("root");
     let admin = root.join("var/lib/dpkg");
     for dir in ["info", "updates", "triggers"] {
@@ -282,6 +284,20 @@ pub(crate) fn check(deb: &Path) -> Result<()> {
             root.join(&path).exists(),
             "dpkg -i into {} did not install {path}",
             root.display()
+        );
+    }
+    let enabled = [
+        "etc/systemd/user/sockets.target.wants/wimsyd.socket",
+        "etc/systemd/user/default.target.wants/wimsyd.service",
+    ];
+    for link in enabled {
+        let target = std::fs::read_link(root.join(link))
+            .with_context(|| format!("the installation did not enable the unit: no {link}"))?;
+        let unit = link.rsplit('/').next().unwrap_or_default();
+        ensure!(
+            target == Path::new("/usr/lib/systemd/user").join(unit),
+            "{link} points at {}",
+            target.display()
         );
     }
     let version = must(Command::new(root.join("usr/bin/wimsyctl")).arg("--version"))?;
@@ -344,14 +360,30 @@ pub(crate) fn check(deb: &Path) -> Result<()> {
         )?;
     }
 
-    must(&mut dpkg(&["--purge", "wimsy"]))?;
-    for path in expected_paths() {
+    // Removed, the units are masked and the binaries gone; purged,
+    // nothing of Wimsy is left, the autostart entry (a conffile) and the
+    // links and state deb-systemd-helper made included.
+    must(&mut dpkg(&["--remove", "wimsy"]))?;
+    ensure!(
+        !root.join("usr/bin/wimsyd").exists(),
+        "dpkg --remove left usr/bin/wimsyd"
+    );
+    for unit in ["wimsyd.socket", "wimsyd.service"] {
+        let mask = root.join("etc/systemd/user").join(unit);
+        let target = std::fs::read_link(&mask)
+            .with_context(|| format!("the removal did not mask {unit}"))?;
         ensure!(
-            !root.join(&path).exists(),
-            "dpkg --purge left {path} in {}",
-            root.display()
+            target == Path::new("/dev/null"),
+            "{unit} is masked to {}",
+            target.display()
         );
     }
+    must(&mut dpkg(&["--purge", "wimsy"]))?;
+    let left: Vec<String> = everything_under(&root)
+        .into_iter()
+        .filter(|path| path.contains("wimsy"))
+        .collect();
+    ensure!(left.is_empty(), "dpkg --purge left {left:?}");
     eprintln!(
         "xtask: {} holds what it should, installs into and purges from a throwaway root; \
          its {} man pages render and its completions parse",
@@ -373,6 +405,29 @@ fn plain(rendered: &str) -> String {
         }
     }
     text
+}
+
+/// Every path under `root`, relative to it, dpkg's database excepted.
+fn everything_under(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy();
+            if relative.starts_with("var/lib/dpkg") {
+                continue;
+            }
+            found.push(relative.into_owned());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// One control field of the package.
