@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// Wimsy's background daemon: keeps your XMPP accounts connected whether or
 /// not a window is open. The window (wimsy), the tray icon (wimsy-tray) and
@@ -77,6 +77,9 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = wimsy_clidocs::write_if_asked("wimsyd", Args::command) {
+        return code;
+    }
     let args = Args::parse();
     wimsyd::logging::init();
     let paths = match wimsyd::Paths::resolve(

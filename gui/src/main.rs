@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{App, Launch};
@@ -58,6 +58,9 @@ fn init_logging() {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = wimsy_clidocs::write_if_asked("wimsy", Args::command) {
+        return code;
+    }
     let args = Args::parse();
     init_logging();
     let socket = wimsy_ipc::resolve_socket_path(args.socket.as_deref());

@@ -3,7 +3,8 @@
 //! is reachable (none runs on a build machine, and a developer's own must
 //! not be touched): the dry run prints units that `systemd-analyze verify`
 //! accepts and changes nothing; `enable` fails with words and leaves the
-//! tree exactly as it was; `disable` and `status` say there is nothing.
+//! tree exactly as it was (the tray's autostart entry included: it is
+//! written, then taken back); `disable` and `status` say there is nothing.
 //! The enable-then-disable round trip with a manager that answers is
 //! tested in wimsyctl's own tests (`autostart/apply.rs`).
 
@@ -37,6 +38,9 @@ struct Home {
     _temp: tempfile::TempDir,
     home: PathBuf,
     runtime: PathBuf,
+    /// `XDG_CONFIG_DIRS`: where a package puts the tray's entry for every
+    /// user (empty unless a test puts one there).
+    system_config: PathBuf,
 }
 
 impl Home {
@@ -44,12 +48,15 @@ impl Home {
         let temp = tempfile::tempdir().unwrap();
         let home = temp.path().join("home");
         let runtime = temp.path().join("runtime");
+        let system_config = temp.path().join("etc-xdg");
         std::fs::create_dir(&home).unwrap();
         std::fs::create_dir(&runtime).unwrap();
+        std::fs::create_dir(&system_config).unwrap();
         Self {
             _temp: temp,
             home,
             runtime,
+            system_config,
         }
     }
 
@@ -66,6 +73,7 @@ impl Home {
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("XDG_RUNTIME_DIR", &self.runtime)
+            .env("XDG_CONFIG_DIRS", &self.system_config)
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .output()
             .unwrap()
@@ -77,6 +85,12 @@ fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
 }
 
 #[test]
@@ -99,17 +113,24 @@ fn the_dry_run_prints_units_that_verify_and_changes_nothing() {
     let unit_dir = home.home.join(".config/systemd/user");
     let files = plan["files"].as_array().unwrap();
     let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let tray_entry = home.home.join(".config/autostart/wimsy-tray.desktop");
     assert_eq!(
         paths,
         [
             unit_dir.join("wimsyd.socket").to_str().unwrap(),
-            unit_dir.join("wimsyd.service").to_str().unwrap()
+            unit_dir.join("wimsyd.service").to_str().unwrap(),
+            tray_entry.to_str().unwrap(),
         ]
     );
     let service = files[1]["contents"].as_str().unwrap();
     assert!(
         service.contains(&format!("\nExecStart={}\n", bin("wimsyd").display())),
         "it starts the wimsyd next to wimsyctl: {service}"
+    );
+    let entry = files[2]["contents"].as_str().unwrap();
+    assert!(
+        entry.contains(&format!("\nExec={}\n", bin("wimsy-tray").display())),
+        "it starts the wimsy-tray next to wimsyctl: {entry}"
     );
 
     // The same words for a person.
@@ -123,11 +144,20 @@ fn the_dry_run_prints_units_that_verify_and_changes_nothing() {
         human.contains("\nrun: systemctl --user enable --now wimsyd.socket wimsyd.service\n"),
         "{human}"
     );
+    assert!(
+        human.contains(&format!("\nwrite {}:\n", tray_entry.display())),
+        "{human}"
+    );
+    if let Some(validate) = on_path("desktop-file-validate") {
+        let written = tempfile::tempdir().unwrap();
+        let path = written.path().join("wimsy-tray.desktop");
+        std::fs::write(&path, entry).unwrap();
+        let out = Command::new(validate).arg(&path).output().unwrap();
+        let (said, warned) = text(&out);
+        assert!(out.status.success(), "{said}{warned}");
+    }
 
-    let Some(analyze) = std::env::split_paths(&std::env::var_os("PATH").unwrap())
-        .map(|dir| dir.join("systemd-analyze"))
-        .find(|path| path.is_file())
-    else {
+    let Some(analyze) = on_path("systemd-analyze") else {
         eprintln!(
             "SKIPPED the verify step: systemd-analyze is not installed (Debian package `systemd`)"
         );
@@ -237,4 +267,27 @@ fn a_running_wimsyd_is_to_be_quit_before_enabling() {
         "{stdout}"
     );
     assert_eq!(daemon.terminate().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_tray_entry_a_package_installed_is_used_not_copied() {
+    let home = Home::new();
+    let installed = home.system_config.join("autostart/wimsy-tray.desktop");
+    std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+    std::fs::write(&installed, "[Desktop Entry]\n").unwrap();
+    let out = home.ctl(&["--json", "autostart", "enable", "--dry-run"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let files = plan["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "the units only: {stdout}");
+    let out = home.ctl(&["autostart", "enable", "--dry-run"]);
+    let (human, _) = text(&out);
+    assert!(
+        human.contains(&format!(
+            "the tray icon starts at login from {}, which was installed with it",
+            installed.display()
+        )),
+        "{human}"
+    );
 }

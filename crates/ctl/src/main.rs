@@ -15,12 +15,15 @@ mod render;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::Cli;
 use crate::failure::{EXIT_OK, Failure, human_error, json_error};
 
 fn main() -> ExitCode {
+    if let Some(code) = wimsy_clidocs::write_if_asked("wimsyctl", Cli::command) {
+        return code;
+    }
     // Bad arguments: clap prints why and exits with 2 (after a JSON error
     // document on stdout when --json was asked for, so scripts get one).
     let cli = match Cli::try_parse() {

@@ -16,7 +16,7 @@ mod watcher;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// The tray icon of Wimsy: shows whether your accounts are connected and
 /// whether messages wait, opens the window, and quits Wimsy.
@@ -33,6 +33,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = wimsy_clidocs::write_if_asked("wimsy-tray", Args::command) {
+        return code;
+    }
     let args = Args::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -66,6 +66,22 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "rsvg-convert renders the SVG application icon at the PNG sizes a package installs",
     },
     Package {
+        name: "dpkg-dev",
+        why: "dpkg-shlibdeps, with which cargo-deb works out the package's dependencies (the test builds the .deb)",
+    },
+    Package {
+        name: "man-db",
+        why: "man -l renders each man page the package installs",
+    },
+    Package {
+        name: "zsh",
+        why: "zsh -n parses the zsh completions the package installs",
+    },
+    Package {
+        name: "fish",
+        why: "fish --no-execute parses the fish completions the package installs",
+    },
+    Package {
         name: "haskell-status-notifier-item-utils",
         why: "status-notifier-watcher, a real StatusNotifierWatcher that runs headless, for the tray tests",
     },
@@ -130,6 +146,30 @@ pub(crate) const WGPU_PACKAGES: &[Package] = &[
     Package {
         name: "libgl1-mesa-dri",
         why: "llvmpipe, the software OpenGL driver that draws without a GPU",
+    },
+];
+
+/// What `cargo xtask package` needs (and `--check`).
+pub(crate) const PACKAGE_PACKAGES: &[Package] = &[
+    Package {
+        name: "librsvg2-bin",
+        why: "rsvg-convert renders the SVG application icon at the PNG sizes the package installs",
+    },
+    Package {
+        name: "dpkg-dev",
+        why: "dpkg-shlibdeps, with which cargo-deb works out the package's dependencies",
+    },
+    Package {
+        name: "man-db",
+        why: "--check: man -l renders each man page",
+    },
+    Package {
+        name: "zsh",
+        why: "--check: zsh -n parses the zsh completions",
+    },
+    Package {
+        name: "fish",
+        why: "--check: fish --no-execute parses the fish completions",
     },
 ];
 
@@ -219,6 +259,7 @@ mod tests {
             ("cargo xtask test", TEST_PACKAGES),
             ("cargo xtask bench", BENCH_PACKAGES),
             ("cargo xtask bench --renderer wgpu", WGPU_PACKAGES),
+            ("cargo xtask package", PACKAGE_PACKAGES),
         ] {
             assert_eq!(
                 readme_row(&readme, command),

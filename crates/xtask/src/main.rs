@@ -1,23 +1,28 @@
 //! `cargo xtask test` and `cargo xtask demo`: the two commands of the
 //! README's quick start; `cargo xtask bench`: the resilience figures in
-//! docs/benchmarks.md. All install the Debian packages they need first.
+//! docs/benchmarks.md; `cargo xtask package`: the Debian package. All
+//! install the Debian packages they need first.
 
 mod apt;
 mod bench;
 mod demo;
 mod deps;
 mod fuzz;
+mod package;
 
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
+const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz|package>
 
   test   install missing system packages, then run cargo fmt --check,
          clippy with -D warnings, the check that the session crate's
          dependencies (every target) hold nothing of IPC, desktops or
-         D-Bus, every test (with a real Prosody), every
+         D-Bus, every test (with a real Prosody), the Debian package made
+         from the debug build (its files, dpkg -i into a throwaway root,
+         the man pages, the completions), every
          benchmark once at a small size (debug build), and a one-minute
          fuzz run
   demo   install missing system packages, start a local Prosody with two
@@ -31,13 +36,18 @@ const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz>
   fuzz   fuzz the daemon's handling of client bytes: frame cutting and
          decoding, then the core answering any sequence of requests
          (libFuzzer, stable toolchain), SECONDS each (default 300):
-         `cargo xtask fuzz [SECONDS]`";
+         `cargo xtask fuzz [SECONDS]`
+  package
+         build target/debian/wimsy_*.deb (release build, cargo-deb;
+         `--debug` packs the debug binaries, `--check` checks it as the
+         tests do: `cargo xtask package --help`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo::run(),
+        Some("package") => package::command(&args[1..]),
         Some("bench") => bench::run(&args[1..], bench::Build::First),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(fuzz::DEFAULT_SECONDS),
@@ -132,7 +142,7 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
 /// (and for the quick-start test, which runs the demo).
 pub(crate) const BUILD: &[&str] = &["build", "--workspace", "--bins", "--tests"];
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
@@ -155,6 +165,15 @@ fn test() -> Result<()> {
     // End-to-end tests start the real binaries, so build them first.
     run(&cargo, BUILD)?;
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    // The package from the debug binaries just built: no release build is
+    // paid for here.
+    let started = Instant::now();
+    let deb = package::build(package::Profile::Debug)?;
+    package::check(&deb)?;
+    eprintln!(
+        "xtask: the package check took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     // Every benchmark scenario once, small, on the debug binaries just
     // built: the benchmark code cannot rot, and no release build is paid
     // for. Its figures are not looked at (target/bench/).

@@ -201,3 +201,70 @@ fn an_answer_is_the_managers_word_or_why_there_is_none() {
     assert_eq!(succeeds("true"), "yes");
     assert_eq!(succeeds("false"), "no");
 }
+
+#[test]
+fn the_linux_setup_writes_the_tray_entry_and_takes_exactly_that_back() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = temp.path().join("home/.config");
+    std::fs::create_dir_all(config.join("autostart")).unwrap();
+    std::fs::write(config.join("autostart/other.desktop"), "mine").unwrap();
+    let before = tree(temp.path());
+    let mut setup = crate::autostart::systemd_setup(
+        &config,
+        Path::new("/usr/local/bin/wimsyd"),
+        None,
+        &crate::autostart::Tray::Start(PathBuf::from("/usr/local/bin/wimsy-tray")),
+    );
+    // No user systemd runs on a build machine: `true` answers for it, and
+    // the files are the real ones.
+    let yes = Cmd::new("true", &[]);
+    setup.enable = vec![yes.clone()];
+    setup.undo_before = vec![yes.clone()];
+    setup.undo_after = vec![yes];
+    setup.probes.clear();
+
+    enable(&setup, false, None).unwrap();
+    let entry = config.join("autostart/wimsy-tray.desktop");
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains("\nExec=/usr/local/bin/wimsy-tray\n"),
+        "{text}"
+    );
+    let now = status(&setup, false).unwrap();
+    assert!(
+        now.lines
+            .contains(&format!("  {}: installed", entry.display())),
+        "{:?}",
+        now.lines
+    );
+    let off = disable(&setup, false).unwrap();
+    assert!(
+        off.lines.contains(&format!("removed {}", entry.display())),
+        "{:?}",
+        off.lines
+    );
+    assert_eq!(tree(temp.path()), before, "{:?}", off.lines);
+
+    // An entry the user edited stays, and status says so first.
+    enable(&setup, false, None).unwrap();
+    std::fs::write(&entry, text + "Hidden=true\n").unwrap();
+    let now = status(&setup, false).unwrap();
+    assert!(
+        now.lines.contains(&format!(
+            "  {}: changed since it was written",
+            entry.display()
+        )),
+        "{:?}",
+        now.lines
+    );
+    let off = disable(&setup, false).unwrap();
+    assert!(
+        off.lines.contains(&format!(
+            "left {}: it was changed after wimsyctl wrote it",
+            entry.display()
+        )),
+        "{:?}",
+        off.lines
+    );
+    assert!(entry.is_file());
+}

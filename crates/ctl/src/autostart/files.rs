@@ -30,6 +30,56 @@ fn systemd_quote(path: &str) -> String {
     }
 }
 
+/// The tray's XDG autostart entry, as packaging/wimsy-tray.desktop holds
+/// it (the one source), with `Exec=` pointing at `wimsy_tray`.
+const TRAY_ENTRY: &str = include_str!("../../../../packaging/wimsy-tray.desktop");
+const INSTALLED_TRAY: &str = "Exec=wimsy-tray\n";
+
+/// The file name of the tray's autostart entry, in an `autostart`
+/// directory of the XDG config directories.
+pub const TRAY_ENTRY_NAME: &str = "wimsy-tray.desktop";
+
+/// wimsy-tray.desktop starting the `wimsy-tray` at `wimsy_tray`.
+pub fn tray_entry(wimsy_tray: &Path) -> String {
+    TRAY_ENTRY.replacen(
+        INSTALLED_TRAY,
+        &format!(
+            "Exec={}\n",
+            desktop_exec_quote(&wimsy_tray.to_string_lossy())
+        ),
+        1,
+    )
+}
+
+/// A path as the program of a desktop entry's `Exec=`: quoted when it
+/// holds a reserved character, with the quoting rules of the Desktop Entry
+/// Specification (a backslash inside quotes is itself written twice, once
+/// for the quoting and once for the string value); `%` is a field code,
+/// so it is written `%%`.
+fn desktop_exec_quote(path: &str) -> String {
+    let path = path.replace('%', "%%");
+    let reserved = [
+        ' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(',
+        ')', '`',
+    ];
+    if !path.contains(reserved) {
+        return path;
+    }
+    let mut quoted = String::from("\"");
+    for c in path.chars() {
+        match c {
+            '"' | '`' | '$' => {
+                quoted.push_str("\\\\");
+                quoted.push(c);
+            }
+            '\\' => quoted.push_str("\\\\\\\\"),
+            _ => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 /// The launchd job label (and the plist's file name, with `.plist`).
 pub const LAUNCHD_LABEL: &str = "wimsy.wimsyd";
 
@@ -142,6 +192,22 @@ mod tests {
     use super::*;
 
     use roxmltree::{Document, Node, ParsingOptions};
+
+    #[test]
+    fn the_tray_entry_starts_the_wimsy_tray_it_names() {
+        let entry = tray_entry(Path::new("/home/ann/.cargo/bin/wimsy-tray"));
+        assert!(entry.starts_with("[Desktop Entry]\n"), "{entry}");
+        assert!(
+            entry.contains("\nExec=/home/ann/.cargo/bin/wimsy-tray\n"),
+            "{entry}"
+        );
+        assert_eq!(entry.matches("Exec=").count(), 1, "{entry}");
+        let odd = tray_entry(Path::new(r#"/home/a b/100%/"x"\wimsy-tray"#));
+        assert!(
+            odd.contains(r#"Exec="/home/a b/100%%/\\"x\\"\\\\wimsy-tray""#),
+            "{odd}"
+        );
+    }
 
     fn parse(xml: &str) -> Document<'_> {
         let options = ParsingOptions {

@@ -6,8 +6,10 @@
 //! carries it out and records what it did, so `disable` undoes exactly
 //! that.
 //!
-//! The tray's XDG autostart entry is not set up here yet (it comes with
-//! the tray).
+//! On Linux the tray comes along: when a `wimsy-tray` is found, its XDG
+//! autostart entry is written to the user's `autostart` directory, which
+//! every desktop reads at login (the tray is a graphical program, so it
+//! is started by the desktop, not by systemd with the daemon).
 
 mod apply;
 pub mod files;
@@ -164,28 +166,59 @@ fn systemctl(args: &[&str]) -> Cmd {
     Cmd::new("systemctl", &all)
 }
 
+/// The tray's part of the Linux setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tray {
+    /// No wimsy-tray was found: no entry.
+    Absent,
+    /// Write the entry, starting the wimsy-tray at this path.
+    Start(PathBuf),
+    /// A package installed the entry at this path, for every user.
+    InstalledAt(PathBuf),
+}
+
 /// systemd: the two user units in the user's unit directory (unless a
-/// package installed them in `installed_in`), enabled and started.
-pub fn systemd_setup(config_home: &Path, wimsyd: &Path, installed_in: Option<&Path>) -> Setup {
+/// package installed them in `installed_in`), enabled and started; and
+/// the tray's XDG autostart entry in `config_home/autostart`.
+pub fn systemd_setup(
+    config_home: &Path,
+    wimsyd: &Path,
+    installed_in: Option<&Path>,
+    tray: &Tray,
+) -> Setup {
     let units = ["wimsyd.socket", "wimsyd.service"];
     let unit_dir = config_home.join("systemd/user");
-    let (files, note) = match installed_in {
-        Some(dir) => (
-            Vec::new(),
-            Some(format!(
+    let mut notes = Vec::new();
+    let mut files = match installed_in {
+        Some(dir) => {
+            notes.push(format!(
                 "the units installed in {} are used (they start the wimsyd installed with them)",
                 dir.display()
-            )),
-        ),
-        None => (
-            vec![
-                FileSpec::new(unit_dir.join(units[0]), files::SOCKET_UNIT.to_owned()),
-                FileSpec::new(unit_dir.join(units[1]), files::service_unit(wimsyd)),
-            ],
-            None,
-        ),
+            ));
+            Vec::new()
+        }
+        None => vec![
+            FileSpec::new(unit_dir.join(units[0]), files::SOCKET_UNIT.to_owned()),
+            FileSpec::new(unit_dir.join(units[1]), files::service_unit(wimsyd)),
+        ],
     };
     let written = !files.is_empty();
+    match tray {
+        Tray::Absent => notes.push(
+            "no wimsy-tray was found next to wimsyctl or on PATH, so no tray icon starts at \
+             login; install it and run `wimsyctl autostart disable`, then `enable`, to add it"
+                .to_owned(),
+        ),
+        Tray::Start(wimsy_tray) => files.push(FileSpec::new(
+            config_home.join("autostart").join(files::TRAY_ENTRY_NAME),
+            files::tray_entry(wimsy_tray),
+        )),
+        Tray::InstalledAt(path) => notes.push(format!(
+            "the tray icon starts at login from {}, which was installed with it",
+            path.display()
+        )),
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     let mut enable = Vec::new();
     let mut undo_after = Vec::new();
     if written {
@@ -316,8 +349,46 @@ pub fn this_platform(wimsyd: &Path) -> Result<Setup, String> {
         let installed = SYSTEM_UNIT_DIRS.iter().map(Path::new).find(|dir| {
             dir.join("wimsyd.service").is_file() && dir.join("wimsyd.socket").is_file()
         });
-        Ok(systemd_setup(dirs.config_dir(), wimsyd, installed))
+        Ok(systemd_setup(
+            dirs.config_dir(),
+            wimsyd,
+            installed,
+            &linux_tray(),
+        ))
     }
+}
+
+/// Where the tray's autostart entry comes from on this system: the one a
+/// package installed in an XDG config directory (`$XDG_CONFIG_DIRS`,
+/// `/etc/xdg` when unset), else the wimsy-tray found next to wimsyctl or
+/// on PATH, else none.
+fn linux_tray() -> Tray {
+    let dirs = std::env::var_os("XDG_CONFIG_DIRS")
+        .filter(|dirs| !dirs.is_empty())
+        .unwrap_or_else(|| "/etc/xdg".into());
+    let installed = std::env::split_paths(&dirs)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("autostart").join(files::TRAY_ENTRY_NAME))
+        .find(|entry| entry.is_file());
+    match (installed, find_beside_or_on_path("wimsy-tray")) {
+        (Some(entry), _) => Tray::InstalledAt(entry),
+        (None, Some(tray)) => std::path::absolute(&tray).map_or(Tray::Absent, Tray::Start),
+        (None, None) => Tray::Absent,
+    }
+}
+
+/// The program `name` next to this wimsyctl, else the first on PATH.
+fn find_beside_or_on_path(name: &str) -> Option<PathBuf> {
+    let name = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)))
+        .filter(|path| path.is_file())
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|dir| dir.join(&name))
+                .find(|path| path.is_file())
+        })
 }
 
 fn command_output(program: &str, args: &[&str]) -> Result<String, String> {
@@ -340,15 +411,7 @@ pub fn find_wimsyd(given: Option<&Path>) -> Result<PathBuf, String> {
     let name = format!("wimsyd{}", std::env::consts::EXE_SUFFIX);
     let found = match given {
         Some(path) => Some(path.to_path_buf()),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(&name)))
-            .filter(|path| path.is_file())
-            .or_else(|| {
-                std::env::split_paths(&std::env::var_os("PATH")?)
-                    .map(|dir| dir.join(&name))
-                    .find(|path| path.is_file())
-            }),
+        None => find_beside_or_on_path("wimsyd"),
     };
     let path = found.ok_or_else(|| {
         format!(
@@ -368,87 +431,5 @@ pub fn find_wimsyd(given: Option<&Path>) -> Result<PathBuf, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn systemd_writes_both_units_in_the_user_unit_directory() {
-        let setup = systemd_setup(Path::new("/h/.config"), Path::new("/opt/wimsyd"), None);
-        let paths: Vec<_> = setup.files.iter().map(|f| f.path.clone()).collect();
-        assert_eq!(
-            paths,
-            [
-                PathBuf::from("/h/.config/systemd/user/wimsyd.socket"),
-                PathBuf::from("/h/.config/systemd/user/wimsyd.service"),
-            ]
-        );
-        assert!(setup.files[1].text.contains("ExecStart=/opt/wimsyd\n"));
-        let enable: Vec<String> = setup.enable.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            enable,
-            [
-                "systemctl --user daemon-reload",
-                "systemctl --user enable --now wimsyd.socket wimsyd.service",
-            ]
-        );
-        assert_eq!(
-            setup.undo_before[0].to_string(),
-            "systemctl --user disable --now wimsyd.socket wimsyd.service"
-        );
-        assert_eq!(setup.record, Path::new("/h/.config/wimsy/autostart.json"));
-    }
-
-    #[test]
-    fn units_a_package_installed_are_enabled_not_written() {
-        let setup = systemd_setup(
-            Path::new("/h/.config"),
-            Path::new("/opt/wimsyd"),
-            Some(Path::new("/usr/lib/systemd/user")),
-        );
-        assert!(setup.files.is_empty());
-        assert!(setup.undo_after.is_empty(), "no daemon-reload needed");
-        assert_eq!(setup.enable.len(), 1);
-        assert!(setup.note.unwrap().contains("/usr/lib/systemd/user"));
-    }
-
-    #[test]
-    fn launchd_bootstraps_the_agent_into_the_gui_domain() {
-        let setup = launchd_setup(
-            Path::new("/Users/ann"),
-            Path::new("/Users/ann/Library/Application Support"),
-            Path::new("/Users/ann/.cargo/bin/wimsyd"),
-            "501",
-        );
-        assert_eq!(
-            setup.files[0].path,
-            Path::new("/Users/ann/Library/LaunchAgents/wimsy.wimsyd.plist")
-        );
-        assert_eq!(
-            setup.enable[0].to_string(),
-            "launchctl bootstrap gui/501 /Users/ann/Library/LaunchAgents/wimsy.wimsyd.plist"
-        );
-        assert_eq!(
-            setup.undo_before[0].to_string(),
-            "launchctl bootout gui/501/wimsy.wimsyd"
-        );
-    }
-
-    #[test]
-    fn the_task_is_registered_from_its_xml_and_deleted_by_name() {
-        let setup = task_setup(
-            Path::new("C:/Users/ann/AppData/Roaming"),
-            Path::new("C:/Users/ann/AppData/Local"),
-            Path::new("C:/Users/ann/.cargo/bin/wimsyd.exe"),
-            r"HOME\ann",
-        );
-        assert!(setup.files[0].utf16);
-        assert_eq!(
-            setup.enable[0].to_string(),
-            "schtasks /Create /TN 'Wimsy daemon' /XML C:/Users/ann/AppData/Local/wimsy/wimsyd-task.xml"
-        );
-        assert_eq!(
-            setup.undo_before[0].to_string(),
-            "schtasks /Delete /TN 'Wimsy daemon' /F"
-        );
-    }
-}
+#[path = "setup_tests.rs"]
+mod tests;
