@@ -240,13 +240,7 @@ impl Task {
             }
             Ok(Err(e)) => {
                 self.markup = None;
-                self.set_status(match why_not(&e) {
-                    Why::NoServer => missing_server(),
-                    Why::Other(why) => {
-                        tracing::info!("the notification server refused: {why}");
-                        refused()
-                    }
-                });
+                self.set_status(failed(&e));
             }
             Err(_) => self.set_status(silent_server()),
         }
@@ -350,13 +344,7 @@ impl Task {
             }
             Ok(Err(e)) => {
                 self.markup = None;
-                self.set_status(match why_not(&e) {
-                    Why::NoServer => missing_server(),
-                    Why::Other(why) => {
-                        tracing::info!("the notification server refused: {why}");
-                        refused()
-                    }
-                });
+                self.set_status(failed(&e));
                 None
             }
             Err(_) => {
@@ -378,17 +366,15 @@ impl Task {
     }
 }
 
-enum Why {
-    NoServer,
-    Other(String),
-}
-
-fn why_not(error: &zbus::Error) -> Why {
+/// What a failed call says about the server; the library's words go to
+/// the log only.
+fn failed(error: &zbus::Error) -> NotifierStatus {
     let text = error.to_string();
     if text.contains("ServiceUnknown") || text.contains("NameHasNoOwner") {
-        Why::NoServer
+        missing_server()
     } else {
-        Why::Other(text)
+        tracing::info!("the notification server refused: {text}");
+        refused()
     }
 }
 
