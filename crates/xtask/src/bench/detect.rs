@@ -25,7 +25,7 @@ answered). Measured: from the freeze until a subscribed client receives a\n\
 preset's `idle_probe + probe_answer` (wimsy-session `Timeouts`): silence\n\
 for `idle_probe`, then a probe (`<r/>`) unanswered for `probe_answer`.\n\
 With the default timeouts one run takes about 4.5 minutes, so the full\n\
-benchmark runs it once; the tight preset (`--tight-timeouts`, 3 s + 2 s)\n\
+benchmark runs it once; the tight preset (`--tight-timeouts`, 3 s + 4 s)\n\
 is measured too, and is the only one in `--quick`. Between tight runs the\n\
 server is thawed and the account reconnects.";
 
