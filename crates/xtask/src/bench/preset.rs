@@ -38,7 +38,7 @@ impl Preset {
             Preset::Tight => Numbers {
                 login: Duration::from_secs(5),
                 idle_probe: Duration::from_secs(3),
-                probe_answer: Duration::from_secs(2),
+                probe_answer: Duration::from_secs(4),
                 backoff_initial: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(2),
                 stable_after: Duration::from_secs(2),
