@@ -25,6 +25,18 @@ use wimsy_tests::*;
 /// Bursts and recoveries take longer than one ordinary step.
 const BURST_DEADLINE: Duration = Duration::from_secs(90);
 
+/// The daemon's log lines that tell how a recovery went (resumes, the
+/// archive check of messages in doubt, probes), for a failure's message.
+fn recovery_lines(log: &str) -> String {
+    const WORDS: [&str; 8] = [
+        "resum", "doubt", "archive", "probe", "stream", "connect", "acked", "WARN",
+    ];
+    log.lines()
+        .filter(|l| WORDS.iter().any(|w| l.contains(w)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A bare session that records the body of every message it receives
 /// live, every copy, in arrival order, whatever else it waits for.
 struct Counter {
@@ -206,7 +218,11 @@ both_servers! {
             *counts.entry(body.as_str()).or_default() += 1;
         }
         let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-        assert!(twice.is_empty(), "bob received twice: {twice:?}");
+        assert!(
+            twice.is_empty(),
+            "bob received twice: {twice:?}; what alice's daemon did:\n{}",
+            recovery_lines(&daemon.log())
+        );
         assert_eq!(all, numbered("a2b", 0..300), "bob received each once, in order");
 
         let history = history_until(&mut a, &bob.jid, "300 messages from bob and every send acked", |h| {

@@ -2,7 +2,7 @@
 //! network that comes or goes is noticed at once, not at the next timeout.
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{AddressFamily, RecvFlags, SocketFlags, SocketType};
@@ -17,9 +17,18 @@ const RTMGRP_IPV4_ROUTE: u32 = 0x40;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 
-/// Changes come in bursts (an interface going up brings addresses and
-/// routes); they are gathered for this long before acting.
+/// A change that does not move the default route (an address, a second
+/// interface) comes in a burst; it is gathered for this long and reported
+/// once.
 const SETTLE: Duration = Duration::from_millis(300);
+
+/// A default route that comes or goes is acted on at once, unless the
+/// last one did less than this long ago: a flapping link is reported once
+/// it has been still for [`SETTLE`].
+const FLAP_WINDOW: Duration = Duration::from_secs(2);
+
+/// A burst that never goes quiet is reported after this long all the same.
+const LONGEST_BURST: Duration = Duration::from_secs(2);
 
 fn open() -> io::Result<AsyncFd<rustix::fd::OwnedFd>> {
     let fd = rustix::net::socket_with(
@@ -48,28 +57,185 @@ pub(crate) async fn watch(events: mpsc::Sender<SystemEvent>) {
             return;
         }
     };
-    let mut available = super::network_available();
+    let mut state = Debounce::new(super::network_available());
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         if wait_readable(&socket, &mut buf).await.is_err() {
             tracing::warn!("netlink socket failed; no longer watching network changes");
             return;
         }
-        // Let the burst settle, then drain it.
-        tokio::time::sleep(SETTLE).await;
-        while drain_one(&socket, &mut buf) {}
-        let now = routes::default_route_present().unwrap_or(true);
-        let event = if now != available {
-            available = now;
-            tracing::info!(available, "network route changed");
-            SystemEvent::NetworkAvailable(now)
-        } else {
-            tracing::debug!("network configuration changed");
-            SystemEvent::NetworkChanged
+        // One burst: every message in it is read, and the route checked
+        // after each read, until the burst has been quiet long enough.
+        state.burst_began();
+        loop {
+            while drain_one(&socket, &mut buf) {}
+            let now = tokio::time::Instant::now();
+            let route = routes::default_route_present().unwrap_or(true);
+            if let Some(available) = state.on_route(route, now.into_std())
+                && !report(&events, SystemEvent::NetworkAvailable(available)).await
+            {
+                return;
+            }
+            let deadline = tokio::time::Instant::from_std(state.quiet_until());
+            match tokio::time::timeout_at(deadline, wait_readable(&socket, &mut buf)).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => {
+                    tracing::warn!("netlink socket failed; no longer watching network changes");
+                    return;
+                }
+                Err(_quiet) => break,
+            }
+        }
+        let route = routes::default_route_present().unwrap_or(true);
+        let event = match state.burst_ended(route, std::time::Instant::now()) {
+            Some(available) => SystemEvent::NetworkAvailable(available),
+            None if state.reported_in_burst() => continue,
+            None => {
+                tracing::debug!("network configuration changed");
+                SystemEvent::NetworkChanged
+            }
         };
-        if events.send(event).await.is_err() {
+        if !report(&events, event).await {
             return;
         }
+    }
+}
+
+async fn report(events: &mpsc::Sender<SystemEvent>, event: SystemEvent) -> bool {
+    if let SystemEvent::NetworkAvailable(available) = event {
+        tracing::info!(available, "network route changed");
+    }
+    events.send(event).await.is_ok()
+}
+
+/// When to report the default route coming or going: at once, but a link
+/// that flaps is reported once it is still.
+#[derive(Debug)]
+struct Debounce {
+    /// What was last reported.
+    available: bool,
+    last_flip: Option<Instant>,
+    burst_start: Option<Instant>,
+    last_message: Option<Instant>,
+    reported_in_burst: bool,
+}
+
+impl Debounce {
+    fn new(available: bool) -> Self {
+        Self {
+            available,
+            last_flip: None,
+            burst_start: None,
+            last_message: None,
+            reported_in_burst: false,
+        }
+    }
+
+    fn burst_began(&mut self) {
+        self.burst_start = None;
+        self.reported_in_burst = false;
+    }
+
+    /// Messages were read and the route is `route` now: `Some` when that
+    /// is to be reported at once.
+    fn on_route(&mut self, route: bool, now: Instant) -> Option<bool> {
+        self.burst_start.get_or_insert(now);
+        self.last_message = Some(now);
+        let flapping = self
+            .last_flip
+            .is_some_and(|flip| now.duration_since(flip) < FLAP_WINDOW);
+        if route == self.available || flapping {
+            return None;
+        }
+        self.flip(route, now)
+    }
+
+    /// The burst has been quiet for [`SETTLE`]: `Some` when the route
+    /// differs from what was last reported.
+    fn burst_ended(&mut self, route: bool, now: Instant) -> Option<bool> {
+        if route == self.available {
+            return None;
+        }
+        self.flip(route, now)
+    }
+
+    fn flip(&mut self, route: bool, now: Instant) -> Option<bool> {
+        self.available = route;
+        self.last_flip = Some(now);
+        self.reported_in_burst = true;
+        Some(route)
+    }
+
+    fn reported_in_burst(&self) -> bool {
+        self.reported_in_burst
+    }
+
+    /// The burst ends when no message came for [`SETTLE`], or when it has
+    /// lasted [`LONGEST_BURST`].
+    fn quiet_until(&self) -> Instant {
+        let now = Instant::now();
+        let quiet = self.last_message.unwrap_or(now) + SETTLE;
+        let longest = self.burst_start.unwrap_or(now) + LONGEST_BURST;
+        quiet.min(longest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_that_comes_back_is_reported_at_once() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(false);
+        d.burst_began();
+        // The link comes up before its route: nothing to say yet.
+        assert_eq!(d.on_route(false, t0), None);
+        assert_eq!(d.on_route(true, t0 + Duration::from_millis(5)), Some(true));
+        assert!(d.reported_in_burst());
+        assert_eq!(d.burst_ended(true, t0 + Duration::from_millis(305)), None);
+    }
+
+    #[test]
+    fn a_change_that_keeps_the_route_is_reported_after_the_burst() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(true);
+        d.burst_began();
+        assert_eq!(d.on_route(true, t0), None);
+        assert!(!d.reported_in_burst());
+        assert_eq!(d.quiet_until(), t0 + SETTLE);
+        assert_eq!(d.burst_ended(true, t0 + SETTLE), None);
+        assert!(!d.reported_in_burst(), "the caller reports a plain change");
+    }
+
+    #[test]
+    fn a_flapping_link_is_reported_once_it_is_still() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(true);
+        d.burst_began();
+        assert_eq!(d.on_route(false, t0), Some(false));
+        let ms = Duration::from_millis;
+        // Up, down, up again within the window: held.
+        assert_eq!(d.on_route(true, t0 + ms(50)), None);
+        assert_eq!(d.on_route(false, t0 + ms(100)), None);
+        assert_eq!(d.on_route(true, t0 + ms(150)), None);
+        assert_eq!(d.quiet_until(), t0 + ms(150) + SETTLE);
+        // Still for SETTLE: the final state, once.
+        assert_eq!(d.burst_ended(true, t0 + ms(450)), Some(true));
+        // Long after, a change is at once again.
+        d.burst_began();
+        assert_eq!(d.on_route(false, t0 + ms(5000)), Some(false));
+    }
+
+    #[test]
+    fn a_burst_that_never_goes_quiet_still_ends() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(true);
+        d.burst_began();
+        for i in 0..100 {
+            d.on_route(true, t0 + Duration::from_millis(i * 100));
+        }
+        assert_eq!(d.quiet_until(), t0 + LONGEST_BURST);
     }
 }
 
