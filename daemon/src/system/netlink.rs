@@ -22,9 +22,10 @@ const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 /// once.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// A default route that comes or goes is acted on at once, unless the
-/// last one did less than this long ago: a flapping link is reported once
-/// it has been still for [`SETTLE`].
+/// A default route that comes or goes is acted on at once, unless it came
+/// and went already within this long: a link that flaps is reported once it
+/// has been still for [`SETTLE`]. (One loss and its return are not a flap:
+/// the return is what a session waits for.)
 const FLAP_WINDOW: Duration = Duration::from_secs(2);
 
 /// A burst that never goes quiet is reported after this long all the same.
@@ -114,7 +115,8 @@ async fn report(events: &mpsc::Sender<SystemEvent>, event: SystemEvent) -> bool 
 struct Debounce {
     /// What was last reported.
     available: bool,
-    last_flip: Option<Instant>,
+    /// When the last two reported changes were, newest first.
+    flips: [Option<Instant>; 2],
     burst_start: Option<Instant>,
     last_message: Option<Instant>,
     reported_in_burst: bool,
@@ -124,7 +126,7 @@ impl Debounce {
     fn new(available: bool) -> Self {
         Self {
             available,
-            last_flip: None,
+            flips: [None, None],
             burst_start: None,
             last_message: None,
             reported_in_burst: false,
@@ -141,9 +143,7 @@ impl Debounce {
     fn on_route(&mut self, route: bool, now: Instant) -> Option<bool> {
         self.burst_start.get_or_insert(now);
         self.last_message = Some(now);
-        let flapping = self
-            .last_flip
-            .is_some_and(|flip| now.duration_since(flip) < FLAP_WINDOW);
+        let flapping = self.flips[1].is_some_and(|flip| now.duration_since(flip) < FLAP_WINDOW);
         if route == self.available || flapping {
             return None;
         }
@@ -161,7 +161,7 @@ impl Debounce {
 
     fn flip(&mut self, route: bool, now: Instant) -> Option<bool> {
         self.available = route;
-        self.last_flip = Some(now);
+        self.flips = [Some(now), self.flips[0]];
         self.reported_in_burst = true;
         Some(route)
     }
@@ -178,6 +178,28 @@ impl Debounce {
         let longest = self.burst_start.unwrap_or(now) + LONGEST_BURST;
         quiet.min(longest)
     }
+}
+
+async fn wait_readable(socket: &AsyncFd<rustix::fd::OwnedFd>, buf: &mut [u8]) -> io::Result<()> {
+    loop {
+        let mut guard = socket.readable().await?;
+        match guard.try_io(|fd| {
+            rustix::net::recv(fd.get_ref(), &mut *buf, RecvFlags::empty()).map_err(io::Error::from)
+        }) {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            // ENOBUFS: we missed messages; that still means "changed".
+            Ok(Err(e)) if e.raw_os_error() == Some(rustix::io::Errno::NOBUFS.raw_os_error()) => {
+                return Ok(());
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+fn drain_one(socket: &AsyncFd<rustix::fd::OwnedFd>, buf: &mut [u8]) -> bool {
+    rustix::net::recv(socket.get_ref(), buf, RecvFlags::DONTWAIT).is_ok()
 }
 
 #[cfg(test)]
@@ -215,16 +237,18 @@ mod tests {
         d.burst_began();
         assert_eq!(d.on_route(false, t0), Some(false));
         let ms = Duration::from_millis;
-        // Up, down, up again within the window: held.
-        assert_eq!(d.on_route(true, t0 + ms(50)), None);
+        // Back at once: a loss and its return are not a flap.
+        assert_eq!(d.on_route(true, t0 + ms(50)), Some(true));
+        // Gone and back again within the window: held.
         assert_eq!(d.on_route(false, t0 + ms(100)), None);
         assert_eq!(d.on_route(true, t0 + ms(150)), None);
-        assert_eq!(d.quiet_until(), t0 + ms(150) + SETTLE);
+        assert_eq!(d.on_route(false, t0 + ms(200)), None);
+        assert_eq!(d.quiet_until(), t0 + ms(200) + SETTLE);
         // Still for SETTLE: the final state, once.
-        assert_eq!(d.burst_ended(true, t0 + ms(450)), Some(true));
+        assert_eq!(d.burst_ended(false, t0 + ms(500)), Some(false));
         // Long after, a change is at once again.
         d.burst_began();
-        assert_eq!(d.on_route(false, t0 + ms(5000)), Some(false));
+        assert_eq!(d.on_route(true, t0 + ms(5000)), Some(true));
     }
 
     #[test]
@@ -237,26 +261,4 @@ mod tests {
         }
         assert_eq!(d.quiet_until(), t0 + LONGEST_BURST);
     }
-}
-
-async fn wait_readable(socket: &AsyncFd<rustix::fd::OwnedFd>, buf: &mut [u8]) -> io::Result<()> {
-    loop {
-        let mut guard = socket.readable().await?;
-        match guard.try_io(|fd| {
-            rustix::net::recv(fd.get_ref(), &mut *buf, RecvFlags::empty()).map_err(io::Error::from)
-        }) {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            // ENOBUFS: we missed messages; that still means "changed".
-            Ok(Err(e)) if e.raw_os_error() == Some(rustix::io::Errno::NOBUFS.raw_os_error()) => {
-                return Ok(());
-            }
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => continue,
-        }
-    }
-}
-
-fn drain_one(socket: &AsyncFd<rustix::fd::OwnedFd>, buf: &mut [u8]) -> bool {
-    rustix::net::recv(socket.get_ref(), buf, RecvFlags::DONTWAIT).is_ok()
 }

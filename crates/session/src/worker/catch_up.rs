@@ -101,7 +101,8 @@ impl Worker {
         self.rewinds = self.rewinds.wrapping_add(1);
     }
 
-    fn step_to(&mut self, to: String) -> ArchiveStep {
+    pub(super) fn step_to(&mut self, to: String) -> ArchiveStep {
+        self.sent_since_position = 0;
         ArchiveStep {
             from: self.archive_position.replace(to.clone()),
             to,

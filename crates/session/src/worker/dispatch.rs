@@ -39,7 +39,7 @@ impl Worker {
                 Ok(sm::Nonza::Ack(ack)) => {
                     self.on_ack(ack.h);
                     self.ack_answered(live);
-                    Ok(())
+                    self.maybe_ask_tip(live).await
                 }
                 Ok(_) => {
                     tracing::debug!("ignoring a stream-management element on a live stream");
@@ -75,6 +75,7 @@ impl Worker {
                 // A bounce already said where it stands: the ack only
                 // means the server handled it.
                 if !entry.bounced {
+                    self.sent_since_position = self.sent_since_position.saturating_add(1);
                     self.emit(SessionEvent::Delivery {
                         token: entry.message.token,
                         stage: DeliveryStage::Acked,
@@ -93,6 +94,8 @@ impl Worker {
             Inbound::Message(message) => self.on_live_message(live, message),
             Inbound::Archived { queryid, message }
                 if self.on_doubt_result(live, queryid.as_deref(), &message) => {}
+            Inbound::Archived { queryid, message }
+                if self.on_tip_result(live, queryid.as_deref(), &message) => {}
             Inbound::Archived { queryid, message } => self.on_archived(live, queryid, message),
             Inbound::MessageError { id, reason } => {
                 if let Some(entry) = self
@@ -156,6 +159,7 @@ impl Worker {
                 Some(IqPurpose::DoubtPage { peer, start_ms }) => {
                     self.on_doubt_page(live, peer, start_ms, payload).await?;
                 }
+                Some(IqPurpose::ArchiveTip) => self.on_tip(live, payload),
                 // The answer to a probe on a stream without stream
                 // management.
                 Some(IqPurpose::Ping) => live.probe_deadline = None,
@@ -192,6 +196,7 @@ impl Worker {
                 }
                 // Refused, but answered: the stream lives.
                 Some(IqPurpose::Ping) => live.probe_deadline = None,
+                Some(IqPurpose::ArchiveTip) => self.tip_failed(live),
                 // No node yet: nothing was read elsewhere.
                 Some(IqPurpose::ReadFetch { fetched }) => {
                     tracing::debug!("no read state on the server: {reason}");

@@ -25,6 +25,7 @@ mod establish;
 mod markers;
 mod roster;
 mod serve;
+mod tip;
 
 use establish::connect_once;
 
@@ -80,6 +81,8 @@ enum IqPurpose {
     ReadFetch {
         fetched: u32,
     },
+    /// The archive's newest entry (`tip.rs`).
+    ArchiveTip,
 }
 
 impl IqPurpose {
@@ -94,6 +97,7 @@ impl IqPurpose {
             Self::DoubtPage { .. } => "archive search",
             Self::ReadPublish { .. } => "read state publish",
             Self::ReadFetch { .. } => "read state fetch",
+            Self::ArchiveTip => "archive's newest entry",
         }
     }
 }
@@ -142,6 +146,8 @@ struct Live {
     catch_up: Option<CatchUp>,
     /// The archive search for messages in doubt; the queue waits for it.
     doubts: Option<doubt::Doubts>,
+    /// The query for the archive's newest entry.
+    tip: Option<tip::Tip>,
 }
 
 /// A message written to a managed stream and not yet acknowledged.
@@ -220,6 +226,9 @@ pub(crate) struct Worker {
     catch_up_due: bool,
     /// Rewinds the host asked for (`Command::RewindArchive`).
     rewinds: u32,
+    /// Our own messages acknowledged since the position last moved
+    /// (`tip.rs`).
+    sent_since_position: u32,
     /// Messages waiting for a stream, in send order.
     queued: VecDeque<OutgoingMessage>,
     /// Messages written on a managed stream and not yet acknowledged; they
@@ -280,6 +289,7 @@ impl Worker {
             archive_position: stored.archive_position,
             catch_up_due: true,
             rewinds: 0,
+            sent_since_position: 0,
             queued: VecDeque::new(),
             unacked: VecDeque::new(),
             resumable: None,
@@ -629,6 +639,7 @@ impl Live {
             probe_deadline: None,
             catch_up: None,
             doubts: None,
+            tip: None,
         }
     }
 

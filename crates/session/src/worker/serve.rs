@@ -157,6 +157,7 @@ impl Worker {
                         self.flush_queue(live).await?;
                     }
                     IqPurpose::DoubtPage { .. } => self.doubt_search_ended(live).await?,
+                    IqPurpose::ArchiveTip => self.tip_failed(live),
                     IqPurpose::ReadFetch { fetched } => self.on_read_state(live, None, fetched),
                     IqPurpose::RosterSet(reply) => {
                         let _ = reply.send(Err(RequestError::NoAnswer));
