@@ -13,6 +13,7 @@ use super::preset::Preset;
 use super::procstat::{self, ProcStats};
 use super::profanity::Profanity;
 use super::report::{Row, median, num};
+use super::smaps;
 
 pub(crate) const TITLE: &str = "1. Idle cost";
 
@@ -143,6 +144,9 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         preempted(&ours),
         preempted(&theirs)
     );
+    // Where the resident pages are, at the end of the idle time.
+    let where_ours = smaps::read(wimsyd)?;
+    let where_theirs = smaps::read(profanity.pid())?;
     drop(profanity);
     drop(daemon);
 
@@ -198,5 +202,56 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
             "; wimsyd threads: {threads}; no frontend attached"
         ));
     }
+    rows.extend(where_rows(&head, &peer, &where_ours, &where_theirs));
     Ok(rows)
+}
+
+/// Pss beside VmRSS, and what the resident pages are, once, at the end of
+/// the idle time: a shared library's pages count in full in every process
+/// that maps it (VmRSS), but only in proportion in Pss.
+fn where_rows(
+    head: &str,
+    peer: &str,
+    ours: &smaps::Breakdown,
+    theirs: &smaps::Breakdown,
+) -> Vec<Row> {
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    let (o, t) = (ours.total(), theirs.total());
+    let ratio = if t.pss_kib > 0 {
+        format!(
+            "; wimsyd ÷ Profanity = {}",
+            num(o.pss_kib as f64 / t.pss_kib as f64)
+        )
+    } else {
+        String::new()
+    };
+    vec![
+        Row::new(
+            format!("{head}: wimsyd Pss (shared pages in proportion)"),
+            "MB",
+            vec![mb(o.pss_kib)],
+            format!(
+                "{peer}: {} MB{ratio}; at the end of the idle time",
+                num(mb(t.pss_kib))
+            ),
+        ),
+        Row::new(
+            format!("{head}: {peer} Pss"),
+            "MB",
+            vec![mb(t.pss_kib)],
+            "same moment",
+        ),
+        Row::new(
+            format!("{head}: wimsyd resident memory by mapping"),
+            "MB",
+            vec![mb(o.rss_kib)],
+            ours.summary(6),
+        ),
+        Row::new(
+            format!("{head}: {peer} resident memory by mapping"),
+            "MB",
+            vec![mb(t.rss_kib)],
+            theirs.summary(6),
+        ),
+    ]
 }

@@ -31,6 +31,7 @@ mod rawconn;
 mod report;
 mod restart;
 mod scale;
+mod smaps;
 mod tray;
 mod watch;
 mod window;
