@@ -26,6 +26,10 @@ struct Args {
     /// How long a new client has to say hello, in ms (tests)
     #[arg(long, hide = true)]
     handshake_timeout_ms: Option<u64>,
+    /// How long the server has to answer a probe, in ms (tests: shorter
+    /// than a busy server takes, so live streams are resumed mid-burst)
+    #[arg(long, hide = true)]
+    probe_answer_ms: Option<u64>,
     /// Frames queued for one client before it is cut off (tests)
     #[arg(long, hide = true)]
     client_queue: Option<usize>,
@@ -93,11 +97,14 @@ fn main() -> ExitCode {
             return ExitCode::from(wimsyd::exit::CONFIGURATION);
         }
     };
-    let session = if args.tight_timeouts {
+    let mut session = if args.tight_timeouts {
         wimsyd::SessionConfig::tight()
     } else {
         wimsyd::SessionConfig::default()
     };
+    if let Some(ms) = args.probe_answer_ms {
+        session.timeouts.probe_answer = std::time::Duration::from_millis(ms);
+    }
     let mut ipc = wimsyd::IpcLimits::default();
     if let Some(ms) = args.handshake_timeout_ms {
         ipc.handshake_timeout = std::time::Duration::from_millis(ms);

@@ -240,6 +240,64 @@ both_servers! {
         assert_eq!(bodies(&history, Direction::Out, "a2b"), numbered("a2b", 0..300));
     }
 
+    /// A daemon that gives the server 20 ms to answer a probe declares a
+    /// busy but live stream dead again and again in the middle of a burst
+    /// of 300, and resumes it each time while the old connection still
+    /// carries messages: ejabberd 23.01 then handles a few of them after
+    /// it reported `h`. Every message still reaches bob's bare session
+    /// once, in order, and alice's history keeps them in that order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn streams_resumed_mid_burst_deliver_every_message_once(kind: ServerKind) {
+        let server = kind.shared().unwrap();
+        let alice = server.new_account("alice").unwrap();
+        let bob = server.new_account("bob").unwrap();
+        let daemon = Daemon::start_args(&["--probe-answer-ms", "20"]).unwrap();
+        let out = daemon.add_account(server, &alice.user, &alice.password);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        daemon.wait_state(&alice.jid, "connected").unwrap();
+        let mut bob_counter = Counter::start(server, &bob).await;
+
+        let mut a = daemon.client().await;
+        for i in 0..300 {
+            send(&mut a, &bob.jid, format!("a2b {i}")).await;
+        }
+        send(&mut a, &bob.jid, "barrier".to_owned()).await;
+        let mut all = bob_counter.received_until("barrier").await.to_vec();
+        assert_eq!(all.pop().as_deref(), Some("barrier"));
+        let log = daemon.log();
+        assert!(
+            log.contains("stream resumed"),
+            "the server answered every probe within 20 ms, so nothing was resumed \
+             and this test checked nothing:\n{}",
+            recovery_lines(&log)
+        );
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for body in &all {
+            *counts.entry(body.as_str()).or_default() += 1;
+        }
+        let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "bob received twice: {twice:?}; what alice's daemon did:\n{}",
+            recovery_lines(&log)
+        );
+        assert_eq!(all, numbered("a2b", 0..300), "bob received each once, in order");
+        let history = history_until(&mut a, &bob.jid, "every send acked", |h| {
+            h.iter()
+                .filter(|m| m.direction == Direction::Out)
+                .all(|m| m.delivery == Delivery::Acked)
+        })
+        .await;
+        let mut expected = numbered("a2b", 0..300);
+        expected.push("barrier".to_owned());
+        let out: Vec<String> = history
+            .iter()
+            .filter(|m| m.direction == Direction::Out)
+            .map(|m| m.body.clone())
+            .collect();
+        assert_eq!(out, expected, "alice's history in the order she sent them");
+    }
+
     /// A message to a domain that does not exist comes back as a bounce:
     /// `failed` with the reason in words, and an ack of the same stanza
     /// (which arrives around the same time) does not undo it.

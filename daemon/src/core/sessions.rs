@@ -221,6 +221,9 @@ impl Core {
                 return;
             }
         };
+        if let (Some(step), true) = (step, stored.position_moved) {
+            tracing::debug!(%account, position = %step.to, "archive position stored");
+        }
         if !stored.position_moved {
             tracing::warn!(
                 %account,

@@ -39,7 +39,7 @@ impl Worker {
                 Ok(sm::Nonza::Ack(ack)) => {
                     self.on_ack(ack.h);
                     self.ack_answered(live);
-                    self.maybe_ask_tip(live).await
+                    self.maybe_ask_tip(live, false).await
                 }
                 Ok(_) => {
                     tracing::debug!("ignoring a stream-management element on a live stream");
@@ -94,8 +94,7 @@ impl Worker {
             Inbound::Message(message) => self.on_live_message(live, message),
             Inbound::Archived { queryid, message }
                 if self.on_doubt_result(live, queryid.as_deref(), &message) => {}
-            Inbound::Archived { queryid, message }
-                if self.on_tip_result(live, queryid.as_deref(), &message) => {}
+            Inbound::Archived { queryid, .. } if self.on_tip_result(live, queryid.as_deref()) => {}
             Inbound::Archived { queryid, message } => self.on_archived(live, queryid, message),
             Inbound::MessageError { id, reason } => {
                 if let Some(entry) = self

@@ -71,7 +71,10 @@ impl Worker {
                             }
                             self.on_element(live, el).await
                         }
-                        Some(Err(ReadError::SoftTimeout)) => self.probe(live).await,
+                        Some(Err(ReadError::SoftTimeout)) => match self.probe(live).await {
+                            Ok(()) => self.maybe_ask_tip(live, true).await,
+                            Err(e) => Err(e),
+                        },
                         Some(Err(ReadError::ParseError(e))) => {
                             tracing::debug!("skipping an element that does not parse: {e}");
                             Ok(())
@@ -207,6 +210,9 @@ impl Worker {
             self.send_presence(live).await?;
         }
         self.send_displayed(live).await?;
+        // As on a fresh session: what the old connection may have delivered
+        // past the server's `h` is looked up first (`establish.rs`).
+        self.check_doubts(live).await?;
         self.flush_queue(live).await?;
         // Nothing was lost with the stream, but an unfinished catch-up or
         // a rewind still leaves a gap behind the position.

@@ -1,14 +1,16 @@
-//! The archive's newest entry, asked for after many of our own messages
-//! went out with nothing received after them (an outbox drained after a
-//! time offline). Without it the position stays before them, and the next
+//! The archive's newest entry, asked for when our own messages went out
+//! with nothing received after them: at once after many (an outbox drained
+//! after a time offline), after a few once the stream has been idle for the
+//! idle-probe time. Without it the position stays before them, and the next
 //! catch-up fetches every one of them back only to drop it as known.
 //!
 //! Moving the position to the newest entry skips nothing: while a stream is
 //! live and caught up, the server writes every message it archives for us
 //! to this stream before it answers a later query, so everything archived
-//! before the answer has already arrived (and is stored before the move,
-//! which comes in the same event as that entry, after them). Live messages
-//! rely on the same order when they move the position.
+//! before the answer has already arrived, and was reported before the
+//! move. Live messages rely on the same order when they move the position.
+//! The entry itself is not reported: the host has it, and a catch-up's copy
+//! of a known message lays it again at the end of its conversation.
 
 use minidom::Element;
 use xmpp_parsers::iq::Iq;
@@ -16,32 +18,38 @@ use xmpp_parsers::mam::{Query, QueryId};
 use xmpp_parsers::rsm::SetQuery;
 
 use crate::error::SessionError;
-use crate::events::{ReceivedMessage, SessionEvent};
+use crate::events::SessionEvent;
 use crate::mam;
 
 use super::*;
 
 /// Our own messages acknowledged since the position last moved before the
-/// archive's newest entry is asked for. Fewer than this cost less to fetch
-/// again at the next catch-up than a query now; a conversation moves the
-/// position anyway with each message received.
+/// archive's newest entry is asked for at once. A conversation moves the
+/// position with each message received, so fewer wait for the stream to
+/// idle: a query per message sent would cost more than it saves.
 pub(super) const TIP_AFTER: u32 = 20;
 
 /// A query for the archive's newest entry, under way.
 #[derive(Debug)]
 pub(super) struct Tip {
     queryid: String,
-    newest: Option<ReceivedMessage>,
+    /// `sent_since_position` when asked: what the answer covers.
+    covers: u32,
 }
 
 impl Worker {
     /// Ask for the archive's newest entry when our own messages are all
-    /// acknowledged, enough of them wait behind the position, and nothing
-    /// else reads the archive.
-    pub(super) async fn maybe_ask_tip(&mut self, live: &mut Live) -> Result<(), SessionError> {
-        let idle = self.unacked.is_empty() && self.queued.is_empty();
+    /// acknowledged, enough of them wait behind the position (any, when
+    /// `stream_idle`), and nothing else reads the archive.
+    pub(super) async fn maybe_ask_tip(
+        &mut self,
+        live: &mut Live,
+        stream_idle: bool,
+    ) -> Result<(), SessionError> {
+        let all_acked = self.unacked.is_empty() && self.queued.is_empty();
         let archive_idle = live.catch_up.is_none() && live.doubts.is_none() && live.tip.is_none();
-        if !idle || !archive_idle || self.catch_up_due || self.sent_since_position < TIP_AFTER {
+        let enough = if stream_idle { 1 } else { TIP_AFTER };
+        if !all_acked || !archive_idle || self.catch_up_due || self.sent_since_position < enough {
             return Ok(());
         }
         let queryid = uuid::Uuid::new_v4().simple().to_string();
@@ -65,31 +73,21 @@ impl Worker {
         };
         live.tip = Some(Tip {
             queryid,
-            newest: None,
+            covers: self.sent_since_position,
         });
         let id = live.iq_id(IqPurpose::ArchiveTip);
         self.write_stanza(live, &Iq::from_set(id, query)).await
     }
 
     /// An archive result: `true` when it answered the query for the
-    /// newest entry.
-    pub(super) fn on_tip_result(
-        &mut self,
-        live: &mut Live,
-        queryid: Option<&str>,
-        message: &ReceivedMessage,
-    ) -> bool {
-        match &mut live.tip {
-            Some(tip) if queryid == Some(tip.queryid.as_str()) => {
-                tip.newest = Some(message.clone());
-                true
-            }
-            _ => false,
-        }
+    /// newest entry (the entry itself is not needed, only its id).
+    pub(super) fn on_tip_result(&self, live: &Live, queryid: Option<&str>) -> bool {
+        live.tip
+            .as_ref()
+            .is_some_and(|tip| queryid == Some(tip.queryid.as_str()))
     }
 
-    /// The answer ended: the position moves to the newest entry, reported
-    /// with it (a message the host already has is dropped as known).
+    /// The answer ended: the position moves to the newest entry.
     pub(super) fn on_tip(&mut self, live: &mut Live, payload: Option<Element>) {
         let Some(tip) = live.tip.take() else {
             return;
@@ -105,18 +103,18 @@ impl Worker {
         if self.archive_position.as_ref() == Some(&last) {
             return;
         }
-        let newest = tip.newest.map(|m| ReceivedMessage {
-            archived: true,
-            ..m
-        });
         tracing::info!(
             account = %self.account.jid,
-            sent = self.sent_since_position,
+            sent = tip.covers,
             "archive position moved past our own messages"
         );
+        // What was acknowledged after the question was written after it too,
+        // so it lies past the newest entry named in the answer.
+        let later = self.sent_since_position.saturating_sub(tip.covers);
         let step = self.step_to(last);
+        self.sent_since_position = later;
         self.emit(SessionEvent::Messages {
-            messages: newest.into_iter().collect(),
+            messages: Vec::new(),
             archive_position: Some(step),
         });
     }
