@@ -146,9 +146,8 @@ impl Timeouts {
             idle_probe: Duration::from_secs(3),
             // Seconds, not the default's twenty, but not so few that a
             // 2-core machine running the whole suite stalls a loopback
-            // server past it: a stream wrongly declared dead is resumed,
-            // a path where ejabberd was once seen to get messages twice
-            // (tests/exactly_once.rs under load).
+            // server past it and tests that count resumes see extra ones
+            // (a test that wants them passes `--probe-answer-ms`).
             probe_answer: Duration::from_secs(4),
             iq: Duration::from_secs(10),
             close: Duration::from_secs(2),
