@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use wimsy_ipc::{Delivery, Direction, Event, Request};
 
-use super::harness::{Account, CAUGHT_UP, Ctx, log_field, start_server, users};
+use super::harness::{
+    Account, CAUGHT_UP, Ctx, blocking, bytes_received, log_field, start_server, users,
+};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
@@ -48,8 +50,8 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize, offline: bool) -> Result<Vec<Row
         builder =
             builder.extra_config(r#"modules_disabled = { "s2s"; "s2s_auth_certs"; "offline" }"#);
     }
-    let (mut stored, mut done, mut rate, mut fetched) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut stored, mut done, mut rate, mut fetched, mut bytes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         // A fresh server per run: Prosody's file-based archive store reads
         // a user's whole archive for every page, so a reused one would make
@@ -102,6 +104,12 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize, offline: bool) -> Result<Vec<Row
         if let Some(f) = log_field(&line, "fetched").and_then(|f| f.parse::<f64>().ok()) {
             fetched.push(f);
         }
+        // The whole connection so far (login, roster, the catch-up),
+        // spread over the messages it brought.
+        if let Some(pid) = alice.daemon.pid() {
+            let received = blocking(|| bytes_received(pid, prosody.port()))?;
+            bytes.push(received as f64 / n as f64);
+        }
         let to_stored = all_stored.saturating_duration_since(start);
         stored.push(to_stored.as_secs_f64());
         done.push(finished.saturating_duration_since(start).as_secs_f64());
@@ -131,6 +139,12 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize, offline: bool) -> Result<Vec<Row
             "s",
             done,
             format!("`caught up from the archive` logged; fetched median {fetched}"),
+        ),
+        Row::new(
+            format!("{TITLE}, {n} msgs: bytes received per message"),
+            "B",
+            bytes,
+            "everything the server sent on the new connection until the catch-up was done (TLS, login, roster, the archive pages; `ss` bytes_received) ÷ N",
         ),
         Row::new(
             format!("{TITLE}, {n} msgs: rate"),

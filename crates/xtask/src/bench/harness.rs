@@ -350,6 +350,51 @@ pub(crate) fn cut_connections(port: u16, netns: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Bytes the process `pid` has received so far on its TCP connections to
+/// loopback port `port` (`ss`'s `bytes_received`, summed): what the server
+/// sent it, TLS records included.
+pub(crate) fn bytes_received(pid: u32, port: u16) -> Result<u64> {
+    let out = std::process::Command::new("ss")
+        .args([
+            "-tinpH",
+            "state",
+            "established",
+            "dport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .context("running ss")?;
+    if !out.status.success() {
+        bail!("ss failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(sum_bytes_received(
+        &String::from_utf8_lossy(&out.stdout),
+        pid,
+    ))
+}
+
+/// `ss -tinp` prints a socket's line, then its details on the next.
+fn sum_bytes_received(ss: &str, pid: u32) -> u64 {
+    let owner = format!("pid={pid},");
+    let mut total = 0;
+    let mut ours = false;
+    for line in ss.lines() {
+        if !line.starts_with(char::is_whitespace) {
+            ours = line.contains(&owner);
+            continue;
+        }
+        if ours {
+            total += line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("bytes_received:"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    total
+}
+
 /// The value of `key=` in a tracing log line.
 pub(crate) fn log_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let at = line.find(&format!(" {key}="))?;
@@ -388,6 +433,20 @@ pub(crate) fn ms(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_received_are_summed_for_one_process() {
+        let ss = "\
+0 0 127.0.0.1:4000 127.0.0.1:5222 users:((\"wimsyd\",pid=12,fd=9))
+\t cubic rtt:0.1 bytes_sent:300 bytes_acked:301 bytes_received:1500 segs_out:5
+0 0 127.0.0.1:4001 127.0.0.1:5222 users:((\"wimsyd\",pid=123,fd=9))
+\t cubic bytes_received:99999 segs_out:5
+0 0 127.0.0.1:4002 127.0.0.1:5222 users:((\"wimsyd\",pid=12,fd=10))
+\t cubic bytes_received:500
+";
+        assert_eq!(sum_bytes_received(ss, 12), 2000);
+        assert_eq!(sum_bytes_received(ss, 7), 0);
+    }
 
     #[test]
     fn log_times_are_parsed() {

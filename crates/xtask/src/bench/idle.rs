@@ -40,7 +40,17 @@ slices; the notes give the other client's median and the ratio.\n\
 The scenario runs beside the others (it measures only these two\n\
 processes' own CPU time, wakeups and memory, which others' load does not\n\
 change). Profanity's screen updates are drawn by tmux, which is not counted\n\
-(a real terminal would be).";
+(a real terminal would be).\n\
+At the end of the idle time, `/proc/PID/smaps` of each is read once: Pss\n\
+(each resident page divided by the number of processes that map it, so a\n\
+shared library's pages count in proportion), and the resident pages by\n\
+what they map: the program's own file, each library, and `anonymous`\n\
+(heap, stacks, anonymous mappings). The program's own file is mapped\n\
+as it runs: code and read-only data pages come in as they are first\n\
+touched, and with them the pages around them that the kernel maps in the\n\
+same fault (fault-around), so the resident part of a binary is far larger\n\
+than the code an idle loop runs; those pages are clean page cache that\n\
+the kernel can take back at any time.";
 
 /// The contacts each account has.
 const CONTACTS: usize = 200;

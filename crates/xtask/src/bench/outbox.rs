@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use wimsy_ipc::{Delivery, Direction, Event, Request};
 
-use super::harness::{Account, CAUGHT_UP, Ctx, STEP, log_field, ms, server};
+use super::harness::{
+    Account, CAUGHT_UP, Ctx, STEP, blocking, bytes_received, log_field, ms, server,
+};
 use super::preset::Preset;
 use super::report::{Row, median, num};
 
@@ -23,9 +25,15 @@ event `acked` (XEP-0198) for every one of the N, and until a subscriber of\n\
 bob's daemon has seen all N stored (`message` events, which follow the\n\
 store write). The rate is N divided by the time to bob's last message.\n\
 The connect is a fresh session (a disconnect ends the stream cleanly): login,\n\
-roster, presence, then the outbox, then the archive catch-up, which fetches\n\
-back the N messages just sent (the archive keeps both directions; the\n\
-store drops them as known); the run ends when that catch-up is done.";
+roster, presence, the archive catch-up, then the outbox. Then, untimed,\n\
+alice is taken offline and connected again at once, as after a short\n\
+outage: that catch-up would fetch back the N messages just sent (the\n\
+archive keeps both directions; the store drops them as known) unless the\n\
+position moved past them (`worker/tip.rs`: the archive's newest entry,\n\
+asked for once 20 or more are acknowledged; fewer wait for the stream to\n\
+idle). The notes give what that catch-up fetched, and the bytes the server\n\
+sent on that connection (`ss` bytes_received: TLS, login, roster, the\n\
+archive) per message of the drain.";
 
 /// Messages per run.
 pub(crate) fn size(ctx: &Ctx) -> usize {
@@ -35,8 +43,14 @@ pub(crate) fn size(ctx: &Ctx) -> usize {
 pub(crate) async fn run(ctx: &Ctx, runs: usize) -> Result<Vec<Row>> {
     let n = size(ctx);
     let limit = Duration::from_secs(120);
-    let (mut acked, mut stored, mut rate, mut queueing, mut fetched) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut acked, mut stored, mut rate, mut queueing, mut fetched, mut bytes) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for run in 0..runs {
         // A fresh server per run: Prosody's file-based archive store reads
         // a user's whole archive for every query, so reusing one would make
@@ -88,15 +102,26 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize) -> Result<Vec<Row>> {
                         && arrived.insert(message.body.clone())))
             })
             .await?;
-        let (_, line) = alice
+        alice
             .daemon
             .wait_log(CAUGHT_UP, caught_up + 1, STEP)
+            .await?;
+        let to_acked = all_acked.saturating_duration_since(start);
+        let to_stored = all_stored.saturating_duration_since(start);
+        // A short outage right after the drain.
+        alice.disconnect().await?;
+        alice.done(Request::Connect { account: None }).await?;
+        let (_, line) = alice
+            .daemon
+            .wait_log(CAUGHT_UP, caught_up + 2, STEP)
             .await?;
         if let Some(f) = log_field(&line, "fetched").and_then(|f| f.parse::<f64>().ok()) {
             fetched.push(f);
         }
-        let to_acked = all_acked.saturating_duration_since(start);
-        let to_stored = all_stored.saturating_duration_since(start);
+        if let Some(pid) = alice.daemon.pid() {
+            let received = blocking(|| bytes_received(pid, prosody.port()))?;
+            bytes.push(received as f64 / n as f64);
+        }
         acked.push(to_acked.as_secs_f64());
         stored.push(to_stored.as_secs_f64());
         rate.push(n as f64 / to_stored.as_secs_f64().max(1e-6));
@@ -117,8 +142,9 @@ pub(crate) async fn run(ctx: &Ctx, runs: usize) -> Result<Vec<Row>> {
             "s",
             stored,
             format!(
-                "peer = a second wimsyd; sender's own catch-up afterwards fetched median {} (its sent messages, from the archive)",
-                med(&fetched)
+                "peer = a second wimsyd; after a reconnect, the sender's catch-up fetched median {} of its own {n} messages back, and the server sent median {} B per message on that connection",
+                med(&fetched),
+                med(&bytes)
             ),
         ),
         Row::new(
