@@ -5,7 +5,7 @@ use wimsy_ipc::{ChatSummary, Contact, Event, FrontendState, Snapshot};
 
 use super::{
     arrow, delivery_word, hint, hint_lines, indented, inline, own_presence_text, presence_text,
-    status_detail, status_text, table,
+    state_word, status_detail, status_text, table,
 };
 
 /// What `follow` prints for an event this version cannot read.
@@ -58,7 +58,7 @@ pub fn human_snapshot(daemon: &str, snapshot: &Snapshot) -> String {
             let unread: u32 = a.chats.iter().map(|c| c.unread).sum();
             vec![
                 inline(&a.jid),
-                a.status.state.as_str().to_owned(),
+                state_word(a.status.state).to_owned(),
                 format!("{} contacts ({online} online)", a.contacts.len()),
                 format!("{unread} unread"),
                 status_detail(&a.status),

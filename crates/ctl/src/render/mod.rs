@@ -37,9 +37,13 @@ impl Clock {
     }
 }
 
-/// The word for a connection state, as users and scripts know it.
+/// The words for a connection state in what a person reads (`--json`
+/// keeps the protocol's names, for scripts).
 pub fn state_word(state: ConnectionState) -> &'static str {
-    state.as_str()
+    match state {
+        ConnectionState::WaitingForNetwork => "waiting for network",
+        other => other.as_str(),
+    }
 }
 
 /// What is known beside the state: the reason, for a certificate error
@@ -322,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn state_words_are_the_stable_names() {
+    fn state_words_are_plain_words() {
         let words: Vec<_> = [
             ConnectionState::Connected,
             ConnectionState::Connecting,
@@ -338,7 +342,7 @@ mod tests {
             [
                 "connected",
                 "connecting",
-                "waiting_for_network",
+                "waiting for network",
                 "offline",
                 "error"
             ]

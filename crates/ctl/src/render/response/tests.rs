@@ -69,7 +69,7 @@ fn status_is_a_table_with_state_words_reasons_and_unread() {
 ACCOUNT            STATE                UNREAD  DETAIL
 alice@example.org  connected            0
 bob@example.net    connecting           12      connection refused (attempt 3, next try in 4s)
-carol@example.com  waiting_for_network  1       no route to the server
+carol@example.com  waiting for network  1       no route to the server
 
 carol@example.com: `wimsyctl connect carol@example.com` tries again now
 notifications: No notification server runs on this desktop."
