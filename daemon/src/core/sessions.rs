@@ -119,6 +119,9 @@ impl Core {
                 {
                     tracing::error!(%account, "could not store a roster change: {e}");
                 }
+                // Applied even when storing failed, as frontends are told:
+                // the stored version did not move either, so the next login
+                // brings this change again.
                 if let Some(runtime) = self.accounts.get_mut(&account) {
                     runtime.contacts.apply(&item);
                 }
