@@ -236,6 +236,47 @@ both_servers! {
         assert!(words.contains("wimsyctl connect"), "{words}");
     }
 
+    /// The daemon keeps the roster in memory, but the store is its source
+    /// across a restart: alice's daemon restarts with her account offline,
+    /// so no server is asked, and a fresh attach still lists bob; after bob
+    /// is removed, the next restart lists nobody.
+    #[tokio::test]
+    async fn the_roster_after_a_restart_comes_from_the_store(kind: ServerKind) {
+        let server = kind.shared().unwrap();
+        let (a, b) = (new_account(server, "alice"), new_account(server, "bob"));
+        let mut alice = connected_daemon(server, &a.user);
+        let bob = connected_daemon(server, &b.user);
+        befriend(&alice, &a.jid, &bob, &b.jid);
+
+        ok(&alice, &["disconnect"]);
+        alice.wait_state(&a.jid, "offline").unwrap();
+        alice.terminate().unwrap();
+        alice.spawn().unwrap();
+        let snapshot = alice.client().await.subscribe().await.unwrap();
+        let account = &snapshot.accounts[0];
+        assert_eq!(account.status.state, wimsy_ipc::ConnectionState::Offline);
+        let [entry] = account.contacts.as_slice() else {
+            panic!("alice's snapshot lists {:?}", account.contacts);
+        };
+        assert_eq!(entry.jid, b.jid);
+        assert_eq!(entry.subscription, "both");
+        assert!(!entry.presence.available, "{entry:?}");
+
+        ok(&alice, &["connect"]);
+        alice.wait_state(&a.jid, "connected").unwrap();
+        ok(&alice, &["roster", "remove", &b.jid]);
+        wait_until(DEADLINE, "bob to be gone from alice's roster", || {
+            contact(&alice, &b.jid).is_none()
+        })
+        .unwrap();
+        ok(&alice, &["disconnect"]);
+        alice.wait_state(&a.jid, "offline").unwrap();
+        alice.terminate().unwrap();
+        alice.spawn().unwrap();
+        let snapshot = alice.client().await.subscribe().await.unwrap();
+        assert_eq!(snapshot.accounts[0].contacts, []);
+    }
+
     /// alice's chosen presence reaches bob, and is sent again after she
     /// reconnects and after her daemon restarts; her snapshot has it.
     #[tokio::test]

@@ -1,5 +1,7 @@
 //! The chat list, read markers and unread counts.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
@@ -31,6 +33,17 @@ pub(crate) const CHATS: &str = concat!(
      ORDER BY m.seq DESC"
 );
 
+/// [`CHATS`] for every account at once, by account.
+pub(crate) const ALL_CHATS: &str = concat!(
+    "SELECT ",
+    message_columns!("m."),
+    ", (SELECT count(*) FROM messages AS u \
+        WHERE u.account = c.account AND u.peer = c.peer AND u.direction = 'in' \
+          AND u.id > c.read_up_to_id) \
+     FROM chat_state AS c JOIN messages AS m ON m.id = c.last_id \
+     ORDER BY c.account, m.seq DESC"
+);
+
 pub(crate) const UNREAD: &str = "SELECT count(*) FROM messages AS u \
      WHERE u.account = ?1 AND u.peer = ?2 AND u.direction = 'in' \
        AND u.id > coalesce((SELECT read_up_to_id FROM chat_state \
@@ -51,6 +64,31 @@ impl Store {
                     })
                 })?
                 .collect()
+            })
+            .map_err(self.db.fail("listing chats"))
+    }
+
+    /// Every account's conversations, newest first, by account: one query
+    /// for a snapshot of all accounts.
+    pub fn all_chats(&self) -> Result<BTreeMap<String, Vec<ChatRow>>, StoreError> {
+        self.conn
+            .prepare_cached(ALL_CHATS)
+            .and_then(|mut stmt| {
+                let mut by_account: BTreeMap<String, Vec<ChatRow>> = BTreeMap::new();
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let last = from_row(row)?;
+                    let chat = ChatRow {
+                        peer: last.peer.clone(),
+                        unread: row.get(12)?,
+                        last,
+                    };
+                    by_account
+                        .entry(chat.last.account.clone())
+                        .or_default()
+                        .push(chat);
+                }
+                Ok(by_account)
             })
             .map_err(self.db.fail("listing chats"))
     }

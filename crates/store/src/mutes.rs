@@ -1,5 +1,7 @@
 //! Muted chats: which chats never notify, and until when.
 
+use std::collections::BTreeMap;
+
 use rusqlite::params;
 
 use crate::Store;
@@ -53,6 +55,25 @@ impl Store {
                     })
                 })?
                 .collect()
+            })
+            .map_err(self.db.fail("reading mutes"))
+    }
+
+    /// Every account's muted chats, by account and peer: one query for a
+    /// snapshot of all accounts.
+    pub fn all_mutes(&self) -> Result<BTreeMap<String, Vec<MuteRow>>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT account, peer, until_ms FROM mutes ORDER BY account, peer")
+            .and_then(|mut stmt| {
+                let mut by_account: BTreeMap<String, Vec<MuteRow>> = BTreeMap::new();
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    by_account.entry(row.get(0)?).or_default().push(MuteRow {
+                        peer: row.get(1)?,
+                        until_ms: row.get(2)?,
+                    });
+                }
+                Ok(by_account)
             })
             .map_err(self.db.fail("reading mutes"))
     }

@@ -128,16 +128,22 @@ impl Core {
         Ok(Response::Done)
     }
 
-    /// The account's muted chats, for a snapshot.
-    pub(super) fn mutes(&self, account: &str) -> Result<Vec<Mute>, ErrorBody> {
+    /// Every account's muted chats, by account, for a snapshot.
+    pub(super) fn all_mutes(&self) -> Result<BTreeMap<String, Vec<Mute>>, ErrorBody> {
         Ok(self
             .store
-            .mutes(account)
+            .all_mutes()
             .map_err(storage)?
             .into_iter()
-            .map(|row| Mute {
-                peer: row.peer,
-                until_ms: row.until_ms,
+            .map(|(account, rows)| {
+                let mutes = rows
+                    .into_iter()
+                    .map(|row| Mute {
+                        peer: row.peer,
+                        until_ms: row.until_ms,
+                    })
+                    .collect();
+                (account, mutes)
             })
             .collect())
     }

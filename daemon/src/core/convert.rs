@@ -79,12 +79,17 @@ pub(crate) fn delivery(d: store::Delivery) -> ipc::Delivery {
     }
 }
 
+/// Groups sorted and without duplicates, as the store reads them back, so
+/// the roster kept in memory equals what a restart reads from the store.
 pub(crate) fn roster_item(item: &wimsy_session::RosterItem) -> store::RosterItem {
+    let mut groups = item.groups.clone();
+    groups.sort_unstable();
+    groups.dedup();
     store::RosterItem {
         jid: item.jid.clone(),
         name: item.name.clone(),
         subscription: item.subscription.clone(),
-        groups: item.groups.clone(),
+        groups,
     }
 }
 

@@ -6,6 +6,9 @@
 mod attention;
 #[cfg(test)]
 mod attention_tests;
+mod contacts;
+#[cfg(test)]
+mod contacts_tests;
 mod convert;
 #[cfg(test)]
 mod notification_tests;
@@ -37,6 +40,7 @@ use wimsy_store::Store;
 use crate::accounts::{AccountEntry, AccountStore};
 use crate::ipc_server::{ClientHandle, ClientId, CoreInput};
 use crate::secrets::Secrets;
+use contacts::ContactBook;
 use presence::PresenceBook;
 
 /// One account while the daemon runs.
@@ -46,6 +50,9 @@ pub(crate) struct AccountRuntime {
     /// Tells this session's events apart from a removed namesake's.
     pub(crate) generation: u64,
     pub(crate) status: ConnectionStatus,
+    /// The roster, loaded from the store when the session starts and
+    /// changed with it (`contacts.rs`).
+    pub(crate) contacts: ContactBook,
     pub(crate) presence: PresenceBook,
     /// The fingerprint of the certificate the server last offered and we
     /// refused, to compare with what the user then trusts.
@@ -194,11 +201,13 @@ impl Core {
                 .map(|pin| pin.bytes()),
             resource: None,
         };
-        let roster_ver = match self.store.roster(&entry.jid) {
-            Ok((ver, _)) => ver,
+        // Without a version the session fetches the whole roster at
+        // login, which fills the book again.
+        let (roster_ver, contacts) = match self.store.roster(&entry.jid) {
+            Ok((ver, items)) => (ver, ContactBook::from_items(items)),
             Err(e) => {
                 tracing::warn!(account = %entry.jid, "could not read the stored roster: {e}");
-                None
+                (None, ContactBook::default())
             }
         };
         let archive_position = match self.store.archive_position(&entry.jid) {
@@ -263,6 +272,7 @@ impl Core {
                 } else {
                     ConnectionStatus::new(wimsy_ipc::ConnectionState::Connecting, "connecting")
                 },
+                contacts,
                 presence: PresenceBook::default(),
                 offered_fingerprint: None,
                 subscription_requests: std::collections::BTreeSet::new(),

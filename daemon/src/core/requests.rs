@@ -327,17 +327,20 @@ impl Core {
         }
     }
 
+    /// From memory for a running account; a dormant one has no session,
+    /// so no presence and no book: its stored roster.
     fn contacts(&self, account: &str) -> Result<Vec<wimsy_ipc::Contact>, ErrorBody> {
-        let (_, roster) = self.store.roster(account).map_err(storage)?;
-        let runtime = self.accounts.get(account);
-        Ok(roster
+        let Some(runtime) = self.accounts.get(account) else {
+            let (_, roster) = self.store.roster(account).map_err(storage)?;
+            return Ok(roster
+                .iter()
+                .map(|item| convert::contact(item, wimsy_ipc::PresenceView::default()))
+                .collect());
+        };
+        Ok(runtime
+            .contacts
             .iter()
-            .map(|item| {
-                let presence = runtime
-                    .map(|r| r.presence.view(&item.jid))
-                    .unwrap_or_default();
-                convert::contact(item, presence)
-            })
+            .map(|item| convert::contact(item, runtime.presence.view(&item.jid)))
             .collect())
     }
 
@@ -353,9 +356,13 @@ impl Core {
                     .iter()
                     .map(|(jid, dormant)| (jid, dormant_status(dormant))),
             );
+        // One query each for every account's chats and mutes: a snapshot's
+        // cost should not grow by a round of queries per account.
+        let mut chats = self.store.all_chats().map_err(storage)?;
+        let mut mutes = self.all_mutes()?;
         let mut accounts = Vec::new();
         for (jid, status) in statuses {
-            let chats = self.store.chats(jid).map_err(storage)?;
+            let chats = chats.remove(jid.as_str()).unwrap_or_default();
             accounts.push(AccountSnapshot {
                 jid: jid.clone(),
                 status,
@@ -374,7 +381,7 @@ impl Core {
                     .get(jid)
                     .map(|a| a.own_presence.clone())
                     .unwrap_or_default(),
-                mutes: self.mutes(jid)?,
+                mutes: mutes.remove(jid.as_str()).unwrap_or_default(),
             });
         }
         accounts.sort_by(|a, b| a.jid.cmp(&b.jid));

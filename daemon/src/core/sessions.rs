@@ -67,21 +67,34 @@ impl Core {
             SessionEvent::State(state) => self.on_state(&account, &state),
             SessionEvent::RosterReplaced { ver, items } => {
                 let items: Vec<_> = items.iter().map(convert::roster_item).collect();
-                let old = self
-                    .store
-                    .roster(&account)
-                    .map(|(_, old)| old)
-                    .unwrap_or_default();
+                // When storing fails the version is not stored either, so
+                // the next login fetches the whole roster again; the book
+                // follows the server, as frontends are told.
                 if let Err(e) = self.store.save_roster(&account, ver.as_deref(), &items) {
                     tracing::error!(%account, "could not store the roster: {e}");
                 }
-                for gone in old.iter().filter(|o| !items.iter().any(|n| n.jid == o.jid)) {
+                let Some(runtime) = self.accounts.get_mut(&account) else {
+                    return;
+                };
+                let old = runtime.contacts.replace(items.clone());
+                let gone: Vec<String> = old
+                    .keys()
+                    .filter(|jid| runtime.contacts.get(jid).is_none())
+                    .cloned()
+                    .collect();
+                let changed: Vec<_> = runtime
+                    .contacts
+                    .iter()
+                    .filter(|n| old.get(&n.jid) != Some(*n))
+                    .cloned()
+                    .collect();
+                for jid in gone {
                     self.publish(Event::ContactRemoved {
                         account: account.clone(),
-                        jid: gone.jid.clone(),
+                        jid,
                     });
                 }
-                for item in items.iter().filter(|n| !old.contains(n)) {
+                for item in &changed {
                     self.publish_contact(&account, item);
                 }
                 for item in &items {
@@ -106,6 +119,12 @@ impl Core {
                 {
                     tracing::error!(%account, "could not store a roster change: {e}");
                 }
+                // Applied even when storing failed, as frontends are told:
+                // the stored version did not move either, so the next login
+                // brings this change again.
+                if let Some(runtime) = self.accounts.get_mut(&account) {
+                    runtime.contacts.apply(&item);
+                }
                 if item.subscription == "remove" {
                     self.publish(Event::ContactRemoved {
                         account: account.clone(),
@@ -124,13 +143,8 @@ impl Core {
                     return;
                 };
                 let bare = runtime.presence.update(update);
-                let roster = self
-                    .store
-                    .roster(&account)
-                    .map(|(_, r)| r)
-                    .unwrap_or_default();
-                if let Some(item) = roster.iter().find(|i| i.jid == bare) {
-                    self.publish_contact(&account, item);
+                if let Some(item) = runtime.contacts.get(&bare).cloned() {
+                    self.publish_contact(&account, &item);
                 }
             }
             SessionEvent::Messages {
@@ -295,19 +309,18 @@ impl Core {
         } else {
             Vec::new()
         };
+        // In JID order, as the roster lists them.
+        let mut went: Vec<_> = was_online
+            .iter()
+            .filter_map(|jid| runtime.contacts.get(jid).cloned())
+            .collect();
+        went.sort_by(|a, b| a.jid.cmp(&b.jid));
         self.publish(Event::Connection {
             account: account.to_owned(),
             status,
         });
-        if !was_online.is_empty() {
-            let roster = self
-                .store
-                .roster(account)
-                .map(|(_, r)| r)
-                .unwrap_or_default();
-            for item in roster.iter().filter(|i| was_online.contains(&i.jid)) {
-                self.publish_contact(account, item);
-            }
+        for item in &went {
+            self.publish_contact(account, item);
         }
     }
 

@@ -65,7 +65,13 @@ impl Core {
         let Some(mut old) = self.accounts.remove(&jid) else {
             return Err(fail(ErrorCode::UnknownAccount, format!("no account {jid}")));
         };
-        let was_online = old.presence.clear();
+        let mut was_online: Vec<_> = old
+            .presence
+            .clear()
+            .iter()
+            .filter_map(|jid| old.contacts.get(jid).cloned())
+            .collect();
+        was_online.sort_by(|a, b| a.jid.cmp(&b.jid));
         let close = self.session_config.timeouts.close * 2;
         if tokio::time::timeout(close, old.session.shutdown())
             .await
@@ -81,11 +87,8 @@ impl Core {
             status,
         });
         // Contacts the old session saw online are unknown now.
-        if !was_online.is_empty() {
-            let roster = self.store.roster(&jid).map(|(_, r)| r).unwrap_or_default();
-            for item in roster.iter().filter(|i| was_online.contains(&i.jid)) {
-                self.publish_contact(&jid, item);
-            }
+        for item in &was_online {
+            self.publish_contact(&jid, item);
         }
         tracing::info!(account = %jid, "session restarted");
         Ok(Response::Done)

@@ -57,6 +57,17 @@ fn chats_are_newest_first_in_history_order() {
             row(JULIET, "j2", 1)
         ]
     );
+    // All accounts at once lists exactly what each account's own list does.
+    let all = store.all_chats().unwrap();
+    assert_eq!(
+        all.keys().map(String::as_str).collect::<Vec<_>>(),
+        [ME, "other@example.org"]
+    );
+    assert_eq!(all[ME], store.chats(ME).unwrap());
+    assert_eq!(
+        all["other@example.org"],
+        store.chats("other@example.org").unwrap()
+    );
 }
 
 #[test]

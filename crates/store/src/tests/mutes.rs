@@ -43,6 +43,13 @@ fn a_mute_is_kept_replaced_and_removed_and_survives_reopening() {
         store.mutes("other@example.org").unwrap(),
         vec![row("romeo@example.net", Some(5))]
     );
+    let all = store.all_mutes().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[ME], store.mutes(ME).unwrap());
+    assert_eq!(
+        all["other@example.org"],
+        store.mutes("other@example.org").unwrap()
+    );
 }
 
 #[test]

@@ -227,19 +227,19 @@ impl Expected<'_> {
 }
 
 /// One attach by hand.
-struct Raw {
+pub(super) struct Raw {
     /// Connect → the snapshot's last byte read.
-    received: Duration,
+    pub(super) received: Duration,
     /// Decoding it afterwards.
-    decode: Duration,
-    frame_bytes: usize,
-    snapshot: Snapshot,
+    pub(super) decode: Duration,
+    pub(super) frame_bytes: usize,
+    pub(super) snapshot: Snapshot,
 }
 
 /// A fresh connection, `hello` and `subscribe` written as ready-made
 /// frames, each sent when the answer before it is in (as
 /// `wimsy_ipc::Client` does); the clock stops at the snapshot's last byte.
-async fn attach_raw(socket: &Path) -> Result<Raw> {
+pub(super) async fn attach_raw(socket: &Path) -> Result<Raw> {
     let hello = RawConn::hello(Role::Gui)?;
     let subscribe = encode_frame(&ClientFrame {
         id: 2,

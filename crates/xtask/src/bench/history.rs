@@ -65,7 +65,7 @@ fn repeats(ctx: &Ctx) -> usize {
 }
 
 /// A frontend's page size (the protocol's default).
-const PAGE: u32 = 50;
+pub(super) const PAGE: u32 = 50;
 /// The largest page the daemon gives, for finding the deep cursor quickly.
 const BIG_PAGE: usize = wimsy_ipc::MAX_HISTORY_PAGE as usize;
 
@@ -167,21 +167,21 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
 }
 
 /// One kind of page request and its timings.
-struct Probe<'a> {
+pub(super) struct Probe<'a> {
     what: &'static str,
     cursor: Option<String>,
     /// The origin-id the page must start with.
     first: &'a str,
     /// Request written → answer read, ms.
-    times: Vec<f64>,
+    pub(super) times: Vec<f64>,
     /// Decoding the answer here afterwards, ms.
-    decode: Vec<f64>,
+    pub(super) decode: Vec<f64>,
     /// The answer's size as a frame.
     frame_bytes: usize,
 }
 
 impl<'a> Probe<'a> {
-    fn new(what: &'static str, cursor: Option<String>, first: &'a str) -> Self {
+    pub(super) fn new(what: &'static str, cursor: Option<String>, first: &'a str) -> Self {
         Self {
             what,
             cursor,
@@ -194,7 +194,7 @@ impl<'a> Probe<'a> {
 
     /// One request (request id `id`), checked; its times are kept if
     /// `timed`.
-    async fn ask(
+    pub(super) async fn ask(
         &mut self,
         conn: &mut RawConn,
         account: &str,
@@ -256,7 +256,7 @@ impl<'a> Probe<'a> {
 
 /// Pages back from the newest message until `target` messages are newer
 /// than the cursor; the cursor and the number of pages.
-async fn deep_cursor(
+pub(super) async fn deep_cursor(
     client: &mut Client,
     account: &str,
     peer: &str,

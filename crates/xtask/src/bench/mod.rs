@@ -18,6 +18,7 @@ mod detect;
 mod fill;
 mod follow;
 mod harness;
+mod heavy;
 mod history;
 mod idle;
 mod latency;
@@ -57,13 +58,14 @@ pub(crate) const USAGE: &str =
   5 frontend attach, 6 recovery (dead connection, restart, cut, network
   back, outbox, archive catch-up), 7 how the cost grows with accounts and
   frontends, 8 the window (launch, scrolling, memory; on Xvfb), 9 the tray
-  (memory, registered with a real tray watcher). Prints a
+  (memory, registered with a real tray watcher), 10 a heavy user (1,000
+  contacts, 500 chats, 1,000,000 stored messages). Prints a
   Markdown table and writes docs/benchmarks.md.
 
   --quick        every scenario at a small size, in about two minutes;
                  writes target/bench/benchmarks-quick.md instead
   --out PATH     write the report to PATH
-  --only N,M     run only these scenarios (1-9); the report (only their
+  --only N,M     run only these scenarios (1-10); the report (only their
                  figures) goes to target/bench/benchmarks-partial.md
   --renderer R   what draws the window in scenario 8: tiny-skia (the
                  default build) or wgpu (builds wimsy again with its `wgpu`
@@ -73,7 +75,7 @@ pub(crate) const USAGE: &str =
                  build); figures are not representative";
 
 /// The scenarios by number.
-const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=9;
+const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=10;
 
 struct Args {
     quick: bool,
@@ -105,7 +107,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
                 for n in list.split(',') {
                     match n.trim().parse::<u32>() {
                         Ok(n) if SCENARIOS.contains(&n) => parsed.only.push(n),
-                        _ => bail!("--only takes scenario numbers 1 to 9, like `--only 3,4`"),
+                        _ => bail!("--only takes scenario numbers 1 to 10, like `--only 3,4`"),
                     }
                 }
             }
@@ -247,6 +249,7 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         (window::TITLE, window::METHOD),
         (window::CHOICE_TITLE, window::CHOICE),
         (tray::TITLE, tray::METHOD),
+        (heavy::TITLE, heavy::METHOD),
     ];
     let doc = Doc {
         quick: args.quick,
@@ -425,6 +428,9 @@ async fn scenarios(ctx: Ctx, only: Vec<u32>) -> (Vec<Row>, Vec<String>) {
     if wants(9) {
         out.step("9. the tray, idle memory", tray::idle_memory(&ctx), one)
             .await;
+    }
+    if wants(10) {
+        out.step("10. heavy user", heavy::run(&ctx), many).await;
     }
     if let Some(task) = idle {
         eprintln!("bench: waiting for 1. idle cost to finish");

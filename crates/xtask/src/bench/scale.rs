@@ -40,7 +40,9 @@ Then the attach time, 20 times: from just before `Client::connect` of a\n\
 fresh connection (role `gui`) until the answer to its `subscribe` (the\n\
 snapshot, checked to hold N accounts) has been read; that connection is\n\
 closed before the next. Its roster and chats are empty, so the snapshot\n\
-grows only by the N accounts' entries.\n\
+grows only by the N accounts' entries. The daemon builds it from memory\n\
+(each account's status, roster and presence) and two store queries for\n\
+all accounts together (chats with unread counts, mutes).\n\
 \n\
 **Frontends.** For N = 1, 10 and 100: a daemon with u0 connected and\n\
 caught up and one unsubscribed control connection (it sends the\n\
@@ -444,8 +446,8 @@ async fn attach_times(daemon: &Daemon, runs: usize, accounts: usize) -> Result<V
 }
 
 /// Memory readings of an idle daemon.
-struct Memory {
-    rss_mb: Vec<f64>,
+pub(super) struct Memory {
+    pub(super) rss_mb: Vec<f64>,
     anon_mb: Vec<f64>,
     last: ProcStats,
 }
@@ -459,7 +461,7 @@ impl Memory {
         median(&self.anon_mb).unwrap_or(f64::NAN)
     }
 
-    fn notes(&self) -> String {
+    pub(super) fn notes(&self) -> String {
         format!(
             "RssAnon {} MB, VmHWM {} MB, threads: {}",
             num(self.anon_median()),
@@ -475,7 +477,7 @@ fn mb(kib: u64) -> f64 {
 
 /// Leaves the daemon alone for `secs` seconds and reads it from `/proc`
 /// at the end of each.
-async fn idle_memory(daemon: &Daemon, secs: u32) -> Result<Memory> {
+pub(super) async fn idle_memory(daemon: &Daemon, secs: u32) -> Result<Memory> {
     let pid = daemon
         .pid()
         .with_context(|| format!("wimsyd ({}) is not running", daemon.name()))?;

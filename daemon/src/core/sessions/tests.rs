@@ -66,6 +66,7 @@ pub(in crate::core) fn fixture() -> Fixture {
             session,
             generation: 1,
             status: ConnectionStatus::new(ConnectionState::Connected, "connected"),
+            contacts: crate::core::contacts::ContactBook::default(),
             presence: PresenceBook::default(),
             offered_fingerprint: None,
             subscription_requests: std::collections::BTreeSet::new(),
