@@ -41,6 +41,33 @@ pub struct DaemonOptions {
     pub ipc: IpcLimits,
     /// Notification timing.
     pub notify: NotifyOptions,
+    /// What the daemon does while nobody looks.
+    pub idle: IdleOptions,
+}
+
+/// What the daemon does while nobody looks.
+#[derive(Debug, Clone, Copy)]
+pub struct IdleOptions {
+    /// How long after it started, or after a client left, it hands the
+    /// kernel back its program's pages.
+    pub release_pages_after: std::time::Duration,
+}
+
+impl Default for IdleOptions {
+    fn default() -> Self {
+        Self {
+            release_pages_after: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+impl IdleOptions {
+    /// A second, for tests.
+    pub fn tight() -> Self {
+        Self {
+            release_pages_after: std::time::Duration::from_secs(1),
+        }
+    }
 }
 
 /// How long notifications wait.
@@ -153,6 +180,7 @@ pub async fn run(
         &paths.data_dir,
     ));
     core.attention.reply_grace = options.notify.reply_grace;
+    core.idle = core::IdleRelease::new(options.idle.release_pages_after);
     for entry in entries {
         core.start_configured(entry).await;
     }

@@ -117,11 +117,17 @@ fn main() -> ExitCode {
     } else {
         wimsyd::NotifyOptions::default()
     };
+    let idle = if args.tight_timeouts {
+        wimsyd::IdleOptions::tight()
+    } else {
+        wimsyd::IdleOptions::default()
+    };
     let options = wimsyd::DaemonOptions {
         paths,
         session,
         ipc,
         notify,
+        idle,
     };
     // One thread: the daemon mostly waits, and one thread keeps its memory
     // and wakeups low.

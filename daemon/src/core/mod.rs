@@ -10,6 +10,8 @@ mod contacts;
 #[cfg(test)]
 mod contacts_tests;
 mod convert;
+mod idle;
+pub(crate) use idle::IdleRelease;
 #[cfg(test)]
 mod notification_tests;
 mod notifications;
@@ -113,6 +115,8 @@ pub(crate) struct Core {
     /// Whether notifications can be shown, as the notification task last
     /// said.
     notifier_status: Option<wimsy_ipc::NotifierStatus>,
+    /// When the program's pages go back to the kernel (`idle.rs`).
+    pub(crate) idle: idle::IdleRelease,
 }
 
 /// Until `at`, or for ever.
@@ -170,6 +174,7 @@ impl Core {
             attention: attention::Attention::new(),
             gui_launcher: None,
             notifier_status: None,
+            idle: idle::IdleRelease::new(crate::IdleOptions::default().release_pages_after),
         }
     }
 
@@ -381,11 +386,14 @@ impl Core {
         tokio::pin!(shutdown);
         let mut reports = self.notifier.take_reports();
         self.rearm();
+        self.idle.arm(tokio::time::Instant::now());
         loop {
             let wake_at = self.attention.wake_at;
+            let release_at = self.idle.at;
             tokio::select! {
                 () = &mut shutdown => return Exit::Signal,
                 () = sleep_until(wake_at) => self.on_wake(),
+                () = sleep_until(release_at) => self.idle.fire(),
                 Some(report) = next_report(&mut reports) => self.on_notifier_report(report),
                 Some(input) = inputs.recv() => match input {
                     CoreInput::Request { client, id, request } => {
@@ -401,6 +409,7 @@ impl Core {
                     CoreInput::Gone(client) => {
                         self.subscribers.remove(&client);
                         self.record_view(client, view::View::default());
+                        self.idle.arm(tokio::time::Instant::now());
                     }
                 },
                 Some(tagged) = session_events.recv() => {

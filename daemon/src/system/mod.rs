@@ -5,6 +5,7 @@
 //! is no route).
 
 mod clock;
+pub(crate) mod code_pages;
 #[cfg(unix)]
 mod hangup;
 #[cfg(target_os = "linux")]
