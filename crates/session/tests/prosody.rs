@@ -27,6 +27,7 @@ async fn catch_up(
             SessionEvent::Messages {
                 messages,
                 archive_position,
+                ..
             } => batches.push((messages, archive_position)),
             _ => return batches,
         }

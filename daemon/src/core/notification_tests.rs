@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use wimsy_ipc::{ChatRef, Request, SettingValue};
-use wimsy_session::{ArchiveStep, BareJid, MessageDirection, ReceivedMessage, SessionEvent};
+use wimsy_session::{ArchiveStep, BareJid, Batch, MessageDirection, ReceivedMessage, SessionEvent};
 
 use super::sessions::tests::{Fixture, JULIET, ME, fixture};
 use crate::notify::{ChatKey, Content, Order, Preview};
@@ -45,6 +45,7 @@ impl Fixture {
         self.event(SessionEvent::Messages {
             messages: vec![received],
             archive_position: None,
+            batch: Batch(0),
         });
     }
 
@@ -61,6 +62,7 @@ impl Fixture {
                 from: from.map(str::to_owned),
                 to,
             }),
+            batch: Batch(0),
         });
     }
 
@@ -135,6 +137,7 @@ async fn a_focused_window_on_the_chat_and_carbons_of_our_own_messages_notify_not
     f.event(SessionEvent::Messages {
         messages: vec![carbon],
         archive_position: None,
+        batch: Batch(0),
     });
     // Writing there from another device: the notification goes, and the
     // chat stays quiet for the grace period.

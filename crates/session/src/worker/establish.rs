@@ -123,6 +123,8 @@ impl Worker {
                 let counters = StreamCounters {
                     handled: previous.handled,
                     sent: h,
+                    reported: previous.handled,
+                    ..StreamCounters::default()
                 };
                 let resume = Some((previous.id, previous.location));
                 let live = Live::new(
@@ -144,7 +146,8 @@ impl Worker {
                     self.resumable = Some(ResumeState {
                         id: id.clone(),
                         location: location.clone(),
-                        handled: counters.handled,
+                        // Not what we read: what the host stored.
+                        handled: counters.acknowledgeable(),
                     });
                 }
                 _ => self.forget_stream(),
