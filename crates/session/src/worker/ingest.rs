@@ -209,3 +209,29 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn h_stops_before_the_oldest_batch_not_confirmed_whatever_order_confirmations_come_in() {
+        let mut counters = StreamCounters {
+            handled: 10,
+            ..StreamCounters::default()
+        };
+        assert_eq!(counters.acknowledgeable(), 10, "nothing held: everything");
+        // A page held from stanza 4 on, live batches from 7 and from 9.
+        counters.holds.push_back((Batch(1), 3));
+        counters.holds.push_back((Batch(2), 6));
+        counters.holds.push_back((Batch(3), 8));
+        assert_eq!(counters.acknowledgeable(), 3);
+        // A later batch stored first moves nothing.
+        counters.holds.retain(|(b, _)| *b != Batch(2));
+        assert_eq!(counters.acknowledgeable(), 3);
+        counters.holds.retain(|(b, _)| *b != Batch(1));
+        assert_eq!(counters.acknowledgeable(), 8);
+        counters.holds.retain(|(b, _)| *b != Batch(3));
+        assert_eq!(counters.acknowledgeable(), 10);
+    }
+}
