@@ -204,6 +204,15 @@ pub struct SessionConfig {
     pub timeouts: Timeouts,
     /// Retry waits.
     pub backoff: Backoff,
+    /// The host confirms every [`SessionEvent::Messages`](crate::SessionEvent::Messages)
+    /// batch it stored ([`SessionHandle::stored`](crate::SessionHandle::stored)), and
+    /// the count of stanzas we tell the server we handled (XEP-0198 `h`,
+    /// in `<a/>` and when resuming) stops before the first message of the
+    /// oldest batch not confirmed. So a crash before storing loses nothing
+    /// the server was told we have: it keeps those stanzas and, when the
+    /// stream is resumed, sends them again. Off: counted when read (for a
+    /// host that keeps nothing).
+    pub confirm_stored: bool,
 }
 
 impl SessionConfig {
@@ -212,6 +221,7 @@ impl SessionConfig {
         Self {
             timeouts: Timeouts::tight(),
             backoff: Backoff::tight(),
+            confirm_stored: false,
         }
     }
 }

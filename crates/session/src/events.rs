@@ -196,6 +196,12 @@ pub struct ArchiveStep {
     pub to: String,
 }
 
+/// Names one [`SessionEvent::Messages`] event, for the host to confirm it
+/// stored with [`SessionHandle::stored`](crate::SessionHandle::stored).
+/// Unique within one session's life; the host passes it back as it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Batch(pub u64);
+
 /// A contact's presence change on one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceUpdate {
@@ -283,11 +289,18 @@ pub enum SessionEvent {
     /// Chat messages (incoming, or carbons of ones sent elsewhere): store
     /// them together and then, in the same transaction, move the archive
     /// position as `archive_position` says (when `Some`), so the position
-    /// never gets ahead of what is stored. One event per live message; a
-    /// catch-up reports each archive page as one event at the page's end
-    /// (possibly with no messages, when only the position moves).
+    /// never gets ahead of what is stored. Live messages that arrive
+    /// together (already readable from the stream, up to 500) come as one
+    /// event, ended early by anything else that arrives, so events keep
+    /// the stream's order; a catch-up reports each archive page as one
+    /// event at the page's end (possibly with no messages, when only the
+    /// position moves).
     ///
-    /// If the host cannot store them, it must call
+    /// Once they are stored, a host that set
+    /// [`SessionConfig::confirm_stored`](crate::SessionConfig::confirm_stored)
+    /// calls [`SessionHandle::stored`](crate::SessionHandle::stored) with
+    /// `batch`: until then the server is not told we have them. If the
+    /// host cannot store them, it must not confirm, and must call
     /// [`SessionHandle::rewind_archive`](crate::SessionHandle::rewind_archive)
     /// with the position it has, so the next catch-up fetches them again.
     Messages {
@@ -295,6 +308,8 @@ pub enum SessionEvent {
         messages: Vec<ReceivedMessage>,
         /// How the archive position moves once they are stored.
         archive_position: Option<ArchiveStep>,
+        /// Names this event for [`SessionHandle::stored`](crate::SessionHandle::stored).
+        batch: Batch,
     },
     /// Catching up from the archive began: the messages that follow,
     /// live ones included, arrive while the archive is being read (after a
@@ -408,6 +423,9 @@ pub enum Command {
     /// devices. Sent at once when online; else the newest per peer waits
     /// for the next login.
     MarkDisplayed(MarkDisplayed),
+    /// The host stored this [`SessionEvent::Messages`] batch: the count
+    /// of stanzas we report handled (XEP-0198) may now include it.
+    Stored(Batch),
     /// The host could not store what came with an archive step: the
     /// position is this one, and the next catch-up starts from it.
     RewindArchive(Option<String>),

@@ -23,9 +23,10 @@ mod worker;
 pub use config::{AccountConfig, Backoff, Password, ServerOverride, SessionConfig, Timeouts};
 pub use error::{FailureKind, LoginRefusal, SessionError};
 pub use events::{
-    ArchiveStep, Availability, Command, DeliveryStage, Displayed, MarkDisplayed, MessageDirection,
-    MessageRef, OutgoingMessage, OwnPresence, PresenceUpdate, ReceivedMessage, Reply, RequestError,
-    RosterEdit, RosterItem, SessionEvent, SessionState, Stored, SubscriptionKind,
+    ArchiveStep, Availability, Batch, Command, DeliveryStage, Displayed, MarkDisplayed,
+    MessageDirection, MessageRef, OutgoingMessage, OwnPresence, PresenceUpdate, ReceivedMessage,
+    Reply, RequestError, RosterEdit, RosterItem, SessionEvent, SessionState, Stored,
+    SubscriptionKind,
 };
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
@@ -119,6 +120,14 @@ impl SessionHandle {
             .map_err(|SessionGone| RequestError::SessionGone)?;
         // The worker drops the reply when the stream ends first.
         answer.await.unwrap_or(Err(RequestError::ConnectionLost))
+    }
+
+    /// The host stored (committed) a [`SessionEvent::Messages`] batch.
+    /// With [`SessionConfig::confirm_stored`], the stanzas it came in are
+    /// counted as handled (XEP-0198) only from now on; when the server has
+    /// asked meanwhile, it is told at once.
+    pub fn stored(&self, batch: Batch) -> Result<(), SessionGone> {
+        self.command(Command::Stored(batch))
     }
 
     /// The host could not store a [`SessionEvent::Messages`] batch: its

@@ -84,7 +84,7 @@ both_servers! {
         // would have come before it.
         let mut bodies = Vec::new();
         while bodies.last().map(String::as_str) != Some("message 3") {
-            bodies.push(live_message(&mut bob_events).await.body);
+            bodies.extend(live_messages(&mut bob_events).await.into_iter().map(|m| m.body));
         }
         assert_eq!(bodies, ["message 1", "message 2", "message 3"]);
     }

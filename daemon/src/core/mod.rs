@@ -226,7 +226,13 @@ impl Core {
             roster_ver,
             archive_position,
         };
-        let (session, mut events) = wimsy_session::spawn(account, self.session_config, stored);
+        // The core confirms every batch once committed (`sessions.rs`), so
+        // the server is never told we have what a crash would lose.
+        let config = SessionConfig {
+            confirm_stored: true,
+            ..self.session_config
+        };
+        let (session, mut events) = wimsy_session::spawn(account, config, stored);
         self.next_generation += 1;
         let generation = self.next_generation;
         let forward = self.session_events.clone();

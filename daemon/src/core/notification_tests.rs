@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use wimsy_ipc::{ChatRef, Request, SettingValue};
-use wimsy_session::{ArchiveStep, BareJid, MessageDirection, ReceivedMessage, SessionEvent};
+use wimsy_session::{ArchiveStep, BareJid, Batch, MessageDirection, ReceivedMessage, SessionEvent};
 
 use super::sessions::tests::{Fixture, JULIET, ME, fixture};
 use crate::notify::{ChatKey, Content, Order, Preview};
@@ -45,6 +45,7 @@ impl Fixture {
         self.event(SessionEvent::Messages {
             messages: vec![received],
             archive_position: None,
+            batch: Batch(0),
         });
     }
 
@@ -61,6 +62,7 @@ impl Fixture {
                 from: from.map(str::to_owned),
                 to,
             }),
+            batch: Batch(0),
         });
     }
 
@@ -106,6 +108,42 @@ async fn a_live_message_notifies_its_chat_counting_unread_until_the_chat_is_read
 }
 
 #[tokio::test]
+async fn a_batch_notifies_each_chat_once_with_its_newest_message_and_a_carbon_between_ends_a_run() {
+    let mut f = fixture();
+    let live = |peer: &str, body: &str| message(peer, body, MessageDirection::Incoming, false);
+    f.event(SessionEvent::Messages {
+        messages: vec![
+            live(JULIET, "j1"),
+            live(ROMEO, "r1"),
+            live(JULIET, "j2"),
+            live(ROMEO, "r2"),
+            live(JULIET, "j3"),
+        ],
+        archive_position: None,
+        batch: Batch(1),
+    });
+    assert_eq!(f.orders(), [full(JULIET, 3, "j3"), full(ROMEO, 2, "r2")]);
+
+    // Our reply from another device comes between two of Juliet's: the
+    // first is notified before it (and withdrawn by it), the second falls
+    // in the quiet spell after it. Unread counts are the chat's once the
+    // whole batch is stored.
+    f.event(SessionEvent::Messages {
+        messages: vec![
+            live(JULIET, "j4"),
+            message(JULIET, "mine", MessageDirection::SentElsewhere, false),
+            live(JULIET, "j5"),
+        ],
+        archive_position: None,
+        batch: Batch(2),
+    });
+    assert_eq!(
+        f.orders(),
+        [full(JULIET, 5, "j4"), Order::Close(chat(JULIET))]
+    );
+}
+
+#[tokio::test]
 async fn a_focused_window_on_the_chat_and_carbons_of_our_own_messages_notify_nothing() {
     let mut f = fixture();
     let view = |focused, peer: &str| Request::SetView {
@@ -135,6 +173,7 @@ async fn a_focused_window_on_the_chat_and_carbons_of_our_own_messages_notify_not
     f.event(SessionEvent::Messages {
         messages: vec![carbon],
         archive_position: None,
+        batch: Batch(0),
     });
     // Writing there from another device: the notification goes, and the
     // chat stays quiet for the grace period.

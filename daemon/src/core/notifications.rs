@@ -53,19 +53,30 @@ impl Core {
     }
 
     /// Notify for what a stored batch brought, or note it for the end of
-    /// the catch-up under way.
+    /// the catch-up under way. A chat's notification is replaced in place,
+    /// so a batch notifies each chat once, with its newest message (not
+    /// once per message, each reading the unread count and the roster):
+    /// only a carbon (our reply from elsewhere) in between ends a chat's
+    /// run, since the quiet spell it starts applies after it.
     pub(super) fn notify_stored(
         &mut self,
         account: &str,
         received: &[ReceivedMessage],
         inserted: &[Inserted],
     ) {
+        // Chats to notify, in the order of their first message, each with
+        // its newest.
+        let mut newest: Vec<(String, String)> = Vec::new();
         for (message, inserted) in received.iter().zip(inserted) {
             let Inserted::New(stored) = inserted else {
                 continue;
             };
             if message.direction == MessageDirection::SentElsewhere {
                 if !message.archived {
+                    if let Some(at) = newest.iter().position(|(peer, _)| *peer == stored.peer) {
+                        let (peer, body) = newest.remove(at);
+                        self.notify_chat(account, &peer, &body);
+                    }
                     self.replied_elsewhere(account, &stored.peer);
                 }
                 continue;
@@ -78,8 +89,14 @@ impl Core {
                 // The archive is only read in a catch-up; should its
                 // messages come outside one, they are still not news.
                 None if message.archived => {}
-                None => self.notify_chat(account, &stored.peer, &stored.body),
+                None => match newest.iter_mut().find(|(peer, _)| *peer == stored.peer) {
+                    Some((_, body)) => body.clone_from(&stored.body),
+                    None => newest.push((stored.peer.clone(), stored.body.clone())),
+                },
             }
+        }
+        for (peer, body) in newest {
+            self.notify_chat(account, &peer, &body);
         }
     }
 

@@ -5,8 +5,8 @@
 
 use wimsy_ipc::{Event, Request, ServerFrame, SettingValue, decode_frame};
 use wimsy_session::{
-    BareJid, Command, Displayed, MarkDisplayed, MessageDirection, MessageRef, ReceivedMessage,
-    SessionEvent,
+    BareJid, Batch, Command, Displayed, MarkDisplayed, MessageDirection, MessageRef,
+    ReceivedMessage, SessionEvent,
 };
 
 use super::sessions::tests::{Fixture, JULIET, ME, fixture};
@@ -28,6 +28,7 @@ fn from_juliet(body: &str, markable: bool) -> SessionEvent {
             archived: false,
         }],
         archive_position: None,
+        batch: Batch(0),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use wimsy_ipc::{ConnectionState, Event};
 use wimsy_session::{
-    ArchiveStep, DeliveryStage, MessageDirection, OutgoingMessage, ReceivedMessage, SessionEvent,
-    SessionHandle, SessionState,
+    ArchiveStep, Batch, DeliveryStage, MessageDirection, OutgoingMessage, ReceivedMessage,
+    SessionEvent, SessionHandle, SessionState,
 };
 use wimsy_store::{ArchiveMove, Delivery, Direction, Inserted, NewMessage, StoredMessage};
 
@@ -150,7 +150,8 @@ impl Core {
             SessionEvent::Messages {
                 messages,
                 archive_position,
-            } => self.on_messages(&account, &messages, archive_position.as_ref()),
+                batch,
+            } => self.on_messages(&account, &messages, archive_position.as_ref(), batch),
             SessionEvent::Displayed(displayed) => self.on_displayed(&account, &displayed),
             SessionEvent::Delivery { token, stage } => {
                 let written = stage == DeliveryStage::Sent;
@@ -183,17 +184,20 @@ impl Core {
     }
 
     /// Store a batch and the archive position it moves to in one
-    /// transaction, then announce what was new. When the batch or the
-    /// position cannot be stored, the session is told the stored position,
-    /// so its next catch-up fetches the batch again instead of skipping it.
+    /// transaction, confirm it to the session (which may then acknowledge
+    /// it to the server), then announce what was new. When the batch or
+    /// the position cannot be stored, it is not confirmed, and the session
+    /// is told the stored position, so its next catch-up fetches the batch
+    /// again instead of skipping it.
     fn on_messages(
         &mut self,
         account: &str,
         received: &[ReceivedMessage],
         step: Option<&ArchiveStep>,
+        batch: Batch,
     ) {
         let peers: Vec<String> = received.iter().map(|m| m.peer.to_string()).collect();
-        let batch: Vec<NewMessage<'_>> = received
+        let rows: Vec<NewMessage<'_>> = received
             .iter()
             .zip(&peers)
             .map(|(m, peer)| {
@@ -223,12 +227,12 @@ impl Core {
             from: s.from.as_deref(),
             to: &s.to,
         });
-        let stored = match self.store.insert_batch(&batch, archive) {
+        let stored = match self.store.insert_batch(&rows, archive) {
             Ok(stored) => stored,
             Err(e) => {
                 tracing::error!(
                     %account,
-                    messages = batch.len(),
+                    messages = rows.len(),
                     "could not store messages; they will be fetched again from the archive: {e}"
                 );
                 self.rewind_archive(account);
@@ -237,6 +241,17 @@ impl Core {
         };
         if let (Some(step), true) = (step, stored.position_moved) {
             tracing::debug!(%account, position = %step.to, "archive position stored");
+        }
+        tracing::debug!(
+            %account,
+            messages = rows.len(),
+            new = stored.inserted.iter().filter(|i| matches!(i, Inserted::New(_))).count(),
+            "messages stored together"
+        );
+        if let Some(runtime) = self.accounts.get(account)
+            && runtime.session.stored(batch).is_err()
+        {
+            tracing::debug!(%account, "the session has ended");
         }
         if !stored.position_moved {
             tracing::warn!(

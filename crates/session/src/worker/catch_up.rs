@@ -65,10 +65,7 @@ impl Worker {
             None if self.catch_up_due => None,
             None => message.stanza_id.clone().map(|to| self.step_to(to)),
         };
-        self.emit(SessionEvent::Messages {
-            messages: vec![message],
-            archive_position: step,
-        });
+        self.gather_live(live, message, step);
     }
 
     /// Hold one archive result of our catch-up for the end of its page.
@@ -78,14 +75,29 @@ impl Worker {
         queryid: Option<String>,
         message: ReceivedMessage,
     ) {
+        let ours = |c: &CatchUp| Some(&c.queryid) == queryid.as_ref();
+        if live
+            .catch_up
+            .as_ref()
+            .is_some_and(|c| ours(c) && c.batch.is_none())
+        {
+            // The page is reported at its end; it holds `h` from here.
+            let batch = self.open_batch(live);
+            if let Some(catch_up) = &mut live.catch_up {
+                catch_up.batch = Some(batch);
+            }
+        }
         match &mut live.catch_up {
-            Some(catch_up) if Some(&catch_up.queryid) == queryid.as_ref() => {
+            Some(catch_up) if ours(catch_up) => {
                 catch_up.fetched += 1;
                 if let Some(early) = catch_up.add_result(message) {
                     tracing::debug!("oversized archive page; reporting part of it early");
+                    let batch = catch_up.batch.take();
+                    let batch = batch.unwrap_or_else(|| self.next_batch());
                     self.emit(SessionEvent::Messages {
                         messages: early,
                         archive_position: None,
+                        batch,
                     });
                 }
             }
@@ -127,6 +139,7 @@ impl Worker {
                 page: Vec::new(),
                 live: Vec::new(),
                 rewinds: self.rewinds,
+                batch: None,
             });
             self.emit(SessionEvent::CatchUpStarted);
         }
@@ -145,14 +158,19 @@ impl Worker {
             return Ok(());
         };
         let mut messages = std::mem::take(&mut catch_up.page);
+        let batch = catch_up.batch.take();
         let rewound = catch_up.rewinds != self.rewinds;
         let Some((complete, last)) = mam::page_end(payload) else {
             tracing::warn!("the server's archive answer does not parse; catch-up stopped");
             live.catch_up = None;
-            if !messages.is_empty() {
+            if messages.is_empty() {
+                self.release(live, batch);
+            } else {
+                let batch = batch.unwrap_or_else(|| self.next_batch());
                 self.emit(SessionEvent::Messages {
                     messages,
                     archive_position: None,
+                    batch,
                 });
             }
             self.emit(SessionEvent::CatchUpStopped);
@@ -169,10 +187,14 @@ impl Worker {
             .filter(|l| !rewound && self.archive_position.as_ref() != Some(l))
             .map(|l| self.step_to(l));
         if !messages.is_empty() || step.is_some() {
+            let batch = batch.unwrap_or_else(|| self.next_batch());
             self.emit(SessionEvent::Messages {
                 messages,
                 archive_position: step,
+                batch,
             });
+        } else {
+            self.release(live, batch);
         }
         if done {
             let fetched = live.catch_up.take().map(|c| c.fetched).unwrap_or(0);
@@ -218,6 +240,7 @@ mod tests {
             page: Vec::new(),
             live: Vec::new(),
             rewinds: 0,
+            batch: None,
         }
     }
 

@@ -26,15 +26,22 @@ impl Worker {
             }
             let own = live.jid.to_bare();
             let now_ms = chrono::Utc::now().timestamp_millis();
-            return self
-                .on_stanza(live, inbound::classify(el, &own, now_ms))
-                .await;
+            let inbound = inbound::classify(el, &own, now_ms);
+            // Events keep the stream's order: the live messages before
+            // this stanza are reported before whatever it brings.
+            if !matches!(inbound, Inbound::Message(_)) {
+                self.report_gathered(live);
+            }
+            return self.on_stanza(live, inbound).await;
         }
+        self.report_gathered(live);
         if el.ns() == ns::SM {
             return match sm::Nonza::try_from(el) {
                 Ok(sm::Nonza::Req(_)) => {
-                    let handled = live.sm.as_ref().map(|c| c.handled).unwrap_or(0);
-                    self.write_nonza(live, &sm::A::new(handled)).await
+                    if let Some(counters) = &mut live.sm {
+                        counters.owed = true;
+                    }
+                    self.send_ack(live).await
                 }
                 Ok(sm::Nonza::Ack(ack)) => {
                     self.on_ack(ack.h);
@@ -185,7 +192,8 @@ impl Worker {
                 }
                 Some(IqPurpose::ArchivePage { after: None }) => {
                     tracing::warn!("the server refused archive catch-up: {reason}");
-                    live.catch_up = None;
+                    let batch = live.catch_up.take().and_then(|c| c.batch);
+                    self.release(live, batch);
                     self.emit(SessionEvent::CatchUpStopped);
                     self.flush_queue(live).await?;
                 }

@@ -137,6 +137,8 @@ impl Worker {
                 let counters = StreamCounters {
                     handled: previous.handled,
                     sent: h,
+                    reported: previous.handled,
+                    ..StreamCounters::default()
                 };
                 let resume = Some((previous.id, previous.location));
                 let live = Live::new(
@@ -158,7 +160,8 @@ impl Worker {
                     self.resumable = Some(ResumeState {
                         id: id.clone(),
                         location: location.clone(),
-                        handled: counters.handled,
+                        // Not what we read: what the host stored.
+                        handled: counters.acknowledgeable(),
                     });
                 }
                 _ => self.forget_stream(),

@@ -13,7 +13,7 @@ use crate::config::{AccountConfig, ServerOverride, SessionConfig};
 use crate::connect::Xml;
 use crate::error::SessionError;
 use crate::events::{
-    Command, OutgoingMessage, OwnPresence, Reply, RequestError, RosterEdit, SessionEvent,
+    Batch, Command, OutgoingMessage, OwnPresence, Reply, RequestError, RosterEdit, SessionEvent,
     SessionState, Stored, SubscriptionKind,
 };
 use crate::policy;
@@ -22,6 +22,7 @@ mod catch_up;
 mod dispatch;
 mod doubt;
 mod establish;
+mod ingest;
 mod markers;
 mod roster;
 mod serve;
@@ -114,6 +115,9 @@ struct CatchUp {
     /// `Worker::rewinds` when it started: a rewind since then means its
     /// pages must not move the position.
     rewinds: u32,
+    /// The batch `page` will be reported as, holding back the count we
+    /// acknowledge from its first result on (`ingest.rs`).
+    batch: Option<Batch>,
 }
 
 /// XEP-0198 counters of one stream.
@@ -123,6 +127,15 @@ struct StreamCounters {
     handled: u32,
     /// Stanzas sent since enable (what the server acknowledges).
     sent: u32,
+    /// Batches the host has not confirmed stored, oldest first, each with
+    /// the count of stanzas handled before its first message: what we
+    /// acknowledge stops there (`ingest.rs`).
+    holds: VecDeque<(Batch, u32)>,
+    /// The `h` of our last `<a/>`.
+    reported: u32,
+    /// The server asked (`<r/>`) and our answer did not cover everything
+    /// handled then: a confirmation that moves `h` is told at once.
+    owed: bool,
 }
 
 /// One live, bound stream.
@@ -148,6 +161,8 @@ struct Live {
     doubts: Option<doubt::Doubts>,
     /// The query for the archive's newest entry.
     tip: Option<tip::Tip>,
+    /// Live messages read together, reported as one batch.
+    gathered: ingest::Gathered,
 }
 
 /// A message written to a managed stream and not yet acknowledged.
@@ -192,6 +207,8 @@ enum Effect {
     Presence,
     /// The user read a chat: send what `Worker::displayed` holds.
     Displayed,
+    /// The host stored a batch: acknowledge it if the server is waiting.
+    Stored(Batch),
     /// A message was queued: write what the queue holds.
     Flush,
     /// The user's visibility changed (XEP-0352).
@@ -266,6 +283,8 @@ pub(crate) struct Worker {
     /// XEP-0490's until the server refuses them; `None` once it refused
     /// even fewer (it has no node for us), until the next fresh stream.
     read_node_options: Option<crate::markers::NodeOptions>,
+    /// The last [`Batch`] number given out.
+    batches: u64,
     state: SessionState,
 }
 
@@ -307,6 +326,7 @@ impl Worker {
             presence_unsent: false,
             displayed: std::collections::BTreeMap::new(),
             read_node_options: Some(crate::markers::NodeOptions::Full),
+            batches: 0,
             state: SessionState::Offline,
         }
     }
@@ -382,6 +402,7 @@ impl Worker {
                 self.displayed.insert(displayed.peer.clone(), displayed);
                 Effect::Displayed
             }
+            Command::Stored(batch) => Effect::Stored(batch),
             Command::RewindArchive(position) => {
                 self.rewind_archive(position);
                 Effect::Nothing
@@ -603,6 +624,9 @@ impl Worker {
                     | Effect::Csi
                     | Effect::Presence
                     | Effect::Displayed
+                    // Its stream is gone: what a resume reports comes
+                    // from the holds that stream ended with.
+                    | Effect::Stored(_)
                     | Effect::Nothing => {}
                 },
             }
@@ -640,6 +664,7 @@ impl Live {
             catch_up: None,
             doubts: None,
             tip: None,
+            gathered: ingest::Gathered::default(),
         }
     }
 

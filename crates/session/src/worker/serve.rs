@@ -35,9 +35,11 @@ impl Worker {
         });
         for el in early {
             if let Err(e) = self.on_element(live, el).await {
+                self.report_gathered(live);
                 return End::Lost(e);
             }
         }
+        self.report_gathered(live);
         let started = if resumed {
             self.after_resume(live).await
         } else {
@@ -56,38 +58,13 @@ impl Worker {
                     }
                 }
                 item = live.stream.next() => {
-                    let result = match item {
-                        Some(Ok(el)) => {
-                            // Only an answer ends a probe (`ack_answered`),
-                            // but while the server is still sending, it
-                            // has the probe time from its latest element:
-                            // a long page ahead of the answer is not a
-                            // dead stream, and what was on its way before
-                            // a freeze runs out.
-                            if live.probe_deadline.is_some() {
-                                live.probe_deadline = Some(
-                                    tokio::time::Instant::now() + self.config.timeouts.probe_answer,
-                                );
-                            }
-                            self.on_element(live, el).await
-                        }
-                        Some(Err(ReadError::SoftTimeout)) => match self.probe(live).await {
-                            Ok(()) => self.maybe_ask_tip(live, true).await,
-                            Err(e) => Err(e),
-                        },
-                        Some(Err(ReadError::ParseError(e))) => {
-                            tracing::debug!("skipping an element that does not parse: {e}");
-                            Ok(())
-                        }
-                        Some(Err(ReadError::HardError(e))) => Err(match e.kind() {
-                            std::io::ErrorKind::TimedOut => SessionError::Timeout {
-                                step: "waiting for the server to answer a probe",
-                                after: self.config.timeouts.probe_answer,
-                            },
-                            _ => SessionError::Io(e),
-                        }),
-                        Some(Err(ReadError::StreamFooterReceived)) | None => Err(SessionError::Closed),
-                    };
+                    let mut result = self.on_item(live, item).await;
+                    if result.is_ok() {
+                        result = self.read_ahead(live).await;
+                    }
+                    // What was read before a failure is reported too: it
+                    // was counted as handled.
+                    self.report_gathered(live);
                     if let Err(e) = result {
                         return End::Lost(e);
                     }
@@ -122,6 +99,7 @@ impl Worker {
                             Effect::Online(request) => self.on_online_request(live, request).await,
                             Effect::Presence => self.send_presence(live).await,
                             Effect::Displayed => self.send_displayed(live).await,
+                            Effect::Stored(batch) => self.on_stored(live, batch).await,
                             Effect::Nothing => Ok(()),
                             Effect::Stop(interrupt) => return self.close(live, interrupt).await,
                         };
@@ -155,7 +133,9 @@ impl Worker {
                     // The next fresh session catches up from the stored
                     // position again; nothing is skipped.
                     IqPurpose::ArchivePage { .. } => {
-                        live.catch_up = None;
+                        // Its results are dropped; the archive keeps them.
+                        let batch = live.catch_up.take().and_then(|c| c.batch);
+                        self.release(live, batch);
                         self.emit(SessionEvent::CatchUpStopped);
                         self.flush_queue(live).await?;
                     }
@@ -332,7 +312,11 @@ impl Worker {
                 let deadline = tokio::time::Instant::now() + self.config.timeouts.close;
                 while !self.unacked.is_empty() {
                     match tokio::time::timeout_at(deadline, live.stream.next()).await {
-                        Ok(Some(Ok(el))) => self.on_element(live, el).await?,
+                        Ok(Some(Ok(el))) => {
+                            let handled = self.on_element(live, el).await;
+                            self.report_gathered(live);
+                            handled?;
+                        }
                         Ok(Some(Err(ReadError::SoftTimeout | ReadError::ParseError(_)))) => {}
                         Ok(_) | Err(_) => break,
                     }

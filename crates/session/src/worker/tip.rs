@@ -113,9 +113,12 @@ impl Worker {
         let later = self.sent_since_position.saturating_sub(tip.covers);
         let step = self.step_to(last);
         self.sent_since_position = later;
+        // No stanza is held back for it, so its confirmation frees none.
+        let batch = self.next_batch();
         self.emit(SessionEvent::Messages {
             messages: Vec::new(),
             archive_position: Some(step),
+            batch,
         });
     }
 

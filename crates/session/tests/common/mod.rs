@@ -57,19 +57,20 @@ pub fn delivery(token: i64, stage: DeliveryStage) -> impl FnMut(&SessionEvent) -
     move |e| matches!(e, SessionEvent::Delivery { token: t, stage: s } if *t == token && *s == stage)
 }
 
-/// The next message that arrived live (a catch-up may report copies).
-pub async fn live_message(events: &mut UnboundedReceiver<SessionEvent>) -> ReceivedMessage {
+/// The live messages of the next event that has any (a catch-up may
+/// report copies; messages that arrive together come in one event).
+pub async fn live_messages(events: &mut UnboundedReceiver<SessionEvent>) -> Vec<ReceivedMessage> {
     loop {
-        let SessionEvent::Messages { mut messages, .. } = wait_for(events, |e| {
-            matches!(e, SessionEvent::Messages { messages, .. }
-                if messages.len() == 1 && !messages[0].archived)
+        let SessionEvent::Messages { messages, .. } = wait_for(events, |e| {
+            matches!(e, SessionEvent::Messages { messages, .. } if messages.iter().any(|m| !m.archived))
         })
         .await
         else {
             unreachable!()
         };
-        if let Some(m) = messages.pop() {
-            return m;
+        let live: Vec<_> = messages.into_iter().filter(|m| !m.archived).collect();
+        if !live.is_empty() {
+            return live;
         }
     }
 }

@@ -26,8 +26,10 @@ sends.\n\
 as fast as slixmpp can and waits until the server has processed them (a\n\
 ping behind them returns), so all N are waiting for the receiver; then the\n\
 receiver is continued (SIGCONT) and timed until it has them all: for\n\
-wimsyd, until a subscriber has seen N `message` events (each stored,\n\
-committed, before it is announced); for dave, until slixmpp's handler has\n\
+wimsyd, until a subscriber has seen N `message` events (what the session\n\
+reads together, up to 500 messages, is stored in one transaction and\n\
+announced after its commit; the server is told we have them, XEP-0198\n\
+`h`, only after that commit too); for dave, until slixmpp's handler has\n\
 run for all N. Peak memory is the process's VmHWM afterwards (for wimsyd\n\
 cumulative over the runs, one daemon throughout).\n\
 *From the archive*: a fresh pair of accounts per run (erin on the same\n\

@@ -281,9 +281,10 @@ const READING: &str = "\
   \"Wimsy adds\" can come out below zero in a run: both receivers are\n  \
   separate processes scheduled on two cores, and sub-millisecond\n  \
   differences are within that noise.\n\
-- **Burst ingest** commits each message on its own (WAL mode, one\n  \
-  transaction per message), for the same reason; the plain receiver\n  \
-  only parses. From the archive, both clients wait on the server's pages.\n\
+- **Burst ingest** stores what arrives together in one transaction (up\n  \
+  to 500 messages, WAL mode), committed before any of it is announced\n  \
+  and before the server is told we have it; the plain receiver only\n  \
+  parses. From the archive, both clients wait on the server's pages.\n\
 - **Detecting a dead connection is slow by design.** A frozen server (or a\n  \
   silently dropped network path) sends nothing and refuses nothing; the\n  \
   daemon only learns of it when a probe goes unanswered. With the default\n  \

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use wimsy_ipc::{ConnectionState, ConnectionStatus, Event, Role, ServerFrame, decode_frame};
 use wimsy_session::{
-    ArchiveStep, BareJid, Command, DeliveryStage, MessageDirection, ReceivedMessage, RosterItem,
-    SessionEvent, SessionHandle, SubscriptionKind,
+    ArchiveStep, BareJid, Batch, Command, DeliveryStage, MessageDirection, ReceivedMessage,
+    RosterItem, SessionEvent, SessionHandle, SubscriptionKind,
 };
 use wimsy_store::{Delivery, Direction, NewMessage, Store};
 
@@ -36,6 +36,11 @@ pub(in crate::core) struct Fixture {
     /// Stands in for the notification task's reports (clicks, status).
     #[allow(dead_code)]
     pub(in crate::core) reports: mpsc::UnboundedSender<crate::notify::Report>,
+    /// The last batch number `batch` gave.
+    batches: u64,
+    /// The batches the core confirmed stored to the session, read by
+    /// `rewinds`.
+    confirmed: Vec<Batch>,
 }
 
 pub(in crate::core) fn fixture() -> Fixture {
@@ -83,6 +88,8 @@ pub(in crate::core) fn fixture() -> Fixture {
         frames,
         notifications: task_end.orders,
         reports: task_end.reports,
+        batches: 0,
+        confirmed: Vec::new(),
     }
 }
 
@@ -95,15 +102,25 @@ impl Fixture {
         });
     }
 
-    fn batch(&mut self, bodies: &[&str], step: Option<(Option<&str>, &str)>) {
+    fn batch(&mut self, bodies: &[&str], step: Option<(Option<&str>, &str)>) -> Batch {
         let messages = bodies.iter().map(|b| archived(b)).collect();
+        self.batches += 1;
+        let batch = Batch(self.batches);
         self.event(SessionEvent::Messages {
             messages,
             archive_position: step.map(|(from, to)| ArchiveStep {
                 from: from.map(str::to_owned),
                 to: to.to_owned(),
             }),
+            batch,
         });
+        batch
+    }
+
+    /// The batches confirmed stored since the last call.
+    fn confirmed(&mut self) -> Vec<Batch> {
+        self.rewinds();
+        std::mem::take(&mut self.confirmed)
     }
 
     fn position(&self) -> Option<String> {
@@ -119,8 +136,10 @@ impl Fixture {
     fn rewinds(&mut self) -> Vec<Option<String>> {
         let mut rewinds = Vec::new();
         while let Ok(command) = self.commands.try_recv() {
-            if let Command::RewindArchive(position) = command {
-                rewinds.push(position);
+            match command {
+                Command::RewindArchive(position) => rewinds.push(position),
+                Command::Stored(batch) => self.confirmed.push(batch),
+                _ => {}
             }
         }
         rewinds
@@ -186,33 +205,42 @@ fn cure(path: &Path) {
 #[test]
 fn a_batch_that_cannot_be_stored_does_not_move_the_archive_position() {
     let mut f = fixture();
-    f.batch(&["s1", "s2"], Some((None, "s2")));
+    let first = f.batch(&["s1", "s2"], Some((None, "s2")));
     assert_eq!(f.position().as_deref(), Some("s2"));
     assert_eq!(f.announced(), ["s1", "s2"]);
     assert!(f.rewinds().is_empty());
+    assert_eq!(
+        f.confirmed(),
+        [first],
+        "stored, so confirmed to the session"
+    );
 
     // The next page fails half-way: nothing of it is stored or announced,
-    // the position stays, and the session is told where it is.
+    // the position stays, the session is told where it is, and it is not
+    // confirmed (the server is not told we have it).
     poison(&f.path, "s4");
     f.batch(&["s3", "s4"], Some((Some("s2"), "s4")));
     assert_eq!(f.position().as_deref(), Some("s2"));
     assert_eq!(f.stored_bodies(), ["s1", "s2"]);
     assert!(f.announced().is_empty());
     assert_eq!(f.rewinds(), [Some("s2".to_owned())]);
+    assert!(f.confirmed().is_empty());
 
     // A page the session sent before it heard of the rewind: stored, but
     // moving the position to s5 would skip s3 and s4.
-    f.batch(&["s5"], Some((Some("s4"), "s5")));
+    let stored = f.batch(&["s5"], Some((Some("s4"), "s5")));
     assert_eq!(f.position().as_deref(), Some("s2"));
     assert_eq!(f.announced(), ["s5"]);
     assert_eq!(f.rewinds(), [Some("s2".to_owned())]);
+    assert_eq!(f.confirmed(), [stored]);
 
     // The next catch-up starts from s2 and fetches them again.
     cure(&f.path);
-    f.batch(&["s3", "s4", "s5"], Some((Some("s2"), "s5")));
+    let again = f.batch(&["s3", "s4", "s5"], Some((Some("s2"), "s5")));
     assert_eq!(f.position().as_deref(), Some("s5"));
     assert_eq!(f.announced(), ["s3", "s4"]);
     assert!(f.rewinds().is_empty());
+    assert_eq!(f.confirmed(), [again]);
     assert_eq!(f.stored_bodies(), ["s1", "s2", "s3", "s4", "s5"]);
 }
 
@@ -230,6 +258,7 @@ fn a_live_message_that_cannot_be_stored_does_not_move_the_archive_position() {
             from: Some("s1".into()),
             to: "s2".into(),
         }),
+        batch: Batch(0),
     });
     assert_eq!(f.position().as_deref(), Some("s1"));
     assert_eq!(f.rewinds(), [Some("s1".to_owned())]);
