@@ -2,7 +2,7 @@
 //! Commands and stream input are drained by one `select!`; every retry wait
 //! comes from [`crate::policy`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, oneshot};
 use xmpp_parsers::jid::FullJid;
 
 use crate::config::{AccountConfig, ServerOverride, SessionConfig};
-use crate::connect::Xml;
 use crate::error::SessionError;
 use crate::events::{
     Batch, Command, OutgoingMessage, OwnPresence, Reply, RequestError, RosterEdit, SessionEvent,
@@ -26,9 +25,11 @@ mod ingest;
 mod markers;
 mod roster;
 mod serve;
+mod stream;
 mod tip;
 
 use establish::connect_once;
+use stream::{CatchUp, IqPurpose, Live, StreamCounters, Unacked};
 
 /// Why the worker stopped what it was doing.
 enum Interrupt {
@@ -53,129 +54,6 @@ struct ResumeState {
 enum End {
     Interrupted(Interrupt),
     Lost(SessionError),
-}
-
-#[derive(Debug)]
-enum IqPurpose {
-    RosterGet,
-    /// A roster set or remove the host waits on.
-    RosterSet(Reply),
-    CarbonsEnable,
-    Ping,
-    /// A page of archive catch-up; `after` is where it started.
-    ArchivePage {
-        after: Option<String>,
-    },
-    /// A page of the archive search for messages in doubt to `peer`.
-    DoubtPage {
-        peer: xmpp_parsers::jid::BareJid,
-        start_ms: i64,
-    },
-    /// A chat's "read up to" published to our synchronization node, with
-    /// what it published, to try once more with fewer options.
-    ReadPublish {
-        read: crate::events::MarkDisplayed,
-        options: crate::markers::NodeOptions,
-    },
-    /// Our synchronization node's items, after a catch-up that fetched
-    /// this many messages: it is reported done once they are.
-    ReadFetch {
-        fetched: u32,
-    },
-    /// The archive's newest entry (`tip.rs`).
-    ArchiveTip,
-}
-
-impl IqPurpose {
-    /// For logs.
-    fn name(&self) -> &'static str {
-        match self {
-            Self::RosterGet => "roster fetch",
-            Self::RosterSet(_) => "roster change",
-            Self::CarbonsEnable => "carbons",
-            Self::Ping => "ping",
-            Self::ArchivePage { .. } => "archive page",
-            Self::DoubtPage { .. } => "archive search",
-            Self::ReadPublish { .. } => "read state publish",
-            Self::ReadFetch { .. } => "read state fetch",
-            Self::ArchiveTip => "archive's newest entry",
-        }
-    }
-}
-
-/// An archive catch-up under way (see `catch_up.rs`).
-#[derive(Debug)]
-struct CatchUp {
-    queryid: String,
-    fetched: u32,
-    /// The current page's results, reported together at its end.
-    page: Vec<crate::events::ReceivedMessage>,
-    /// Messages that arrived live meanwhile and that no page returned yet.
-    live: Vec<crate::events::ReceivedMessage>,
-    /// `Worker::rewinds` when it started: a rewind since then means its
-    /// pages must not move the position.
-    rewinds: u32,
-    /// The batch `page` will be reported as, holding back the count we
-    /// acknowledge from its first result on (`ingest.rs`).
-    batch: Option<Batch>,
-}
-
-/// XEP-0198 counters of one stream.
-#[derive(Debug, Default)]
-struct StreamCounters {
-    /// Stanzas received since enable (what we acknowledge).
-    handled: u32,
-    /// Stanzas sent since enable (what the server acknowledges).
-    sent: u32,
-    /// Batches the host has not confirmed stored, oldest first, each with
-    /// the count of stanzas handled before its first message: what we
-    /// acknowledge stops there (`ingest.rs`).
-    holds: VecDeque<(Batch, u32)>,
-    /// The `h` of our last `<a/>`.
-    reported: u32,
-    /// The server asked (`<r/>`) and our answer did not cover everything
-    /// handled then: a confirmation that moves `h` is told at once.
-    owed: bool,
-}
-
-/// One live, bound stream.
-struct Live {
-    stream: Xml,
-    jid: FullJid,
-    /// `None` when the server has no stream management.
-    sm: Option<StreamCounters>,
-    /// How to resume this stream if it breaks.
-    resume: Option<(String, Option<ServerOverride>)>,
-    csi: bool,
-    /// Requests we sent, with the time by which they must be answered.
-    pending_iqs: HashMap<String, (IqPurpose, tokio::time::Instant)>,
-    iq_timeout: Duration,
-    next_iq: u64,
-    /// A probe is out: the stream is dead if it is not answered by then.
-    /// Only an answer ends it: anything else may have been on its way
-    /// before the server stopped (its own presence echoed at login, a
-    /// roster push), and would hide a server that froze right after.
-    probe_deadline: Option<tokio::time::Instant>,
-    catch_up: Option<CatchUp>,
-    /// The archive search for messages in doubt; the queue waits for it.
-    doubts: Option<doubt::Doubts>,
-    /// The query for the archive's newest entry.
-    tip: Option<tip::Tip>,
-    /// Live messages read together, reported as one batch.
-    gathered: ingest::Gathered,
-}
-
-/// A message written to a managed stream and not yet acknowledged.
-#[derive(Debug)]
-struct Unacked {
-    /// Its stanza number on the stream (XEP-0198 counts from 0).
-    seq: u32,
-    /// When it was written, by our clock (ms since the epoch).
-    written_ms: i64,
-    /// The server bounced it: an ack later must not make it look
-    /// delivered.
-    bounced: bool,
-    message: OutgoingMessage,
 }
 
 /// A host request that needs a live stream, with its answer.
@@ -639,40 +517,5 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
-    }
-}
-
-impl Live {
-    fn new(
-        stream: Xml,
-        jid: FullJid,
-        sm: Option<StreamCounters>,
-        resume: Option<(String, Option<ServerOverride>)>,
-        csi: bool,
-        iq_timeout: Duration,
-    ) -> Self {
-        Self {
-            stream,
-            jid,
-            sm,
-            resume,
-            csi,
-            pending_iqs: HashMap::new(),
-            iq_timeout,
-            next_iq: 0,
-            probe_deadline: None,
-            catch_up: None,
-            doubts: None,
-            tip: None,
-            gathered: ingest::Gathered::default(),
-        }
-    }
-
-    fn iq_id(&mut self, purpose: IqPurpose) -> String {
-        self.next_iq += 1;
-        let id = format!("w{}", self.next_iq);
-        let deadline = tokio::time::Instant::now() + self.iq_timeout;
-        self.pending_iqs.insert(id.clone(), (purpose, deadline));
-        id
     }
 }
