@@ -5,6 +5,7 @@
 
 mod apt;
 mod bench;
+mod build;
 mod demo;
 mod deps;
 mod fuzz;
@@ -50,8 +51,8 @@ fn main() -> ExitCode {
         Some("package") => package::command(&args[1..]),
         Some("bench") => bench::run(&args[1..], bench::Build::First),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
-            None => fuzz::fuzz(fuzz::DEFAULT_SECONDS),
-            Some(Ok(seconds)) => fuzz::fuzz(seconds),
+            None => fuzz::fuzz(fuzz::DEFAULT_SECONDS, fuzz::Profile::Release),
+            Some(Ok(seconds)) => fuzz::fuzz(seconds, fuzz::Profile::Release),
             Some(Err(_)) => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -77,10 +78,20 @@ fn main() -> ExitCode {
 
 /// Run a command in the workspace root, failing if it fails.
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
+    run_with(program, args, &[])
+}
+
+/// [`run`] with variables added to its environment.
+pub(crate) fn run_with(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, std::ffi::OsString)],
+) -> Result<()> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let mut command = Command::new(program);
     command.args(args).current_dir(workspace_root());
     forget_cargo_run(&mut command);
+    command.envs(env.iter().map(|(name, value)| (name, value)));
     let status = command
         .status()
         .with_context(|| format!("could not start {program}"))?;
@@ -130,17 +141,6 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
         .map(std::path::Path::to_path_buf)
         .unwrap_or(manifest_dir)
 }
-
-/// The one build both quick-start commands make. `--tests` too: then the
-/// binaries get the same dependency features as `cargo test`
-/// (dev-dependencies add some, tokio's test-util among them) and `cargo
-/// test` compiles only what is left instead of rebuilding tokio, zbus, iced
-/// and our crates a second time. The demo builds the same, for the same
-/// reason: cargo picks dependency features by the packages a build names,
-/// so `-p wimsyd -p wimsyctl -p wimsy-gui` would compile tokio, iced and
-/// everything on them once more, differently, for each of the two commands
-/// (and for the quick-start test, which runs the demo).
-pub(crate) const BUILD: &[&str] = &["build", "--workspace", "--bins", "--tests"];
 
 pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
@@ -206,24 +206,10 @@ fn test() -> Result<()> {
         "the session crate's dependencies",
         deps::check_session,
     )?;
-    timed(&mut times, "clippy", || {
-        run(
-            &cargo,
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        )
-    })?;
-    // End-to-end tests start the real binaries, so build them first.
-    timed(&mut times, "build", || run(&cargo, BUILD))?;
-    timed(&mut times, "cargo test", || {
-        run(&cargo, &["test", "--workspace", "--no-fail-fast"])
-    })?;
+    // One build serves clippy and the tests (see build.rs); end-to-end
+    // tests start the real binaries, so it comes first.
+    timed(&mut times, "build, linted by clippy", build::build)?;
+    timed(&mut times, "cargo test", build::test)?;
     // The package from the debug binaries just built: no release build is
     // paid for here.
     timed(&mut times, "package check", || {
@@ -239,7 +225,9 @@ fn test() -> Result<()> {
             bench::Build::AlreadyDone,
         )
     })?;
-    timed(&mut times, "fuzz", || fuzz::fuzz(fuzz::IN_TEST_SECONDS))?;
+    timed(&mut times, "fuzz", || {
+        fuzz::fuzz(fuzz::IN_TEST_SECONDS, fuzz::Profile::Quick)
+    })?;
     eprintln!("xtask: all checks passed; where the time went (clock, CPU):");
     for step in &times {
         let cpu = step
