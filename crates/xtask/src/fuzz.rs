@@ -46,10 +46,11 @@ pub(crate) enum Profile {
     /// debug assertions on. The fuzz crate is a workspace of its own whose
     /// every crate is compiled with the fuzzer's instrumentation, so
     /// nothing of the debug build is shared: at no optimization that second
-    /// build of everything costs a fraction of a release one
-    /// (docs/testing.md has both). A short run looks at fewer inputs a
-    /// second, which it can afford: it is there to prove the targets still
-    /// build and run, and to try the seeds and what grows from them.
+    /// build of everything costs a fifth of a release one's CPU time, and
+    /// runs 50 to 100 times fewer inputs a second (docs/testing.md has
+    /// both). The suite's short runs are there to prove the targets still
+    /// build and run, and to try the seeds and what grows from them; the
+    /// search is `cargo xtask fuzz`'s.
     Quick,
     /// `cargo xtask fuzz`: optimized, for the long runs that look for bugs.
     Release,
