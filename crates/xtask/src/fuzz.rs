@@ -39,35 +39,64 @@ fn ensure_cargo_fuzz(cargo: &str) -> Result<()> {
     Ok(())
 }
 
-/// How every target is built: `cargo fuzz build` and `cargo fuzz run` must
-/// pass the same, or the run rebuilds.
-const BUILD_ARGS: &[&str] = &[
-    "--fuzz-dir",
-    "fuzz",
-    "--sanitizer",
-    "none",
-    // cargo-fuzz builds with one codegen unit by default, which makes the
-    // daemon's build take minutes longer than it saves.
-    "--codegen-units",
-    "16",
-];
+/// How the targets are built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profile {
+    /// `cargo xtask test`: fuzz/Cargo.toml's dev profile, `opt-level = 1`
+    /// with debug assertions on. The fuzz crate is a workspace of its own
+    /// whose every crate is compiled with the fuzzer's instrumentation, so
+    /// nothing of the debug build is shared: that second build of
+    /// everything costs half a release one's CPU time and runs about as
+    /// many inputs a second (unoptimized: a fifth, for 50 to 100 times
+    /// fewer; docs/testing.md has the figures). The long search is
+    /// `cargo xtask fuzz`'s.
+    Quick,
+    /// `cargo xtask fuzz`: optimized, for the long runs that look for bugs.
+    Release,
+}
+
+impl Profile {
+    /// What `cargo fuzz build` and `cargo fuzz run` are both told: they must
+    /// be told the same, or the run rebuilds.
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Profile::Quick => &["--fuzz-dir", "fuzz", "--sanitizer", "none", "--dev"],
+            Profile::Release => &[
+                "--fuzz-dir",
+                "fuzz",
+                "--sanitizer",
+                "none",
+                // cargo-fuzz builds with one codegen unit by default, which
+                // makes the daemon's build take minutes longer than it saves.
+                "--codegen-units",
+                "16",
+            ],
+        }
+    }
+}
 
 /// Fuzz every target for `seconds` each.
-pub(crate) fn fuzz(seconds: u64) -> Result<()> {
+pub(crate) fn fuzz(seconds: u64, profile: Profile) -> Result<()> {
     let cargo = cargo();
     ensure_cargo_fuzz(&cargo)?;
     // All targets in one build, so that their own crates compile side by
     // side (each `cargo fuzz run` would otherwise build its target alone).
     let mut build = vec!["fuzz", "build"];
-    build.extend_from_slice(BUILD_ARGS);
+    build.extend_from_slice(profile.args());
     run(&cargo, &build)?;
     for (target, seeds) in TARGETS {
-        fuzz_target(&cargo, target, seeds, seconds)?;
+        fuzz_target(&cargo, target, seeds, seconds, profile)?;
     }
     Ok(())
 }
 
-fn fuzz_target(cargo: &str, target: &str, seeds: &str, seconds: u64) -> Result<()> {
+fn fuzz_target(
+    cargo: &str,
+    target: &str,
+    seeds: &str,
+    seconds: u64,
+    profile: Profile,
+) -> Result<()> {
     let root = workspace_root();
     let corpus = root.join("fuzz/corpus").join(target);
     std::fs::create_dir_all(&corpus).with_context(|| format!("creating {}", corpus.display()))?;
@@ -78,7 +107,7 @@ fn fuzz_target(cargo: &str, target: &str, seeds: &str, seconds: u64) -> Result<(
     let max_time = format!("-max_total_time={seconds}");
     let timeout = format!("-timeout={HANG_SECONDS}");
     let mut args = vec!["fuzz", "run"];
-    args.extend_from_slice(BUILD_ARGS);
+    args.extend_from_slice(profile.args());
     args.extend_from_slice(&[
         target,
         &corpus_dir,

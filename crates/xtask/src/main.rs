@@ -5,6 +5,7 @@
 
 mod apt;
 mod bench;
+mod build;
 mod demo;
 mod deps;
 mod fuzz;
@@ -50,8 +51,8 @@ fn main() -> ExitCode {
         Some("package") => package::command(&args[1..]),
         Some("bench") => bench::run(&args[1..], bench::Build::First),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
-            None => fuzz::fuzz(fuzz::DEFAULT_SECONDS),
-            Some(Ok(seconds)) => fuzz::fuzz(seconds),
+            None => fuzz::fuzz(fuzz::DEFAULT_SECONDS, fuzz::Profile::Release),
+            Some(Ok(seconds)) => fuzz::fuzz(seconds, fuzz::Profile::Release),
             Some(Err(_)) => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -77,10 +78,20 @@ fn main() -> ExitCode {
 
 /// Run a command in the workspace root, failing if it fails.
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
+    run_with(program, args, &[])
+}
+
+/// [`run`] with variables added to its environment.
+pub(crate) fn run_with(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, std::ffi::OsString)],
+) -> Result<()> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let mut command = Command::new(program);
     command.args(args).current_dir(workspace_root());
     forget_cargo_run(&mut command);
+    command.envs(env.iter().map(|(name, value)| (name, value)));
     let status = command
         .status()
         .with_context(|| format!("could not start {program}"))?;
@@ -131,57 +142,103 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
         .unwrap_or(manifest_dir)
 }
 
-/// The one build both quick-start commands make. `--tests` too: then the
-/// binaries get the same dependency features as `cargo test`
-/// (dev-dependencies add some, tokio's test-util among them) and `cargo
-/// test` compiles only what is left instead of rebuilding tokio, zbus, iced
-/// and our crates a second time. The demo builds the same, for the same
-/// reason: cargo picks dependency features by the packages a build names,
-/// so `-p wimsyd -p wimsyctl -p wimsy-gui` would compile tokio, iced and
-/// everything on them once more, differently, for each of the two commands
-/// (and for the quick-start test, which runs the demo).
-pub(crate) const BUILD: &[&str] = &["build", "--workspace", "--bins", "--tests"];
-
 pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// How long one step of `cargo xtask test` took: on the clock, and in CPU
+/// time of the processes it ran (which stays put when other builds share
+/// the machine, where the clock does not).
+struct StepTime {
+    name: &'static str,
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+/// CPU seconds (user and system) of every child process this one has
+/// waited for, and of theirs: `cutime` and `cstime` in /proc/self/stat,
+/// in clock ticks (100 a second on Linux, whatever the kernel's HZ).
+fn children_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (in parentheses) may hold spaces: count from after it.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 16 and 17 of stat(5); the state (field 3) is the first here.
+    let cutime: f64 = fields.get(13)?.parse().ok()?;
+    let cstime: f64 = fields.get(14)?.parse().ok()?;
+    Some((cutime + cstime) / 100.0)
+}
+
+/// Run one step of `cargo xtask test`, noting how long it took, so that the
+/// run ends with where its time went (docs/testing.md keeps the figures).
+fn timed(
+    times: &mut Vec<StepTime>,
+    name: &'static str,
+    step: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let started = Instant::now();
+    let cpu_before = children_cpu_seconds();
+    let result = step();
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = children_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    match cpu {
+        Some(cpu) => eprintln!("xtask: {name}: {wall:.1} s ({cpu:.1} s of CPU)"),
+        None => eprintln!("xtask: {name}: {wall:.1} s"),
+    }
+    times.push(StepTime { name, wall, cpu });
+    result
+}
+
 fn test() -> Result<()> {
-    apt::ensure(apt::TEST_PACKAGES)?;
+    let started = Instant::now();
+    let mut times = Vec::new();
+    timed(&mut times, "system packages", || {
+        apt::ensure(apt::TEST_PACKAGES)
+    })?;
     let cargo = cargo();
-    run(&cargo, &["fmt", "--all", "--check"])?;
-    deps::check_session()?;
-    run(
-        &cargo,
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
+    timed(&mut times, "cargo fmt --check", || {
+        run(&cargo, &["fmt", "--all", "--check"])
+    })?;
+    timed(
+        &mut times,
+        "the session crate's dependencies",
+        deps::check_session,
     )?;
-    // End-to-end tests start the real binaries, so build them first.
-    run(&cargo, BUILD)?;
-    run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    // One build serves clippy and the tests (see build.rs); end-to-end
+    // tests start the real binaries, so it comes first.
+    timed(&mut times, "build, linted by clippy", build::build)?;
+    timed(&mut times, "cargo test", build::test)?;
     // The package from the debug binaries just built: no release build is
     // paid for here.
-    let started = Instant::now();
-    let deb = package::build(package::Profile::Debug)?;
-    package::check(&deb)?;
-    eprintln!(
-        "xtask: the package check took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    timed(&mut times, "package check", || {
+        let deb = package::build(package::Profile::Debug)?;
+        package::check(&deb)
+    })?;
     // Every benchmark scenario once, small, on the debug binaries just
     // built: the benchmark code cannot rot, and no release build is paid
     // for. Its figures are not looked at (target/bench/).
-    bench::run(
-        &["--quick".to_owned(), "--debug-build".to_owned()],
-        bench::Build::AlreadyDone,
-    )?;
-    fuzz::fuzz(fuzz::IN_TEST_SECONDS)?;
-    eprintln!("xtask: all checks passed");
+    timed(&mut times, "bench --quick", || {
+        bench::run(
+            &["--quick".to_owned(), "--debug-build".to_owned()],
+            bench::Build::AlreadyDone,
+        )
+    })?;
+    timed(&mut times, "fuzz", || {
+        fuzz::fuzz(fuzz::IN_TEST_SECONDS, fuzz::Profile::Quick)
+    })?;
+    eprintln!("xtask: all checks passed; where the time went (clock, CPU):");
+    for step in &times {
+        let cpu = step
+            .cpu
+            .map_or_else(String::new, |cpu| format!("{cpu:>7.1} s"));
+        eprintln!("xtask:   {:<34} {:>7.1} s {cpu}", step.name, step.wall);
+    }
+    eprintln!(
+        "xtask:   {:<34} {:>7.1} s",
+        "total",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -105,7 +105,13 @@ impl FreshClone {
                 command.env_remove(name);
             }
         }
+        // `cargo xtask test` builds with clippy as the compiler of our crates
+        // (crates/xtask/src/build.rs), and so does the demo, by itself: a
+        // terminal has neither variable, and with them `cargo xtask` would
+        // compile the xtask anew before the demo could start.
         for name in [
+            "RUSTC_WORKSPACE_WRAPPER",
+            "CLIPPY_ARGS",
             "WIMSY_SOCKET",
             "WIMSY_LOG",
             "WIMSY_TEST_HOOKS",
