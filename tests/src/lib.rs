@@ -389,3 +389,23 @@ pub fn wimsy_command(daemon: &Daemon, display: &str) -> wimsy_testkit::WimsyComm
     wimsy_testkit::WimsyCommand::new(bin_dir(), &daemon.socket, display)
         .env("WIMSY_CONFIG_DIR", daemon.config_dir())
 }
+
+/// The account `jid` / `password` on `server` for a bare session
+/// (`wimsy_session`, no daemon and no store) under `resource`: the peer
+/// that counts every copy the server delivers, or that sends as a test
+/// needs.
+pub fn bare_account<S: XmppServer + ?Sized>(
+    server: &S,
+    jid: &str,
+    password: &str,
+    resource: &str,
+) -> wimsy_session::AccountConfig {
+    wimsy_session::AccountConfig {
+        jid: wimsy_session::BareJid::new(jid).unwrap(),
+        password: wimsy_session::Password::new(password.to_owned()),
+        server: Some(wimsy_session::ServerOverride::parse(&server.server()).unwrap()),
+        ca_file: Some(server.ca_file().to_path_buf()),
+        pinned_sha256: None,
+        resource: Some(resource.into()),
+    }
+}

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use wimsy_ipc::{Client, Direction};
 use wimsy_session::{
-    AccountConfig, BareJid, DeliveryStage, Jid, OutgoingMessage, Password, ServerOverride,
-    SessionConfig, SessionEvent, SessionHandle, SessionState, Stored,
+    DeliveryStage, Jid, OutgoingMessage, SessionConfig, SessionEvent, SessionHandle, SessionState,
+    Stored,
 };
 use wimsy_testkit::{Account, ServerKind, XmppServer, both_servers};
 use wimsy_tests::*;
@@ -32,14 +32,7 @@ struct Sender {
 
 impl Sender {
     async fn start<S: XmppServer + ?Sized>(server: &S, account: &Account) -> Self {
-        let config = AccountConfig {
-            jid: BareJid::new(&account.jid).unwrap(),
-            password: Password::new(account.password.clone()),
-            server: Some(ServerOverride::parse(&server.server()).unwrap()),
-            ca_file: Some(server.ca_file().to_path_buf()),
-            pinned_sha256: None,
-            resource: Some("sender".into()),
-        };
+        let config = bare_account(server, &account.jid, &account.password, "sender");
         // A server taking thousands of messages at once, on 2 busy cores,
         // may take longer than the tight preset's 4 s to answer the ack
         // request behind them; that is not a dead stream.

@@ -12,8 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use wimsy_ipc::ChatMessage;
 use wimsy_session::{
-    AccountConfig, BareJid, Jid, OutgoingMessage, Password, ServerOverride, SessionConfig,
-    SessionEvent, SessionHandle, SessionState, Stored,
+    Jid, OutgoingMessage, SessionConfig, SessionEvent, SessionHandle, SessionState, Stored,
 };
 use wimsy_testkit::{Frames, Hook, Prosody, Screenshots, Wimsy, X11, Xvfb};
 use wimsy_tests::*;
@@ -162,14 +161,7 @@ struct Bob {
 impl Bob {
     fn start(prosody: &Prosody) -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let config = AccountConfig {
-            jid: BareJid::new(&prosody.jid("bob")).unwrap(),
-            password: Password::new("bob-pw".to_owned()),
-            server: Some(ServerOverride::parse(&prosody.server()).unwrap()),
-            ca_file: Some(prosody.ca_file().to_path_buf()),
-            pinned_sha256: None,
-            resource: Some("bare".into()),
-        };
+        let config = bare_account(prosody, &prosody.jid("bob"), "bob-pw", "bare");
         let (handle, events) = {
             let _runtime = runtime.enter();
             let (handle, events) =

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use wimsy_ipc::Direction;
 use wimsy_session::{
-    AccountConfig, BareJid, Jid, OutgoingMessage, Password, ServerOverride, SessionConfig,
-    SessionEvent, SessionHandle, SessionState, Stored,
+    Jid, OutgoingMessage, SessionConfig, SessionEvent, SessionHandle, SessionState, Stored,
 };
 use wimsy_testkit::{Account, XmppServer};
 use wimsy_tests::*;
@@ -33,14 +32,7 @@ fn rss_file_kb(pid: u32) -> u64 {
 
 /// `account` as a bare session, connected.
 async fn bare_session<S: XmppServer + ?Sized>(server: &S, account: &Account) -> SessionHandle {
-    let config = AccountConfig {
-        jid: BareJid::new(&account.jid).unwrap(),
-        password: Password::new(account.password.clone()),
-        server: Some(ServerOverride::parse(&server.server()).unwrap()),
-        ca_file: Some(server.ca_file().to_path_buf()),
-        pinned_sha256: None,
-        resource: Some("peer".into()),
-    };
+    let config = bare_account(server, &account.jid, &account.password, "peer");
     let (handle, mut events) =
         wimsy_session::spawn(config, SessionConfig::tight(), Stored::default());
     handle.connect().unwrap();

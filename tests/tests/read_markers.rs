@@ -20,9 +20,8 @@
 use tokio::sync::mpsc::UnboundedReceiver;
 use wimsy_ipc::{Client, Event, Request, Response, Role};
 use wimsy_session::{
-    AccountConfig, BareJid, Displayed, Jid, MarkDisplayed, MessageRef, OutgoingMessage, Password,
-    ReceivedMessage, ServerOverride, SessionConfig, SessionEvent, SessionHandle, SessionState,
-    Stored,
+    BareJid, Displayed, Jid, MarkDisplayed, MessageRef, OutgoingMessage, ReceivedMessage,
+    SessionConfig, SessionEvent, SessionHandle, SessionState, Stored,
 };
 use wimsy_testkit::{Account, Prosody, ServerKind, XmppServer, both_servers};
 use wimsy_tests::notify_bus::{Bus, BusDaemon, MockServer};
@@ -39,14 +38,7 @@ struct Bare {
 impl Bare {
     /// Connected, with its catch-up done.
     async fn start<S: XmppServer + ?Sized>(server: &S, account: &Account, resource: &str) -> Bare {
-        let config = AccountConfig {
-            jid: BareJid::new(&account.jid).unwrap(),
-            password: Password::new(account.password.clone()),
-            server: Some(ServerOverride::parse(&server.server()).unwrap()),
-            ca_file: Some(server.ca_file().to_path_buf()),
-            pinned_sha256: None,
-            resource: Some(resource.into()),
-        };
+        let config = bare_account(server, &account.jid, &account.password, resource);
         let (handle, events) =
             wimsy_session::spawn(config, SessionConfig::tight(), Stored::default());
         handle.connect().unwrap();

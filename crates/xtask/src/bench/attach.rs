@@ -94,7 +94,7 @@ pub(crate) async fn busy_account(ctx: &Ctx, name: &str) -> Result<BusyAccount> {
     .await?;
     let unread = unread.context("the store was not filled")?;
     let mut account = Account::on(daemon, &prosody, "alice").await?;
-    wait_for_roster(&mut account.client).await?;
+    wait_for_roster(&mut account.client, CONTACTS).await?;
     Ok(BusyAccount {
         account,
         chat_peers,
@@ -325,7 +325,7 @@ async fn wimsyctl_status(ctx: &Ctx, socket: &Path, account: &str) -> Result<Dura
 
 /// Polls `roster` until the daemon has the whole roster: it is fetched at
 /// login, and the catch-up the harness waits for does not wait for it.
-pub(super) async fn wait_for_roster(client: &mut Client) -> Result<()> {
+pub(super) async fn wait_for_roster(client: &mut Client, want: usize) -> Result<()> {
     let deadline = Instant::now() + STEP;
     loop {
         let answer = tokio::time::timeout(STEP, client.request(Request::Roster { account: None }))
@@ -336,11 +336,11 @@ pub(super) async fn wait_for_roster(client: &mut Client) -> Result<()> {
             Ok(other) => bail!("asking for the roster: unexpected answer {other:?}"),
             Err(e) => return Err(anyhow!(e)).context("asking for the roster"),
         };
-        if have == CONTACTS {
+        if have == want {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            bail!("the daemon has {have} contacts, not {CONTACTS}, {STEP:?} after login");
+            bail!("the daemon has {have} contacts, not {want}, {STEP:?} after login");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

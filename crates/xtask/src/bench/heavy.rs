@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
-use wimsy_ipc::{Client, Request, Response, Role, Snapshot};
+use anyhow::{Context, Result, bail};
+use wimsy_ipc::{Role, Snapshot};
 use wimsy_store::{Delivery, Direction, NewMessage, Store};
 
-use super::attach::attach_raw;
+use super::attach::{attach_raw, wait_for_roster};
 use super::fill::{Rng, STORE_FILE, store_bytes};
-use super::harness::{Account, Ctx, Daemon, STEP, blocking, ms, server};
+use super::harness::{Account, Ctx, Daemon, blocking, ms, server};
 use super::history::{PAGE, Probe, bench_build, deep_cursor, median_text};
 use super::peer::Peer;
 use super::preset::Preset;
@@ -292,30 +292,6 @@ impl Expected<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Polls `roster` until the daemon has `want` contacts: the roster is
-/// fetched at login, and the catch-up the harness waits for does not wait
-/// for it.
-async fn wait_for_roster(client: &mut Client, want: usize) -> Result<()> {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let answer = tokio::time::timeout(STEP, client.request(Request::Roster { account: None }))
-            .await
-            .context("asking for the roster: no answer")?;
-        let have = match answer {
-            Ok(Response::Roster { contacts, .. }) => contacts.len(),
-            Ok(other) => bail!("asking for the roster: unexpected answer {other:?}"),
-            Err(e) => return Err(anyhow!(e)).context("asking for the roster"),
-        };
-        if have == want {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            bail!("the daemon has {have} contacts, not {want}, {STEP:?} after login");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
