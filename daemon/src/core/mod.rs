@@ -117,6 +117,9 @@ pub(crate) struct Core {
     notifier_status: Option<wimsy_ipc::NotifierStatus>,
     /// When the program's pages go back to the kernel (`idle.rs`).
     pub(crate) idle: idle::IdleRelease,
+    /// Events published while a session event is handled, sent after it
+    /// a few at a time (`publish_held`); `None` outside one.
+    held_events: Option<Vec<Event>>,
 }
 
 /// Until `at`, or for ever.
@@ -174,6 +177,7 @@ impl Core {
             attention: attention::Attention::new(),
             gui_launcher: None,
             notifier_status: None,
+            held_events: None,
             idle: idle::IdleRelease::new(crate::IdleOptions::default().release_pages_after),
         }
     }
@@ -371,6 +375,10 @@ impl Core {
     /// Number the event and queue it for every subscriber; a subscriber
     /// whose queue is full is dropped (it gets a `lagged` error).
     pub(crate) fn publish(&mut self, event: Event) {
+        if let Some(held) = &mut self.held_events {
+            held.push(event);
+            return;
+        }
         self.seq += 1;
         let frame = ServerFrame::Event {
             seq: self.seq,
@@ -380,6 +388,22 @@ impl Core {
         let bytes = crate::ipc_server::encode_for_clients(&frame);
         self.subscribers
             .retain(|_, client| client.send_event(&bytes).is_ok());
+    }
+
+    /// Send what a session event produced, in order, letting the clients'
+    /// writers run after every few: a batch of hundreds of messages must
+    /// not fill the queue of a client that reads at full speed, which would
+    /// then be cut off as if it did not read. Nothing else is handled
+    /// meanwhile, so no answer or event comes between them.
+    async fn publish_held(&mut self, held: Vec<Event>) {
+        const BETWEEN_YIELDS: usize = 8;
+        for (i, event) in held.into_iter().enumerate() {
+            if i > 0 && i % BETWEEN_YIELDS == 0 {
+                tokio::task::yield_now().await;
+            }
+            self.publish(event);
+        }
+        tokio::task::yield_now().await;
     }
 
     pub(crate) async fn run(
@@ -419,11 +443,10 @@ impl Core {
                     }
                 },
                 Some(tagged) = session_events.recv() => {
+                    self.held_events = Some(Vec::new());
                     self.on_session_event(tagged);
-                    // A burst of stanzas must not starve the clients'
-                    // writers: one that reads at full speed would fill its
-                    // queue and be cut off as if it did not read.
-                    tokio::task::yield_now().await;
+                    let held = self.held_events.take().unwrap_or_default();
+                    self.publish_held(held).await;
                 }
                 Some(event) = system_events.recv() => match event {
                     crate::system::SystemEvent::Reload => self.reload().await,
