@@ -22,27 +22,25 @@ pub struct ChatRow {
 // chat_state.last_id saves scanning history for each chat's newest message;
 // unread counts walk the partial messages_incoming index from the marker
 // on, so their cost is the number of unread messages.
-pub(crate) const CHATS: &str = concat!(
-    "SELECT ",
-    message_columns!("m."),
-    ", (SELECT count(*) FROM messages AS u \
-        WHERE u.account = c.account AND u.peer = c.peer AND u.direction = 'in' \
-          AND u.id > c.read_up_to_id) \
-     FROM chat_state AS c JOIN messages AS m ON m.id = c.last_id \
-     WHERE c.account = ?1 \
-     ORDER BY m.seq DESC"
-);
+/// Each chat's newest message and unread count, then `$tail`.
+macro_rules! chats_query {
+    ($tail:literal) => {
+        concat!(
+            "SELECT ",
+            message_columns!("m."),
+            ", (SELECT count(*) FROM messages AS u \
+                WHERE u.account = c.account AND u.peer = c.peer AND u.direction = 'in' \
+                  AND u.id > c.read_up_to_id) \
+             FROM chat_state AS c JOIN messages AS m ON m.id = c.last_id ",
+            $tail
+        )
+    };
+}
+
+pub(crate) const CHATS: &str = chats_query!("WHERE c.account = ?1 ORDER BY m.seq DESC");
 
 /// [`CHATS`] for every account at once, by account.
-pub(crate) const ALL_CHATS: &str = concat!(
-    "SELECT ",
-    message_columns!("m."),
-    ", (SELECT count(*) FROM messages AS u \
-        WHERE u.account = c.account AND u.peer = c.peer AND u.direction = 'in' \
-          AND u.id > c.read_up_to_id) \
-     FROM chat_state AS c JOIN messages AS m ON m.id = c.last_id \
-     ORDER BY c.account, m.seq DESC"
-);
+pub(crate) const ALL_CHATS: &str = chats_query!("ORDER BY c.account, m.seq DESC");
 
 pub(crate) const UNREAD: &str = "SELECT count(*) FROM messages AS u \
      WHERE u.account = ?1 AND u.peer = ?2 AND u.direction = 'in' \
