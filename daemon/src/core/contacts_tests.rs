@@ -8,10 +8,9 @@ use wimsy_ipc::{ConnectionState, Contact, PresenceView};
 use wimsy_session::{Jid, PresenceUpdate, RosterItem, SessionEvent, SessionState};
 use wimsy_store::Store;
 
+use super::convert;
 use super::sessions::tests::{Fixture, ME, fixture};
-use super::{Core, convert};
 use crate::accounts::{AccountEntry, AccountStore};
-use crate::secrets::Secrets;
 
 fn item(jid: &str, name: Option<&str>, subscription: &str, groups: &[&str]) -> RosterItem {
     RosterItem {
@@ -198,18 +197,7 @@ async fn a_restarted_daemon_takes_the_roster_from_the_store() {
         f.core.set_online(ME, false);
     }
 
-    let store = Store::open(&path).unwrap();
-    let (session_events, _) = tokio::sync::mpsc::unbounded_channel();
-    let (notifier, _task_end) = crate::notify::Notifier::detached();
-    let mut core = Core::new(
-        store,
-        AccountStore::new(dir.path()),
-        Secrets::files_only(dir.path()),
-        crate::settings::Settings::load(dir.path()),
-        crate::SessionConfig::tight(),
-        session_events,
-        notifier,
-    );
+    let (mut core, _task_end) = super::sessions::tests::core_in(dir.path());
     let entry = AccountEntry {
         jid: ME.to_owned(),
         server: None,

@@ -43,21 +43,28 @@ pub(in crate::core) struct Fixture {
     confirmed: Vec<Batch>,
 }
 
-pub(in crate::core) fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("wimsy.sqlite3");
-    let store = Store::open(&path).unwrap();
+/// A core on the store and files in `dir`, with no account and no
+/// session; the notification task's other end is returned.
+pub(in crate::core) fn core_in(dir: &std::path::Path) -> (Core, crate::notify::TaskEnd) {
+    let store = Store::open(&dir.join("wimsy.sqlite3")).unwrap();
     let (session_events, _) = mpsc::unbounded_channel();
     let (notifier, task_end) = crate::notify::Notifier::detached();
-    let mut core = Core::new(
+    let core = Core::new(
         store,
-        AccountStore::new(dir.path()),
-        Secrets::files_only(dir.path()),
-        crate::settings::Settings::load(dir.path()),
+        AccountStore::new(dir),
+        Secrets::files_only(dir),
+        crate::settings::Settings::load(dir),
         crate::SessionConfig::tight(),
         session_events,
         notifier,
     );
+    (core, task_end)
+}
+
+pub(in crate::core) fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wimsy.sqlite3");
+    let (mut core, task_end) = core_in(dir.path());
     let (session, commands) = SessionHandle::detached();
     core.accounts.insert(
         ME.to_owned(),
