@@ -61,6 +61,12 @@ impl Daemon {
         Self::start_with(level, None, &[], &[])
     }
 
+    /// Like [`Self::start`], running the `wimsyd` and `wimsyctl` in `dir`
+    /// instead of the target directory's.
+    pub fn start_from(dir: &Path) -> Result<Self> {
+        Self::start_in_dir(dir.to_path_buf(), "debug", None, &[], &[])
+    }
+
     /// Like [`Self::start`], with extra `wimsyd` arguments.
     pub fn start_args(args: &[&str]) -> Result<Self> {
         Self::start_with("debug", None, args, &[])
@@ -89,7 +95,17 @@ impl Daemon {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        let builder = Wimsyd::builder(bin_dir())
+        Self::start_in_dir(bin_dir(), level, netns, args, env)
+    }
+
+    fn start_in_dir(
+        bin_dir: PathBuf,
+        level: &str,
+        netns: Option<&str>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        let builder = Wimsyd::builder(bin_dir)
             .log_level(level)
             .tight_timeouts(true)
             .netns(netns)
@@ -329,7 +345,17 @@ pub fn connected_daemon_with<S: XmppServer + ?Sized>(
     user: &str,
     password: &str,
 ) -> Daemon {
-    let daemon = Daemon::start().unwrap();
+    connect_account(Daemon::start().unwrap(), server, user, password)
+}
+
+/// `daemon` with the account `user` / `password` on `server` added, once
+/// it has connected.
+pub fn connect_account<S: XmppServer + ?Sized>(
+    daemon: Daemon,
+    server: &S,
+    user: &str,
+    password: &str,
+) -> Daemon {
     let out = daemon.add_account(server, user, password);
     assert!(
         out.status.success(),

@@ -4,7 +4,8 @@
 //!
 //! The kernel only drops pages no other process maps, so the peer here is a
 //! bare session in the test process, not a second daemon from the same
-//! binary.
+//! binary, and the daemon runs from a copy of the binary of its own: the
+//! suite runs other tests' daemons from target/debug at the same time.
 
 #![allow(clippy::unwrap_used)]
 
@@ -50,6 +51,17 @@ async fn bare_session<S: XmppServer + ?Sized>(server: &S, account: &Account) -> 
     handle
 }
 
+/// `wimsyd` and `wimsyctl` copied into a directory of their own (on the
+/// target directory's disk: a copy on tmpfs could not be paged out), so
+/// that no other process maps this daemon's program pages.
+fn private_binaries() -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for name in ["wimsyd", "wimsyctl"] {
+        std::fs::copy(bin(name), dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
 fn say(bob: &SessionHandle, to: &str, token: i64, body: &str) {
     bob.send(OutgoingMessage {
         token,
@@ -66,7 +78,13 @@ async fn an_idle_daemon_releases_its_program_pages_and_still_receives() {
     let server = wimsy_testkit::ServerKind::Prosody.shared().unwrap();
     let alice = server.new_account("alice").unwrap();
     let bob = server.new_account("bob").unwrap();
-    let daemon = connected_daemon(server, &alice.user);
+    let copy = private_binaries();
+    let daemon = connect_account(
+        Daemon::start_from(copy.path()).unwrap(),
+        server,
+        &alice.user,
+        &alice.password,
+    );
     let peer = bare_session(server, &bob).await;
     let pid = daemon.pid();
 

@@ -78,13 +78,3 @@ fn clippy_driver() -> Result<PathBuf> {
 pub(crate) fn build() -> Result<()> {
     run_with(&cargo(), BUILD, &lint_env()?)
 }
-
-/// Run every test on the build [`build`] made; the end-to-end tests start
-/// the binaries it left in target/debug.
-pub(crate) fn test() -> Result<()> {
-    run_with(
-        &cargo(),
-        &["test", "--workspace", "--no-fail-fast"],
-        &lint_env()?,
-    )
-}

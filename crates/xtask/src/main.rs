@@ -10,6 +10,7 @@ mod demo;
 mod deps;
 mod fuzz;
 mod package;
+mod runner;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -49,7 +50,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo::run(),
         Some("package") => package::command(&args[1..]),
-        Some("bench") => bench::run(&args[1..], bench::Build::First),
+        Some("bench") => bench::run(&args[1..]),
+        // The suite's own fuzzing job (runner.rs), not for people.
+        Some("fuzz") if args.get(1).map(String::as_str) == Some("--suite") => {
+            fuzz::fuzz(fuzz::IN_TEST_SECONDS, fuzz::Profile::Suite)
+        }
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(fuzz::DEFAULT_SECONDS, fuzz::Profile::Release),
             Some(Ok(seconds)) => fuzz::fuzz(seconds, fuzz::Profile::Release),
@@ -111,7 +116,7 @@ pub(crate) fn run_with(
 /// `CARGO_MANIFEST_DIR`), so the same build run from a shell, or from
 /// another copy of the repository, would find them changed and compile
 /// ring, rustls, tokio-xmpp and everything on them again.
-fn forget_cargo_run(command: &mut Command) {
+pub(crate) fn forget_cargo_run(command: &mut Command) {
     for (name, _) in std::env::vars_os() {
         let Some(name) = name.to_str() else { continue };
         let told = name.starts_with("CARGO_PKG_")
@@ -140,6 +145,13 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
         .nth(2)
         .map(std::path::Path::to_path_buf)
         .unwrap_or(manifest_dir)
+}
+
+/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the workspace) or
+/// `target/`.
+pub(crate) fn target_dir() -> std::path::PathBuf {
+    let root = workspace_root();
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
 
 pub(crate) fn cargo() -> String {
@@ -194,8 +206,12 @@ fn timed(
 fn test() -> Result<()> {
     let started = Instant::now();
     let mut times = Vec::new();
+    // All at once, before anything runs side by side: two jobs installing
+    // at the same time would find dpkg locked.
     timed(&mut times, "system packages", || {
-        apt::ensure(apt::TEST_PACKAGES)
+        apt::ensure(apt::TEST_PACKAGES)?;
+        apt::ensure(apt::PACKAGE_PACKAGES)?;
+        apt::ensure(apt::BENCH_PACKAGES)
     })?;
     let cargo = cargo();
     timed(&mut times, "cargo fmt --check", || {
@@ -209,25 +225,11 @@ fn test() -> Result<()> {
     // One build serves clippy and the tests (see build.rs); end-to-end
     // tests start the real binaries, so it comes first.
     timed(&mut times, "build, linted by clippy", build::build)?;
-    timed(&mut times, "cargo test", build::test)?;
-    // The package from the debug binaries just built: no release build is
-    // paid for here.
-    timed(&mut times, "package check", || {
-        let deb = package::build(package::Profile::Debug)?;
-        package::check(&deb)
-    })?;
-    // Every benchmark scenario once, small, on the debug binaries just
-    // built: the benchmark code cannot rot, and no release build is paid
-    // for. Its figures are not looked at (target/bench/).
-    timed(&mut times, "bench --quick", || {
-        bench::run(
-            &["--quick".to_owned(), "--debug-build".to_owned()],
-            bench::Build::AlreadyDone,
-        )
-    })?;
-    timed(&mut times, "fuzz", || {
-        fuzz::fuzz(fuzz::IN_TEST_SECONDS, fuzz::Profile::Quick)
-    })?;
+    timed(
+        &mut times,
+        "tests, package, bench, fuzz (side by side)",
+        side_by_side,
+    )?;
     eprintln!("xtask: all checks passed; where the time went (clock, CPU):");
     for step in &times {
         let cpu = step
@@ -241,4 +243,80 @@ fn test() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The jobs that take longest, slowest first, as measured side by side
+/// (docs/testing.md): the run ends no sooner than its longest job, so those
+/// start first and the short ones fill in around them.
+const SLOWEST: &[&str] = &[
+    // Not slow, but first: cargo's lock on the build directory lets one
+    // cargo run at a time, and the fuzz build is the other.
+    "doc tests",
+    "bench --quick",
+    "tests/tests/resilience",
+    "tests/tests/burst",
+    "fuzz",
+    "testkit/tests/ejabberd",
+    "session/tests/both_servers",
+    "package check",
+    "tests/tests/notifications",
+    "tests/tests/gui",
+    "tests/tests/exactly_once",
+    "tests/tests/roster",
+    "tests/tests/chat",
+    "tests/tests/quickstart",
+    "session/tests/ejabberd",
+    "tests/tests/read_markers",
+    "session/tests/acks",
+    "tests/tests/settings",
+    "tests/tests/archive_traffic",
+    "session/tests/roster",
+];
+
+/// How many jobs run at once, unless `WIMSY_TEST_JOBS` says: on two cores
+/// the test binaries mostly wait on servers and windows (docs/testing.md).
+const DEFAULT_PARALLEL: usize = 4;
+
+/// Everything that runs on the build, side by side (runner.rs says why):
+/// every test binary, the doc tests, the package check, the benchmarks'
+/// quick run (figures not looked at) and the fuzzing, each as its own
+/// process with its own log.
+fn side_by_side() -> Result<()> {
+    let root = workspace_root();
+    let cargo = cargo();
+    let lint = build::lint_env()?;
+    // The build has just replaced this very program with its linted twin
+    // (same sources): this process's own file is gone, that one is not.
+    let xtask = target_dir().join("debug/xtask");
+    // What `cargo run` tells an xtask, so that the jobs below find this
+    // copy of the repository (see `workspace_root`).
+    let xtask_dir = root.join("crates/xtask");
+    let own = |name: &str, args: &[&str]| {
+        runner::Job::new(name, &xtask, &root)
+            .args(args.iter().copied())
+            .env("CARGO_MANIFEST_DIR", xtask_dir.as_os_str())
+    };
+    let mut doc_tests =
+        runner::Job::new("doc tests", &cargo, &root).args(["test", "--workspace", "--doc"]);
+    for (name, value) in &lint {
+        doc_tests = doc_tests.env(name, value);
+    }
+    let mut jobs = vec![
+        doc_tests,
+        own("fuzz", &["fuzz", "--suite"]),
+        own(
+            "bench --quick",
+            &["bench", "--quick", "--debug-build", "--built"],
+        ),
+        own("package check", &["package", "--debug", "--check"]),
+    ];
+    jobs.extend(runner::test_binaries(&cargo, &root, &lint)?);
+    let jobs = runner::longest_first(jobs, SLOWEST);
+    let parallel = match std::env::var("WIMSY_TEST_JOBS") {
+        Ok(n) => n
+            .parse()
+            .with_context(|| format!("WIMSY_TEST_JOBS={n} is not a number of jobs"))?,
+        Err(_) => DEFAULT_PARALLEL,
+    };
+    runner::run(jobs, parallel, &root.join("target/test-logs"))
 }

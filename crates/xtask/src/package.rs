@@ -72,13 +72,6 @@ pub(crate) fn command(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| workspace_root().join(dir))
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
 /// Where the generated assets go: the path daemon/Cargo.toml names, so
 /// always under the workspace, whatever the target directory.
 fn assets_dir() -> PathBuf {
@@ -111,7 +104,7 @@ fn ensure_cargo_deb() -> Result<()> {
 /// which must be built; the path of the .deb.
 pub(crate) fn build(profile: Profile) -> Result<PathBuf> {
     ensure_cargo_deb()?;
-    let bin_dir = target_dir().join(match profile {
+    let bin_dir = crate::target_dir().join(match profile {
         Profile::Release => "release",
         Profile::Debug => "debug",
     });
@@ -154,7 +147,7 @@ pub(crate) fn build(profile: Profile) -> Result<PathBuf> {
         );
     }
 
-    let debian = target_dir().join("debian");
+    let debian = crate::target_dir().join("debian");
     let debian_arg = debian.to_string_lossy().into_owned();
     let mut args = vec!["deb", "-p", "wimsyd", "--no-build", "-o", &debian_arg];
     if profile == Profile::Debug {

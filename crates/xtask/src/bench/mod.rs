@@ -80,6 +80,7 @@ const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=10;
 struct Args {
     quick: bool,
     debug_build: bool,
+    built: bool,
     out: Option<PathBuf>,
     only: Vec<u32>,
     renderer: window::Renderer,
@@ -89,6 +90,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
     let mut parsed = Args {
         quick: false,
         debug_build: false,
+        built: false,
         out: None,
         only: Vec::new(),
         renderer: window::Renderer::default(),
@@ -98,6 +100,9 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
         match arg.as_str() {
             "--quick" => parsed.quick = true,
             "--debug-build" => parsed.debug_build = true,
+            // `cargo xtask test` has built them (not in the usage: for the
+            // suite's own job).
+            "--built" => parsed.built = true,
             "--out" => {
                 let path = it.next().context("--out needs a path")?;
                 parsed.out = Some(PathBuf::from(path));
@@ -122,18 +127,7 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
     Ok(Some(parsed))
 }
 
-/// Whether [`run`] builds the binaries it measures.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Build {
-    /// `cargo build` them first (what `cargo xtask bench` does).
-    First,
-    /// `cargo xtask test` has just built every binary in debug mode, with
-    /// the features its tests need: building `-p wimsyd -p wimsyctl` alone
-    /// would resolve features differently and recompile some 40 crates.
-    AlreadyDone,
-}
-
-pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
+pub(crate) fn run(raw_args: &[String]) -> Result<()> {
     let Some(args) = parse(raw_args)? else {
         println!("{USAGE}");
         return Ok(());
@@ -142,8 +136,7 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
     if args.renderer == window::Renderer::Wgpu {
         apt::ensure(apt::WGPU_PACKAGES)?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let target = crate::target_dir();
     // Only what the chosen scenarios run: the window's release build alone
     // takes minutes.
     let wants = |n: u32| args.only.is_empty() || args.only.contains(&n);
@@ -185,7 +178,10 @@ pub(crate) fn run(raw_args: &[String], build_step: Build) -> Result<()> {
         std::fs::copy(bin_dir.join("wimsy"), dir.join("wimsy"))
             .with_context(|| format!("copying wimsy into {}", dir.display()))?;
     }
-    if build_step == Build::First {
+    // `cargo xtask test` has just built every binary in debug mode, with the
+    // features its tests need: building `-p wimsyd -p wimsyctl` alone would
+    // resolve features differently and compile some 40 crates again.
+    if !args.built {
         crate::run(&cargo(), &build)?;
     }
     let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
