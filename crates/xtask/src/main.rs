@@ -20,13 +20,14 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz|package>
 
   test   install missing system packages, then run cargo fmt --check,
-         clippy with -D warnings, the check that the session crate's
-         dependencies (every target) hold nothing of IPC, desktops or
-         D-Bus, every test (with a real Prosody), the Debian package made
-         from the debug build (its files, dpkg -i into a throwaway root,
-         the man pages, the completions), every
-         benchmark once at a small size (debug build), and a one-minute
-         fuzz run
+         the check that the session crate's dependencies (every target)
+         hold nothing of IPC, desktops or D-Bus, and the debug build with
+         clippy's -D warnings; then, side by side (WIMSY_TEST_JOBS at a
+         time, default 4; logs in target/test-logs): every test (with
+         real Prosody and ejabberd), the Debian package made from the
+         debug build (its files, dpkg -i into a throwaway root, the man
+         pages, the completions), every benchmark once at a small size
+         (debug build), and 30 s of fuzzing per target
   demo   install missing system packages, start a local Prosody with two
          throwaway accounts on loopback, a wimsyd for each, bob saying hello
          to alice, and the window on alice's chat with bob (or `wimsyctl
