@@ -73,9 +73,15 @@ fn a_peer_running_as_another_user_is_closed_without_an_answer() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    wait_until(DEADLINE, "the daemon's socket", || socket.exists()).unwrap();
-
-    let mut stream = UnixStream::connect(&socket).unwrap();
+    // The socket's file appears when it is bound, a moment before it
+    // listens: a connection in between is refused.
+    let mut connected = None;
+    wait_until(DEADLINE, "the daemon's socket listening", || {
+        connected = UnixStream::connect(&socket).ok();
+        connected.is_some()
+    })
+    .unwrap();
+    let mut stream = connected.unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     let _ = stream.write_all(b"{\"id\":1,\"op\":\"hello\",\"protocol\":1,\"role\":\"cli\"}\n");
     let mut line = String::new();

@@ -22,10 +22,6 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
         why: "the other major XMPP server: the end-to-end scenarios that matter most run on it too",
     },
     Package {
-        name: "erlang-p1-sqlite3",
-        why: "ejabberd's SQLite driver: the test ejabberd keeps its message archive in SQLite, as installs that keep history use SQL",
-    },
-    Package {
         name: "openssl",
         why: "checks the test server's STARTTLS certificate",
     },

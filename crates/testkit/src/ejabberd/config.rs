@@ -112,18 +112,9 @@ impl Ejabberd {
              access_rules:\n  local:\n    allow: local\n  c2s:\n    allow: all\n\
              api_permissions:\n  \"console commands\":\n    from:\n      - ejabberd_ctl\n\
              \x20   who: all\n    what: \"*\"\n\
-             shaper_rules:\n  max_user_sessions: 1000\n  max_user_offline_messages: 10000\n\
-             \n\
-             # The message archive in SQLite (ejabberd creates the file and\n\
-             # its tables on start), as installs that keep history use SQL.\n\
-             # In mnesia (DETS on disk), a burst of 2,000 messages to one\n\
-             # user took 40 s of ejabberd's CPU, some 170 disk writes a\n\
-             # message, and more than 120 s beside other tests.\n\
-             sql_type: sqlite\n\
-             sql_database: {mam_db}\n",
+             shaper_rules:\n  max_user_sessions: 1000\n  max_user_offline_messages: 10000\n",
             pem = yaml_str(&p.server_pem),
             port = self.port,
-            mam_db = yaml_str(&p.spool.join("archive.db")),
         );
         if !self.disabled_mechanisms.is_empty() {
             c.push_str("disable_sasl_mechanisms:\n");
@@ -182,7 +173,7 @@ impl Ejabberd {
             ("mod_carboncopy", String::new()),
             ("mod_client_state", String::new()),
             ("mod_disco", String::new()),
-            ("mod_mam", "db_type: sql\ndefault: always".to_owned()),
+            ("mod_mam", "db_type: mnesia\ndefault: always".to_owned()),
             ("mod_offline", String::new()),
             ("mod_ping", String::new()),
             // mod_blocking needs it in 23.01.
