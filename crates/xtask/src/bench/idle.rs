@@ -18,7 +18,10 @@ use super::smaps;
 pub(crate) const TITLE: &str = "1. Idle cost";
 
 pub(crate) const METHOD: &str = "\
-One Prosody; alice for wimsyd, carol for Profanity (Debian's 0.13.1, in a\n\
+One Prosody; alice for wimsyd (run from a copy of the binary of its own,\n\
+as a person runs one wimsyd: the other scenarios' daemons, running from\n\
+the same build meanwhile, would keep the pages it releases while idle\n\
+resident), carol for Profanity (Debian's 0.13.1, in a\n\
 detached tmux pane with its own HOME, default settings, the test CA\n\
 trusted through `SSL_CERT_FILE`, so TLS is verified as wimsyd's is). Before\n\
 either logs in, a slixmpp peer gives each account the same 200-contact\n\
@@ -95,6 +98,21 @@ impl Series {
     }
 }
 
+/// `wimsyd` and `wimsyctl` copied into a directory of their own, under the
+/// target directory (on its disk: a copy on tmpfs could not be paged out).
+fn private_binaries(ctx: &Ctx) -> Result<tempfile::TempDir> {
+    let parent = ctx.bin_dir.parent().unwrap_or(&ctx.bin_dir);
+    let dir = tempfile::Builder::new()
+        .prefix("bench-idle-")
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a directory in {}", parent.display()))?;
+    for name in ["wimsyd", "wimsyctl"] {
+        std::fs::copy(ctx.bin_dir.join(name), dir.path().join(name))
+            .with_context(|| format!("copying {name} for scenario 1"))?;
+    }
+    Ok(dir)
+}
+
 pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let prosody = server(&["alice", "carol"])?;
     for user in ["alice", "carol"] {
@@ -103,6 +121,16 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         peer.quit().await?;
     }
 
+    // The daemon releases its program's pages while idle, and the kernel
+    // drops only pages no other process maps: the other scenarios' daemons,
+    // running meanwhile from the same binary, would keep them resident. A
+    // person runs one wimsyd, so this one runs from a copy of its own.
+    let own_copy = private_binaries(ctx)?;
+    let ctx = &Ctx {
+        bin_dir: own_copy.path().to_path_buf(),
+        wimsyctl: own_copy.path().join("wimsyctl"),
+        ..ctx.clone()
+    };
     let account = Account::start(ctx, &prosody, "alice", Preset::Default, None).await?;
     let Account {
         daemon,
