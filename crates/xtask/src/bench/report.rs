@@ -211,7 +211,7 @@ impl Doc<'_> {
         );
         s.push_str("## How to run\n\n```console\n");
         s.push_str(
-            "cargo xtask bench          # full: about 19 minutes after the build; rewrites this file\n\
+            "cargo xtask bench          # full: about 15 minutes after the build; rewrites this file\n\
              cargo xtask bench --quick  # every scenario at a small size, about two minutes;\n\
              \x20                          # writes target/bench/benchmarks-quick.md\n\
              cargo xtask bench --only 3,4  # some scenarios; target/bench/benchmarks-partial.md\n",
