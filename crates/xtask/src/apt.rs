@@ -6,13 +6,13 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// A package and why we need it.
-pub(crate) struct Package {
-    pub(crate) name: &'static str,
-    pub(crate) why: &'static str,
+pub struct Package {
+    pub name: &'static str,
+    pub why: &'static str,
 }
 
 /// What `cargo xtask test` needs.
-pub(crate) const TEST_PACKAGES: &[Package] = &[
+pub const TEST_PACKAGES: &[Package] = &[
     Package {
         name: "prosody",
         why: "the real XMPP server every end-to-end test runs against",
@@ -96,7 +96,7 @@ pub(crate) const TEST_PACKAGES: &[Package] = &[
 ];
 
 /// What `cargo xtask bench` needs.
-pub(crate) const BENCH_PACKAGES: &[Package] = &[
+pub const BENCH_PACKAGES: &[Package] = &[
     Package {
         name: "prosody",
         why: "the real XMPP server the benchmarks run against",
@@ -134,7 +134,7 @@ pub(crate) const BENCH_PACKAGES: &[Package] = &[
 /// What `cargo xtask bench --renderer wgpu` needs besides: wgpu loads
 /// OpenGL (EGL) or Vulkan at run time; without a GPU, Mesa draws with
 /// llvmpipe. The GL path is enough, so no Vulkan loader or lavapipe.
-pub(crate) const WGPU_PACKAGES: &[Package] = &[
+pub const WGPU_PACKAGES: &[Package] = &[
     Package {
         name: "libegl1",
         why: "the EGL loader wgpu's OpenGL backend opens",
@@ -150,7 +150,7 @@ pub(crate) const WGPU_PACKAGES: &[Package] = &[
 ];
 
 /// What `cargo xtask package` needs (and `--check`).
-pub(crate) const PACKAGE_PACKAGES: &[Package] = &[
+pub const PACKAGE_PACKAGES: &[Package] = &[
     Package {
         name: "librsvg2-bin",
         why: "rsvg-convert renders the SVG application icon at the PNG sizes the package installs",
@@ -174,7 +174,7 @@ pub(crate) const PACKAGE_PACKAGES: &[Package] = &[
 ];
 
 /// What `cargo xtask demo` needs.
-pub(crate) const DEMO_PACKAGES: &[Package] = &[Package {
+pub const DEMO_PACKAGES: &[Package] = &[Package {
     name: "prosody",
     why: "the local XMPP server the demo accounts live on",
 }];
@@ -188,7 +188,7 @@ fn installed(name: &str) -> bool {
 }
 
 /// Install whichever of `packages` is missing (with apt-get; root or sudo).
-pub(crate) fn ensure(packages: &[Package]) -> Result<()> {
+pub fn ensure(packages: &[Package]) -> Result<()> {
     let missing: Vec<&Package> = packages.iter().filter(|p| !installed(p.name)).collect();
     if missing.is_empty() {
         return Ok(());

@@ -40,7 +40,7 @@ const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 /// The variables that make cargo compile our crates with clippy-driver,
 /// denying every warning (rustc's and clippy's), as `cargo clippy --
 /// -D warnings` would.
-pub(crate) fn lint_env() -> Result<Vec<(&'static str, OsString)>> {
+pub fn lint_env() -> Result<Vec<(&'static str, OsString)>> {
     Ok(vec![
         ("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?.into_os_string()),
         ("CLIPPY_ARGS", CLIPPY_ARGS.into()),
@@ -75,6 +75,6 @@ fn clippy_driver() -> Result<PathBuf> {
 }
 
 /// Build everything, linting our crates as they compile.
-pub(crate) fn build() -> Result<()> {
+pub fn build() -> Result<()> {
     run_with(&cargo(), BUILD, &lint_env()?)
 }

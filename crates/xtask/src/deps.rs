@@ -81,9 +81,9 @@ pub(crate) fn check_session() -> Result<()> {
         "{p}",
     ];
     eprintln!("xtask: $ cargo {}", args.join(" "));
-    let out = Command::new(crate::cargo())
+    let out = Command::new(xtask::cargo())
         .args(args)
-        .current_dir(crate::workspace_root())
+        .current_dir(xtask::workspace_root())
         .output()
         .context("could not run cargo tree")?;
     if !out.status.success() {

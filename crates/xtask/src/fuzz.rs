@@ -12,7 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::{cargo, run, run_with, workspace_root};
+use xtask::{cargo, run, run_with, workspace_root};
 
 /// Seconds `cargo xtask test` spends on each target.
 pub(crate) const IN_TEST_SECONDS: u64 = 30;
@@ -120,7 +120,7 @@ const COVERAGE_FLAGS: &str = "--cfg fuzzing -Cpasses=sancov-module \
 /// `--examples` (the workspace has none) makes cargo count dev-dependencies
 /// as the tests' build did, and builds nothing more.
 fn build_in_suite(cargo: &str) -> Result<()> {
-    let wrapper = crate::target_dir().join("xtask/rustc-with-coverage");
+    let wrapper = xtask::target_dir().join("xtask/rustc-with-coverage");
     write_wrapper(&wrapper)?;
     let mut args = vec!["build", "--workspace", "--examples"];
     for (target, _) in TARGETS {
@@ -195,7 +195,7 @@ fn fuzz_target(
             std::fs::create_dir_all(&artifacts)
                 .with_context(|| format!("creating {}", artifacts.display()))?;
             let prefix = format!("-artifact_prefix={}/", artifacts.display());
-            let binary = crate::target_dir().join("debug").join(target);
+            let binary = xtask::target_dir().join("debug").join(target);
             let binary = binary.to_string_lossy();
             let mut args = vec![prefix.as_str(), &corpus_dir, &seeds_dir];
             args.extend(libfuzzer.iter().map(String::as_str));

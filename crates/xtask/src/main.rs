@@ -1,21 +1,20 @@
 //! `cargo xtask test` and `cargo xtask demo`: the two commands of the
 //! README's quick start; `cargo xtask bench`: the resilience figures in
 //! docs/benchmarks.md; `cargo xtask package`: the Debian package. All
-//! install the Debian packages they need first.
+//! install the Debian packages they need first. `demo` and `bench` build,
+//! then hand over to the devtools binary (crates/devtools, handover.rs).
 
-mod apt;
-mod bench;
-mod build;
-mod demo;
 mod deps;
 mod fuzz;
+mod handover;
 mod package;
 mod runner;
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use xtask::{apt, build, cargo, run, target_dir, workspace_root};
 
 const USAGE: &str = "usage: cargo xtask <test|demo|bench|fuzz|package>
 
@@ -49,9 +48,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        Some("demo") => demo::run(),
+        Some("demo") => handover::demo(),
         Some("package") => package::command(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
+        Some("bench") => handover::bench(&args[1..]),
         // The suite's own fuzzing job (runner.rs), not for people.
         Some("fuzz") if args.get(1).map(String::as_str) == Some("--suite") => {
             fuzz::fuzz(fuzz::IN_TEST_SECONDS, fuzz::Profile::Suite)
@@ -80,83 +79,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Run a command in the workspace root, failing if it fails.
-pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
-    run_with(program, args, &[])
-}
-
-/// [`run`] with variables added to its environment.
-pub(crate) fn run_with(
-    program: &str,
-    args: &[&str],
-    env: &[(&str, std::ffi::OsString)],
-) -> Result<()> {
-    eprintln!("xtask: $ {program} {}", args.join(" "));
-    let mut command = Command::new(program);
-    command.args(args).current_dir(workspace_root());
-    forget_cargo_run(&mut command);
-    command.envs(env.iter().map(|(name, value)| (name, value)));
-    let status = command
-        .status()
-        .with_context(|| format!("could not start {program}"))?;
-    if !status.success() {
-        bail!("`{program} {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
-/// The workspace `cargo xtask` was run in. `cargo run` tells the xtask's
-/// own directory at run time; the one it was compiled in is the fallback.
-/// They differ in a copy of the repository that reuses another's target
-/// directory (the quick-start test's clone): there the copy is meant.
-/// Keep out of `command` what `cargo run` told this xtask about itself
-/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). A cargo started with them
-/// records them as part of some builds (ring's build script reads
-/// `CARGO_MANIFEST_DIR`), so the same build run from a shell, or from
-/// another copy of the repository, would find them changed and compile
-/// ring, rustls, tokio-xmpp and everything on them again.
-pub(crate) fn forget_cargo_run(command: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        let Some(name) = name.to_str() else { continue };
-        let told = name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_BIN_")
-            || matches!(
-                name,
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_MANIFEST_LINKS"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-            );
-        if told {
-            command.env_remove(name);
-        }
-    }
-}
-
-pub(crate) fn workspace_root() -> std::path::PathBuf {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .filter(|dir| dir.join("Cargo.toml").is_file())
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest_dir
-        .ancestors()
-        .nth(2)
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or(manifest_dir)
-}
-
-/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the workspace) or
-/// `target/`.
-pub(crate) fn target_dir() -> std::path::PathBuf {
-    let root = workspace_root();
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
-}
-
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
 /// How long one step of `cargo xtask test` took: on the clock, and in CPU
@@ -289,11 +211,13 @@ fn side_by_side() -> Result<()> {
     // The build has just replaced this very program with its linted twin
     // (same sources): this process's own file is gone, that one is not.
     let xtask = target_dir().join("debug/xtask");
+    // The bench, from the same build (crates/devtools).
+    let devtools = target_dir().join("debug/devtools");
     // What `cargo run` tells an xtask, so that the jobs below find this
     // copy of the repository (see `workspace_root`).
     let xtask_dir = root.join("crates/xtask");
-    let own = |name: &str, args: &[&str]| {
-        runner::Job::new(name, &xtask, &root)
+    let own = |program: &std::path::Path, name: &str, args: &[&str]| {
+        runner::Job::new(name, program, &root)
             .args(args.iter().copied())
             .env("CARGO_MANIFEST_DIR", xtask_dir.as_os_str())
     };
@@ -304,12 +228,14 @@ fn side_by_side() -> Result<()> {
     }
     let mut jobs = vec![
         doc_tests,
-        own("fuzz", &["fuzz", "--suite"]),
+        own(&xtask, "fuzz", &["fuzz", "--suite"]),
+        // Named as the command people type (SLOWEST knows it so).
         own(
+            &devtools,
             "bench --quick",
             &["bench", "--quick", "--debug-build", "--built"],
         ),
-        own("package check", &["package", "--debug", "--check"]),
+        own(&xtask, "package check", &["package", "--debug", "--check"]),
     ];
     jobs.extend(runner::test_binaries(&cargo, &root, &lint)?);
     let jobs = runner::longest_first(jobs, SLOWEST);

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::{cargo, run, workspace_root};
+use xtask::{cargo, run, workspace_root};
 
 /// The binaries the package installs.
 pub(crate) const BINARIES: [&str; 4] = ["wimsyd", "wimsy", "wimsy-tray", "wimsyctl"];
@@ -57,7 +57,7 @@ pub(crate) fn command(args: &[String]) -> Result<()> {
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
-    crate::apt::ensure(crate::apt::PACKAGE_PACKAGES)?;
+    xtask::apt::ensure(xtask::apt::PACKAGE_PACKAGES)?;
     if profile == Profile::Release {
         run(
             &cargo(),
@@ -104,7 +104,7 @@ fn ensure_cargo_deb() -> Result<()> {
 /// which must be built; the path of the .deb.
 pub(crate) fn build(profile: Profile) -> Result<PathBuf> {
     ensure_cargo_deb()?;
-    let bin_dir = crate::target_dir().join(match profile {
+    let bin_dir = xtask::target_dir().join(match profile {
         Profile::Release => "release",
         Profile::Debug => "debug",
     });
@@ -147,7 +147,7 @@ pub(crate) fn build(profile: Profile) -> Result<PathBuf> {
         );
     }
 
-    let debian = crate::target_dir().join("debian");
+    let debian = xtask::target_dir().join("debian");
     let debian_arg = debian.to_string_lossy().into_owned();
     let mut args = vec!["deb", "-p", "wimsyd", "--no-build", "-o", &debian_arg];
     if profile == Profile::Debug {

@@ -164,7 +164,7 @@ fn start(job: &Job, log: &Path) -> Result<std::process::ExitStatus> {
         .stdin(std::process::Stdio::null())
         .stdout(out)
         .stderr(err);
-    crate::forget_cargo_run(&mut command);
+    xtask::forget_cargo_run(&mut command);
     command.envs(job.env.iter().map(|(name, value)| (name, value)));
     command
         .status()
@@ -230,7 +230,7 @@ pub(crate) fn test_binaries(
         ])
         .current_dir(root)
         .stderr(std::process::Stdio::inherit());
-    crate::forget_cargo_run(&mut command);
+    xtask::forget_cargo_run(&mut command);
     command.envs(env.iter().map(|(name, value)| (name, value)));
     let out = command
         .output()

@@ -43,36 +43,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{apt, cargo, workspace_root};
 use harness::Ctx;
 use preset::Preset;
 use report::{Doc, Machine, Row};
-
-pub(crate) const USAGE: &str =
-    "usage: cargo xtask bench [--quick] [--out PATH] [--only N,M] [--renderer R] [--debug-build]
-
-  Builds wimsyd, wimsyctl, wimsy and wimsy-tray in release mode, then measures them against
-  private Prosody instances on loopback (needs root), side by side with
-  Profanity and a plain slixmpp receiver where there is something to
-  compare: 1 idle cost, 2 message latency, 3 burst ingest, 4 history,
-  5 frontend attach, 6 recovery (dead connection, restart, cut, network
-  back, outbox, archive catch-up), 7 how the cost grows with accounts and
-  frontends, 8 the window (launch, scrolling, memory; on Xvfb), 9 the tray
-  (memory, registered with a real tray watcher), 10 a heavy user (1,000
-  contacts, 500 chats, 1,000,000 stored messages). Prints a
-  Markdown table and writes docs/benchmarks.md.
-
-  --quick        every scenario at a small size, in about two minutes;
-                 writes target/bench/benchmarks-quick.md instead
-  --out PATH     write the report to PATH
-  --only N,M     run only these scenarios (1-10); the report (only their
-                 figures) goes to target/bench/benchmarks-partial.md
-  --renderer R   what draws the window in scenario 8: tiny-skia (the
-                 default build) or wgpu (builds wimsy again with its `wgpu`
-                 feature; on a machine without a GPU, Mesa's llvmpipe)
-  --debug-build  use the debug binaries (what `cargo xtask test` does so
-                 the benchmark code runs at every commit without a release
-                 build); figures are not representative";
+use xtask::{BENCH_USAGE as USAGE, apt, cargo, workspace_root};
 
 /// The scenarios by number.
 const SCENARIOS: std::ops::RangeInclusive<u32> = 1..=10;
@@ -100,8 +74,9 @@ fn parse(args: &[String]) -> Result<Option<Args>> {
         match arg.as_str() {
             "--quick" => parsed.quick = true,
             "--debug-build" => parsed.debug_build = true,
-            // `cargo xtask test` has built them (not in the usage: for the
-            // suite's own job).
+            // The linted debug build has built them (not in the usage: for
+            // the suite's own job and for `cargo xtask bench --debug-build`,
+            // which runs that build first).
             "--built" => parsed.built = true,
             "--out" => {
                 let path = it.next().context("--out needs a path")?;
@@ -136,7 +111,7 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
     if args.renderer == window::Renderer::Wgpu {
         apt::ensure(apt::WGPU_PACKAGES)?;
     }
-    let target = crate::target_dir();
+    let target = xtask::target_dir();
     // Only what the chosen scenarios run: the window's release build alone
     // takes minutes.
     let wants = |n: u32| args.only.is_empty() || args.only.contains(&n);
@@ -153,9 +128,10 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
             // This process decodes events and stamps them: unoptimised, it
             // would add its own decoding time (tens of µs per event) to
             // the figures. The published run measures from a release build
-            // of itself.
-            crate::run(&cargo(), &["build", "--release", "-p", "xtask"])?;
-            return release_self(&target.join("release/xtask"), raw_args);
+            // of itself. (`cargo xtask bench` runs that one already: this
+            // is for the debug devtools started by hand.)
+            xtask::run(&cargo(), &["build", "--release", "-p", "devtools"])?;
+            return release_self(&target.join("release/devtools"), raw_args);
         }
     }
     let bin_dir = target.join(if args.debug_build { "debug" } else { "release" });
@@ -172,17 +148,18 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
         if !args.debug_build {
             gui.push("--release");
         }
-        crate::run(&cargo(), &gui)?;
+        xtask::run(&cargo(), &gui)?;
         let dir = bin_dir.join(sub);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         std::fs::copy(bin_dir.join("wimsy"), dir.join("wimsy"))
             .with_context(|| format!("copying wimsy into {}", dir.display()))?;
     }
-    // `cargo xtask test` has just built every binary in debug mode, with the
-    // features its tests need: building `-p wimsyd -p wimsyctl` alone would
+    // `cargo xtask test`, or `cargo xtask bench --debug-build` (both in
+    // crates/xtask), has just built every binary in debug mode, with the
+    // features the tests need: building `-p wimsyd -p wimsyctl` alone would
     // resolve features differently and compile some 40 crates again.
     if !args.built {
-        crate::run(&cargo(), &build)?;
+        xtask::run(&cargo(), &build)?;
     }
     let (wimsyd, wimsyctl) = (bin_dir.join("wimsyd"), bin_dir.join("wimsyctl"));
     let mut needed = vec![wimsyd.clone(), wimsyctl.clone()];
@@ -282,14 +259,14 @@ pub(crate) fn run(raw_args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Run `bench` with the same arguments in the release build of xtask.
-fn release_self(xtask: &std::path::Path, args: &[String]) -> Result<()> {
-    let status = std::process::Command::new(xtask)
+/// Run `bench` with the same arguments in the release build of devtools.
+fn release_self(devtools: &std::path::Path, args: &[String]) -> Result<()> {
+    let status = std::process::Command::new(devtools)
         .arg("bench")
         .args(args)
         .current_dir(workspace_root())
         .status()
-        .with_context(|| format!("starting {}", xtask.display()))?;
+        .with_context(|| format!("starting {}", devtools.display()))?;
     if !status.success() {
         bail!("the benchmark failed ({status})");
     }

@@ -1,5 +1,9 @@
 //! `cargo xtask demo`: a live Wimsy on loopback in one command.
 //!
+//! `cargo xtask` (crates/xtask/src/handover.rs) installs Prosody if it is
+//! missing and makes the build (`cargo xtask test`'s, linted), then hands
+//! over to this, in the devtools binary that build has made.
+//!
 //! It runs until Ctrl-C, or until alice's daemon stops (`wimsyctl quit`,
 //! or a crash): then it says so and ends, stopping the rest. That second
 //! way out is also how the quick-start test (tests/tests/quickstart.rs)
@@ -17,8 +21,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use wimsy_testkit::Prosody;
 
-use crate::{apt, workspace_root};
 use commands::Printed;
+use xtask::workspace_root;
 
 /// The peer's first words, which the window shows when it opens.
 const HELLO: &str = "hello from bob, through a real XMPP server";
@@ -50,8 +54,8 @@ impl Drop for Children {
     }
 }
 
-/// The directory the binaries are built into: the one this xtask was
-/// built into (`cargo xtask` runs it from there), which follows
+/// The directory the binaries are built into: the one this devtools was
+/// built into (`cargo xtask demo` runs it from there), which follows
 /// `CARGO_TARGET_DIR` and the profile, unlike a path spelled from the
 /// workspace root.
 fn bin_dir() -> PathBuf {
@@ -59,7 +63,7 @@ fn bin_dir() -> PathBuf {
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
         .filter(|dir| {
-            dir.join(format!("xtask{}", std::env::consts::EXE_SUFFIX))
+            dir.join(format!("devtools{}", std::env::consts::EXE_SUFFIX))
                 .is_file()
         })
         .unwrap_or_else(|| workspace_root().join("target/debug"))
@@ -143,8 +147,8 @@ pub(crate) fn run() -> Result<()> {
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("could not install the Ctrl-C handler")?;
     match demo(&interrupted) {
-        // Ctrl-C while it starts: the build, the daemons or the logins
-        // fail because they were stopped, which is no error of theirs.
+        // Ctrl-C while it starts: the daemons or the logins fail because
+        // they were stopped, which is no error of theirs.
         Err(_) if interrupted.load(Ordering::SeqCst) => {
             eprintln!("demo: stopped by Ctrl-C before it was ready");
             Ok(())
@@ -154,13 +158,8 @@ pub(crate) fn run() -> Result<()> {
 }
 
 fn demo(interrupted: &AtomicBool) -> Result<()> {
-    apt::ensure(apt::DEMO_PACKAGES)?;
     let has_display =
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    // The window is built even without a display, with everything else
-    // `cargo xtask test` builds: the same build (build.rs), clippy's lints
-    // included, so that neither command compiles what the other did.
-    crate::build::build()?;
     let bins = bin_dir();
 
     let prosody = Prosody::builder()

@@ -12,7 +12,7 @@ pub(crate) enum Preset {
 }
 
 /// The numbers of a preset that the scenarios depend on. A copy of
-/// `wimsy-session`'s config (xtask does not link the session); the test at
+/// `wimsy-session`'s config (devtools does not link the session); the test at
 /// the bottom of this file keeps them equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Numbers {
