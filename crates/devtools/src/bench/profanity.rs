@@ -148,7 +148,7 @@ impl Profanity {
             .arg(&profanity.jid);
         run(cmd, "starting Profanity in tmux")?;
 
-        profanity.pid = profanity.find_pid()?;
+        profanity.pid = profanity.find_pid(until)?;
         profanity.wait_logged_in(prosody, log_start, until, deadline)?;
         Ok(profanity)
     }
@@ -198,8 +198,11 @@ impl Profanity {
         cmd
     }
 
-    /// The pane's process, checked to be Profanity.
-    fn find_pid(&self) -> Result<u32> {
+    /// The pane's process, once it is Profanity. `new-session` returns
+    /// when tmux has forked the pane's process, which is a "tmux: server"
+    /// until it has exec'd Profanity: on a loaded machine (the suite's
+    /// quick run beside three other jobs) that can be seen.
+    fn find_pid(&self, until: Instant) -> Result<u32> {
         let mut cmd = self.tmux_command();
         cmd.args(["list-panes", "-t", SESSION, "-F", "#{pane_pid}"]);
         let out = run(cmd, "asking tmux for the pane's pid")?;
@@ -207,13 +210,16 @@ impl Profanity {
             .trim()
             .parse()
             .with_context(|| format!("tmux gave {out:?} as the pane's pid"))?;
-        if !is_profanity(pid) {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            bail!(
-                "the pane's process {pid} is {:?}, not {PROFANITY}{}",
-                comm.trim(),
-                self.diagnostics(None)
-            );
+        while !is_profanity(pid) {
+            if Instant::now() >= until {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                bail!(
+                    "the pane's process {pid} is {:?}, not {PROFANITY}{}",
+                    comm.trim(),
+                    self.diagnostics(None)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         Ok(pid)
     }
