@@ -18,6 +18,8 @@ use iced::{Element, Fill, Task};
 use crate::data::{ChatKey, Conversation, Older};
 
 pub use composer::COMPOSER_ID;
+#[cfg(test)]
+pub use rows::LOAD_OLDER;
 
 /// The history's scrollable id.
 pub const HISTORY_ID: &str = "history";
@@ -53,6 +55,8 @@ pub enum Message {
     Send,
     /// The history was scrolled.
     Scrolled(Viewport),
+    /// The "Load older messages" button at the top of the history.
+    LoadOlder,
     /// The Retry button of a failed message.
     Retry(i64),
     /// Open or close the mute choices.
@@ -172,6 +176,13 @@ impl State {
                     (Task::none(), None)
                 }
             }
+            Message::LoadOlder => {
+                // Every loaded row is drawn already (the button shows only
+                // then): the page's rows will be drawn when they come.
+                let loaded = conversation.map_or(0, |c| c.messages().len());
+                self.limit = loaded + STEP;
+                (Task::none(), Some(Event::LoadOlder))
+            }
             Message::Retry(id) => (Task::none(), Some(Event::Retry(id))),
             Message::MuteChoices(open) => {
                 self.choosing_mute = open;
@@ -222,10 +233,16 @@ impl State {
                 let all = c.messages();
                 let from = all.len() - self.shown(c);
                 let top = match c.older() {
-                    _ if from > 0 => "",
-                    Older::Loading { .. } | Older::Unknown => "Loading older messages…",
-                    Older::More(_) => "Scroll up for older messages",
-                    Older::Start => "This is the start of the chat.",
+                    _ if from > 0 => rows::Top::Nothing,
+                    Older::Loading { .. } | Older::Unknown => {
+                        rows::Top::Words("Loading older messages…")
+                    }
+                    // Scrolling asks for the next page as the top comes
+                    // near; a view already at the top (after a page that
+                    // failed, or one too short to scroll) gets no scroll
+                    // event, so the button is the way on.
+                    Older::More(_) => rows::Top::LoadOlder,
+                    Older::Start => rows::Top::Words("This is the start of the chat."),
                 };
                 let list = rows::history(&all[from..], top);
                 scrollable(container(list).padding([8, 14]))

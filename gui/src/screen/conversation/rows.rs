@@ -15,9 +15,22 @@ use crate::words;
 /// A row's key: a message's store id, or (negative) a day separator's day.
 type RowKey = i64;
 
-/// The rows of `messages` (oldest first), under a line saying what is above
-/// them (`top`, empty for nothing).
-pub fn history<'a>(messages: &'a [Shown], top: &'a str) -> Column<'a, Message> {
+/// What the history shows above its oldest drawn row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Top {
+    /// Nothing: there are more loaded rows to draw as the user scrolls.
+    Nothing,
+    /// A line of words (loading, the start of the chat).
+    Words(&'static str),
+    /// A button that asks for the next older page.
+    LoadOlder,
+}
+
+/// The label of [`Top::LoadOlder`].
+pub const LOAD_OLDER: &str = "Load older messages";
+
+/// The rows of `messages` (oldest first), under what is above them.
+pub fn history<'a>(messages: &'a [Shown], top: Top) -> Column<'a, Message> {
     let mut rows: Vec<(RowKey, Element<'a, Message>)> = Vec::with_capacity(messages.len() * 2);
     let mut day: Option<NaiveDate> = None;
     for shown in messages {
@@ -33,12 +46,27 @@ pub fn history<'a>(messages: &'a [Shown], top: &'a str) -> Column<'a, Message> {
         rows.push((shown.message.id, message_row(shown, when)));
     }
     let mut page = Column::new().spacing(6).width(Fill);
-    if !top.is_empty() {
-        page = page.push(
-            container(text(top).size(12).style(text::secondary))
+    match top {
+        Top::Nothing => {}
+        Top::Words(words) => {
+            page = page.push(
+                container(text(words).size(12).style(text::secondary))
+                    .center_x(Fill)
+                    .padding(6),
+            );
+        }
+        Top::LoadOlder => {
+            page = page.push(
+                container(
+                    button(text(LOAD_OLDER).size(12))
+                        .on_press(Message::LoadOlder)
+                        .style(button::secondary)
+                        .padding([4, 10]),
+                )
                 .center_x(Fill)
                 .padding(6),
-        );
+            );
+        }
     }
     page.push(keyed_column(rows).spacing(6))
 }
