@@ -350,6 +350,28 @@ fn an_older_page_that_failed_can_be_asked_again_from_the_top() {
 }
 
 #[test]
+fn without_the_daemon_the_top_says_older_messages_wait_for_it() {
+    let mut app = app();
+    let mut asked = attach(&mut app, 1, 5);
+    open_bob(&mut app, &mut asked);
+    requests(&mut asked);
+    let _ = app.update(Message::Link(LinkEvent::Down(Down::Closed)));
+    for _ in 0..4 {
+        wheel_to_the_top(&mut app);
+    }
+    assert!(finds(
+        &app,
+        "Older messages load once the background service is back."
+    ));
+    assert!(!finds(&app, "Loading older messages…"));
+    assert!(!finds(&app, crate::screen::conversation::LOAD_OLDER));
+    assert!(
+        requests(&mut asked).is_empty(),
+        "nothing asked of no daemon"
+    );
+}
+
+#[test]
 fn the_daemon_going_away_keeps_the_draft_and_the_chat_and_reloads_it() {
     let mut app = app();
     let mut asked = attach(&mut app, 1, 5);

@@ -198,13 +198,15 @@ impl State {
 
     /// Draw the conversation. `title` is the contact's name or JID,
     /// `subtitle` its presence and account, `muted` whether (and until
-    /// when) the chat is muted.
+    /// when) the chat is muted, `attached` whether a daemon is there to
+    /// ask for older messages.
     pub fn view<'a>(
         &'a self,
         conversation: Option<&'a Conversation>,
         title: String,
         subtitle: String,
         muted: Option<Option<i64>>,
+        attached: bool,
     ) -> Element<'a, Message> {
         let names = column![
             text(title).size(18),
@@ -241,7 +243,10 @@ impl State {
                     // near; a view already at the top (after a page that
                     // failed, or one too short to scroll) gets no scroll
                     // event, so the button is the way on.
-                    Older::More(_) => rows::Top::LoadOlder,
+                    Older::More(_) if attached => rows::Top::LoadOlder,
+                    Older::More(_) => {
+                        rows::Top::Words("Older messages load once the background service is back.")
+                    }
                     Older::Start => rows::Top::Words("This is the start of the chat."),
                 };
                 let list = rows::history(&all[from..], top);

@@ -60,7 +60,7 @@ pub fn history<'a>(messages: &'a [Shown], top: Top) -> Column<'a, Message> {
                 container(
                     button(text(LOAD_OLDER).size(12))
                         .on_press(Message::LoadOlder)
-                        .style(button::secondary)
+                        .style(button::primary)
                         .padding([4, 10]),
                 )
                 .center_x(Fill)
