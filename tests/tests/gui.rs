@@ -381,6 +381,95 @@ fn a_chat_from_the_keyboard_survives_closing_the_window() {
     assert_eq!(bob.received(hello), 1, "and bob still got it once");
 }
 
+/// A long chat read back across a daemon restart: while the daemon is
+/// away the view reaches its top, where no older page can be asked and
+/// the window says so (instead of "Loading…" forever); once the daemon is
+/// back the chat opens at its newest again and scrolling up loads the
+/// older pages to the start of the chat.
+#[test]
+fn reading_back_through_a_daemon_restart_reaches_the_start_of_the_chat() {
+    const SENT: usize = 150;
+    let prosody = prosody_with(&["alice", "bob"]);
+    let mut daemon = connected_daemon(&prosody, "alice");
+    let (alice, bob_jid) = (prosody.jid("alice"), prosody.jid("bob"));
+    let mut bob = Bob::start(&prosody);
+    for n in 1..=SENT {
+        bob.send(&alice, &format!("Older message {n}"));
+    }
+    let last = format!("Older message {SENT}");
+    let history = stored_until(&daemon, &bob_jid, &last);
+    assert_eq!(history.len(), SENT, "each stored once");
+    let newest = history.last().unwrap().clone();
+
+    let mut desk = Desk::new("read-back");
+    let Window { mut gui, window } = open_window(&daemon, &desk, &["--chat", &bob_jid]);
+    gui.wait_hook(DEADLINE, "the newest messages", |h| {
+        is_showing(h, &alice, &bob_jid, &newest)
+    })
+    .unwrap();
+    desk.x.focus(window).unwrap();
+    desk.x.key("Escape").unwrap();
+    let (x, y, width, height) = desk.x.geometry(window).unwrap();
+    let (width, height) = (width as i16, height as i16);
+    desk.x
+        .pointer_to(x + width / 4 * 3, y + height / 2)
+        .unwrap();
+    desk.shot("newest");
+
+    let killed = std::time::Instant::now();
+    daemon.kill9();
+    desk.frames.first_after(killed, DEADLINE).unwrap();
+    // Up through the loaded page (100 messages) and on against the top.
+    assert_eq!(scroll_up_until(&desk, &mut gui, 100), 100);
+    for _ in 0..20 {
+        desk.x.wheel(true).unwrap();
+    }
+    desk.shot("top-without-the-daemon");
+
+    daemon.spawn().unwrap();
+    gui.wait_hook(DEADLINE, "being attached again", |h| {
+        matches!(h, Hook::Attached { accounts: 1 })
+    })
+    .unwrap();
+    daemon.wait_state(&alice, "connected").unwrap();
+    gui.wait_hook(DEADLINE, "the newest messages again", |h| {
+        is_showing(h, &alice, &bob_jid, &newest)
+    })
+    .unwrap();
+    desk.shot("daemon-back");
+    assert_eq!(
+        scroll_up_until(&desk, &mut gui, SENT),
+        SENT,
+        "every message, down to the first"
+    );
+    // On to the top, where the window says the chat starts.
+    for _ in 0..60 {
+        desk.x.wheel(true).unwrap();
+    }
+    desk.shot("start-of-the-chat");
+}
+
+/// Turns the wheel up (the pointer over the history) until the window
+/// shows `count` messages or 400 clicks went by; what it shows then.
+fn scroll_up_until(desk: &Desk, gui: &mut Wimsy, count: usize) -> usize {
+    let mut showing = 0;
+    for _ in 0..400 {
+        desk.x.wheel(true).unwrap();
+        for line in gui.poll() {
+            if let Hook::Showing { count, .. } = line.hook {
+                showing = count;
+            }
+        }
+        if showing >= count {
+            break;
+        }
+        // The next click once this one is drawn; a page on its way may
+        // draw nothing for a moment.
+        let _ = desk.frames.next(Duration::from_millis(100));
+    }
+    showing
+}
+
 /// Iced's light palette, as the window paints its buttons: "Trust this
 /// certificate" is the one danger button, "Continue" the one primary.
 const DANGER: [u8; 3] = [0xc3, 0x42, 0x3f];

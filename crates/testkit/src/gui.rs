@@ -267,6 +267,19 @@ impl Wimsy {
         }
     }
 
+    /// How it ended, if it has (a crash or a kill shows as a signal here,
+    /// with nothing in its log), followed by the end of its stderr: for
+    /// the error of a test or a benchmark that saw the window stop.
+    pub fn state(&mut self) -> String {
+        let ended = match self.child.as_mut().map(std::process::Child::try_wait) {
+            None => "wimsy was already stopped by the caller".to_owned(),
+            Some(Ok(None)) => "wimsy is still running".to_owned(),
+            Some(Ok(Some(status))) => format!("wimsy has ended: {status}"),
+            Some(Err(e)) => format!("cannot tell whether wimsy runs: {e}"),
+        };
+        format!("{ended}{}", self.log_tail())
+    }
+
     /// Whether it is still running.
     pub fn is_running(&mut self) -> bool {
         self.child

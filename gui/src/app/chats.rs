@@ -198,6 +198,9 @@ impl App {
         let then = match event {
             None => Task::none(),
             Some(conversation::Event::Send(text)) => self.send(&chat, text),
+            // Without a daemon nothing can answer: the chat stays ready to
+            // ask (its button shows) instead of saying it is loading.
+            Some(conversation::Event::LoadOlder) if self.requester().is_none() => Task::none(),
             Some(conversation::Event::LoadOlder) => {
                 let token = self.tokens.next();
                 let cursor = self

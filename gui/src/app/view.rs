@@ -159,6 +159,7 @@ impl App {
             title,
             subtitle.join(" · "),
             muted,
+            self.requester().is_some(),
         )
         .map(Message::Conversation)
     }

@@ -404,7 +404,8 @@ fn scroll(
                 if idle_in_a_row >= STUCK_AFTER {
                     bail!(
                         "the window drew nothing for {STUCK_AFTER} wheel clicks in a row, \
-                         holding {holding} of the {target} messages it should reach"
+                         holding {holding} of the {target} messages it should reach; {}",
+                        gui.state()
                     );
                 }
             }
@@ -416,7 +417,10 @@ fn scroll(
         }
         if holding >= target {
             let took = started.elapsed();
-            let rss_mb = gui.rss_bytes()? as f64 / 1e6;
+            let rss_mb = match gui.rss_bytes() {
+                Ok(bytes) => bytes as f64 / 1e6,
+                Err(e) => bail!("{e:#} once it held {holding} messages; {}", gui.state()),
+            };
             screen.close(&mut gui)?;
             let scroll = Scroll {
                 times,

@@ -248,20 +248,7 @@ fn scrolling_up_loads_older_pages() {
     // Scroll far up, repeatedly: the drawn slice grows to every loaded
     // message, then the next page is asked for with the cursor.
     for _ in 0..4 {
-        let messages: Vec<Message> = {
-            let mut ui = simulator(app.view());
-            ui.point_at(Point::new(600.0, 300.0));
-            ui.simulate([iced::Event::Mouse(mouse::Event::WheelScrolled {
-                delta: mouse::ScrollDelta::Pixels {
-                    x: 0.0,
-                    y: 100_000.0,
-                },
-            })]);
-            ui.into_messages().collect()
-        };
-        for message in messages {
-            let _ = app.update(message);
-        }
+        wheel_to_the_top(&mut app);
     }
     let asks = requests(&mut asked);
     assert_eq!(
@@ -275,6 +262,113 @@ fn scrolling_up_loads_older_pages() {
     let conversation = &app.conversations[&open.chat];
     assert_eq!(conversation.messages().len(), 200);
     assert_eq!(conversation.messages()[0].message.id, 1);
+}
+
+/// Turn the wheel far up over the history, once, and apply what it did.
+fn wheel_to_the_top(app: &mut App) {
+    let messages: Vec<Message> = {
+        let mut ui = simulator(app.view());
+        ui.point_at(Point::new(600.0, 300.0));
+        ui.simulate([iced::Event::Mouse(mouse::Event::WheelScrolled {
+            delta: mouse::ScrollDelta::Pixels {
+                x: 0.0,
+                y: 100_000.0,
+            },
+        })]);
+        ui.into_messages().collect()
+    };
+    for message in messages {
+        let _ = app.update(message);
+    }
+}
+
+#[test]
+fn an_older_page_that_failed_can_be_asked_again_from_the_top() {
+    let mut app = app();
+    let mut asked = attach(&mut app, 1, 5);
+    open_bob(&mut app, &mut asked);
+    requests(&mut asked);
+    for _ in 0..4 {
+        wheel_to_the_top(&mut app);
+    }
+    assert_eq!(
+        history_asks(&requests(&mut asked)),
+        [Some("before-101".to_owned())]
+    );
+    let _ = app.update(Message::Page {
+        chat: ChatKey::new(ME, BOB),
+        token: 2,
+        older: true,
+        answer: Err(crate::link::RequestError {
+            code: None,
+            message: "The background service went away before answering.".to_owned(),
+        }),
+    });
+    assert!(finds(
+        &app,
+        "Could not load older messages: The background service went away before answering."
+    ));
+    // A real window stays at its top, where the wheel moves nothing and so
+    // asks nothing: the button is the way on. The simulator starts each
+    // view at the bottom, so it scrolls up to reach the button, and what
+    // that scroll would do is left out.
+    let messages: Vec<Message> = {
+        let mut ui = simulator(app.view());
+        ui.point_at(Point::new(600.0, 300.0));
+        ui.simulate([iced::Event::Mouse(mouse::Event::WheelScrolled {
+            delta: mouse::ScrollDelta::Pixels {
+                x: 0.0,
+                y: 100_000.0,
+            },
+        })]);
+        ui.click(crate::screen::conversation::LOAD_OLDER).unwrap();
+        ui.into_messages().collect()
+    };
+    for message in messages {
+        if !matches!(
+            message,
+            Message::Conversation(conversation::Message::Scrolled(_))
+        ) {
+            let _ = app.update(message);
+        }
+    }
+    assert_eq!(
+        history_asks(&requests(&mut asked)),
+        [Some("before-101".to_owned())],
+        "the button asks for the same page again"
+    );
+    page(&mut app, 3, true, 1, 100, false);
+    let open = app.open.as_ref().unwrap();
+    let conversation = &app.conversations[&open.chat];
+    assert_eq!(conversation.messages().len(), 200);
+    assert_eq!(
+        open.shown(conversation),
+        160,
+        "the page's rows are drawn as they come"
+    );
+    assert!(!finds(&app, crate::screen::conversation::LOAD_OLDER));
+}
+
+#[test]
+fn without_the_daemon_the_top_says_older_messages_wait_for_it() {
+    let mut app = app();
+    let mut asked = attach(&mut app, 1, 5);
+    open_bob(&mut app, &mut asked);
+    requests(&mut asked);
+    let _ = app.update(Message::Link(LinkEvent::Down(Down::Closed)));
+    for _ in 0..4 {
+        wheel_to_the_top(&mut app);
+    }
+    assert!(finds(
+        &app,
+        "Older messages load once the background service is back."
+    ));
+    assert!(!finds(&app, "Loading older messages…"));
+    assert!(!finds(&app, crate::screen::conversation::LOAD_OLDER));
+    assert!(
+        requests(&mut asked).is_empty(),
+        "nothing asked of no daemon"
+    );
 }
 
 #[test]

@@ -18,6 +18,8 @@ use iced::{Element, Fill, Task};
 use crate::data::{ChatKey, Conversation, Older};
 
 pub use composer::COMPOSER_ID;
+#[cfg(test)]
+pub use rows::LOAD_OLDER;
 
 /// The history's scrollable id.
 pub const HISTORY_ID: &str = "history";
@@ -53,6 +55,8 @@ pub enum Message {
     Send,
     /// The history was scrolled.
     Scrolled(Viewport),
+    /// The "Load older messages" button at the top of the history.
+    LoadOlder,
     /// The Retry button of a failed message.
     Retry(i64),
     /// Open or close the mute choices.
@@ -172,6 +176,13 @@ impl State {
                     (Task::none(), None)
                 }
             }
+            Message::LoadOlder => {
+                // Every loaded row is drawn already (the button shows only
+                // then): the page's rows will be drawn when they come.
+                let loaded = conversation.map_or(0, |c| c.messages().len());
+                self.limit = loaded + STEP;
+                (Task::none(), Some(Event::LoadOlder))
+            }
             Message::Retry(id) => (Task::none(), Some(Event::Retry(id))),
             Message::MuteChoices(open) => {
                 self.choosing_mute = open;
@@ -187,13 +198,15 @@ impl State {
 
     /// Draw the conversation. `title` is the contact's name or JID,
     /// `subtitle` its presence and account, `muted` whether (and until
-    /// when) the chat is muted.
+    /// when) the chat is muted, `attached` whether a daemon is there to
+    /// ask for older messages.
     pub fn view<'a>(
         &'a self,
         conversation: Option<&'a Conversation>,
         title: String,
         subtitle: String,
         muted: Option<Option<i64>>,
+        attached: bool,
     ) -> Element<'a, Message> {
         let names = column![
             text(title).size(18),
@@ -222,10 +235,19 @@ impl State {
                 let all = c.messages();
                 let from = all.len() - self.shown(c);
                 let top = match c.older() {
-                    _ if from > 0 => "",
-                    Older::Loading { .. } | Older::Unknown => "Loading older messages…",
-                    Older::More(_) => "Scroll up for older messages",
-                    Older::Start => "This is the start of the chat.",
+                    _ if from > 0 => rows::Top::Nothing,
+                    Older::Loading { .. } | Older::Unknown => {
+                        rows::Top::Words("Loading older messages…")
+                    }
+                    // Scrolling asks for the next page as the top comes
+                    // near; a view already at the top (after a page that
+                    // failed, or one too short to scroll) gets no scroll
+                    // event, so the button is the way on.
+                    Older::More(_) if attached => rows::Top::LoadOlder,
+                    Older::More(_) => {
+                        rows::Top::Words("Older messages load once the background service is back.")
+                    }
+                    Older::Start => rows::Top::Words("This is the start of the chat."),
                 };
                 let list = rows::history(&all[from..], top);
                 scrollable(container(list).padding([8, 14]))
