@@ -266,20 +266,27 @@ fn scrolling_up_loads_older_pages() {
 
 /// Turn the wheel far up over the history, once, and apply what it did.
 fn wheel_to_the_top(app: &mut App) {
-    let messages: Vec<Message> = {
-        let mut ui = simulator(app.view());
-        ui.point_at(Point::new(600.0, 300.0));
-        ui.simulate([iced::Event::Mouse(mouse::Event::WheelScrolled {
-            delta: mouse::ScrollDelta::Pixels {
-                x: 0.0,
-                y: 100_000.0,
-            },
-        })]);
-        ui.into_messages().collect()
-    };
-    for message in messages {
+    for message in at_the_top(app, |_| ()) {
         let _ = app.update(message);
     }
+}
+
+/// The wheel turned far up over a fresh view of `app`, then `then` done
+/// there: what both produced.
+fn at_the_top(
+    app: &App,
+    then: impl FnOnce(&mut iced_test::Simulator<'_, Message>),
+) -> Vec<Message> {
+    let mut ui = simulator(app.view());
+    ui.point_at(Point::new(600.0, 300.0));
+    ui.simulate([iced::Event::Mouse(mouse::Event::WheelScrolled {
+        delta: mouse::ScrollDelta::Pixels {
+            x: 0.0,
+            y: 100_000.0,
+        },
+    })]);
+    then(&mut ui);
+    ui.into_messages().collect()
 }
 
 #[test]
@@ -312,18 +319,9 @@ fn an_older_page_that_failed_can_be_asked_again_from_the_top() {
     // asks nothing: the button is the way on. The simulator starts each
     // view at the bottom, so it scrolls up to reach the button, and what
     // that scroll would do is left out.
-    let messages: Vec<Message> = {
-        let mut ui = simulator(app.view());
-        ui.point_at(Point::new(600.0, 300.0));
-        ui.simulate([iced::Event::Mouse(mouse::Event::WheelScrolled {
-            delta: mouse::ScrollDelta::Pixels {
-                x: 0.0,
-                y: 100_000.0,
-            },
-        })]);
+    let messages = at_the_top(&app, |ui| {
         ui.click(crate::screen::conversation::LOAD_OLDER).unwrap();
-        ui.into_messages().collect()
-    };
+    });
     for message in messages {
         if !matches!(
             message,
